@@ -1,0 +1,117 @@
+//! The one error type of the crate.
+
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong in stratacache. Each variant names what failed and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O call failed on a path.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The redb index failed.
+    #[error("index {}: {message}", path.display())]
+    Index {
+        /// Path of the index file.
+        path: PathBuf,
+        /// What redb reported.
+        message: String,
+    },
+    /// Another process (or handle) has the cache directory open.
+    #[error("cache directory {} is locked by another process (lock file {})", dir.display(), dir.join("LOCK").display())]
+    Locked {
+        /// The cache directory.
+        dir: PathBuf,
+    },
+    /// The directory exists, is not empty, and is not a stratacache store.
+    #[error("{} is not a stratacache directory (it is not empty and has no index.redb); refusing to touch it", dir.display())]
+    NotACache {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// No store exists at the directory (when opening without create).
+    #[error("no store at {}", dir.display())]
+    NoStore {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The store was written by a newer stratacache.
+    #[error("{} has format version {found}; this build reads up to version {supported}", path.display())]
+    NewerFormat {
+        /// The file carrying the version.
+        path: PathBuf,
+        /// Version found.
+        found: u32,
+        /// Newest version this build reads.
+        supported: u32,
+    },
+    /// The key is empty.
+    #[error("empty key: keys must be at least 1 byte")]
+    EmptyKey,
+    /// The key is longer than the configured limit.
+    #[error("key of {len} bytes is over the key limit of {max} bytes")]
+    KeyTooLong {
+        /// Key length.
+        len: usize,
+        /// Configured limit.
+        max: usize,
+    },
+    /// The value is larger than `max_value_size`.
+    #[error("value of {len} bytes is over max_value_size of {max} bytes")]
+    ValueTooLarge {
+        /// Value length.
+        len: usize,
+        /// Configured limit.
+        max: usize,
+    },
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An earlier write or sync failed; writes are refused until the store is reopened.
+    #[error("store at {} refuses writes after an earlier I/O failure ({cause}); reopen it", dir.display())]
+    Poisoned {
+        /// The cache directory.
+        dir: PathBuf,
+        /// The failure that poisoned it.
+        cause: String,
+    },
+    /// A value could not be serialized or deserialized.
+    #[error("serialization of {what}: {message}")]
+    Serialization {
+        /// What was being (de)serialized.
+        what: String,
+        /// The codec's message.
+        message: String,
+    },
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Builds a closure mapping an `io::Error` to [`Error::Io`] for `op` on `path`.
+pub(crate) fn io_err<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Builds a closure mapping a redb error to [`Error::Index`].
+pub(crate) fn index_err<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> Error + '_ {
+    move |e| Error::Index {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,6 @@
+//! Append-only segment files: their byte format and the open files with their mappings.
+
+pub mod file;
+pub mod format;
+
+pub use file::Segment;

@@ -1,0 +1,168 @@
+//! Committing staged index changes to redb, and durable checkpoints.
+//!
+//! Order for a durable checkpoint (DESIGN invariant 1): sync every segment written since the
+//! last one, sync the segments directory if files came or went, then commit the index with
+//! `Durability::Immediate`. Batches in between commit with `Durability::None`.
+
+use redb::Durability;
+
+use crate::error::{Error, Result, io_err};
+use crate::index::EntryLoc;
+use crate::index::tables::{ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
+use crate::store::inner::{Inner, Pending, PendingMap, Writer};
+
+impl Inner {
+    /// Makes every acknowledged change durable.
+    pub fn flush(&self) -> Result<()> {
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        self.commit_locked(&mut w, true)
+    }
+
+    /// Commits staged changes; durably (after syncing segments) when `durable`.
+    pub fn commit_locked(&self, w: &mut Writer, durable: bool) -> Result<()> {
+        if durable {
+            if let Err(e) = self.sync_segments(w) {
+                return Err(self.poison(w, e));
+            }
+        } else if self.pending.read().is_empty() && w.dirty_meta.is_empty() {
+            return Ok(());
+        }
+        let pending = self.pending.read();
+        if let Err(e) = self.write_index(w, &pending, durable) {
+            drop(pending);
+            return Err(self.poison(w, e));
+        }
+        for (key, op) in pending.iter() {
+            self.locs.update(
+                key,
+                match op {
+                    Pending::Put(loc) => Some(*loc),
+                    Pending::Remove => None,
+                },
+            );
+        }
+        drop(pending);
+        self.pending.write().clear();
+        w.dirty_meta.clear();
+        if durable {
+            w.dirty = false;
+            self.delete_doomed(w);
+        }
+        Ok(())
+    }
+
+    fn sync_segments(&self, w: &mut Writer) -> Result<()> {
+        let segments = self.segments.read();
+        for id in &w.unsynced {
+            if let Some(seg) = segments.get(id) {
+                seg.file()
+                    .sync_data()
+                    .map_err(io_err("sync segment", seg.path()))?;
+            }
+        }
+        drop(segments);
+        w.unsynced.clear();
+        if w.dir_changed {
+            let dir = std::fs::File::open(&self.segments_dir)
+                .map_err(io_err("open directory", &self.segments_dir))?;
+            dir.sync_all()
+                .map_err(io_err("sync directory", &self.segments_dir))?;
+            w.dir_changed = false;
+        }
+        Ok(())
+    }
+
+    /// Applies the staged changes and the segment accounting in one redb transaction.
+    fn write_index(&self, w: &mut Writer, pending: &PendingMap, durable: bool) -> Result<()> {
+        let err = |e: redb::Error| Error::Index {
+            path: self.index_path.clone(),
+            message: e.to_string(),
+        };
+        let mut txn = self.db.begin_write().map_err(|e| err(e.into()))?;
+        txn.set_durability(if durable {
+            Durability::Immediate
+        } else {
+            Durability::None
+        })
+        .map_err(|e| err(e.into()))?;
+        txn.set_quick_repair(durable);
+        self.apply(&txn, w, pending).map_err(err)?;
+        txn.commit().map_err(|e| err(e.into()))
+    }
+
+    fn apply(
+        &self,
+        txn: &redb::WriteTransaction,
+        w: &mut Writer,
+        pending: &PendingMap,
+    ) -> Result<(), redb::Error> {
+        let now = self.config.clock.now_ms();
+        let mut entries = txn.open_table(ENTRIES)?;
+        let mut expiry = txn.open_table(EXPIRY)?;
+        for (key, op) in pending.iter() {
+            let old = entries.remove(&**key)?.map(|g| g.value());
+            if let Some(old) = old {
+                self.account(w, &old, -1);
+                if old.expires_at != 0 {
+                    expiry.remove((old.expires_at, &**key))?;
+                }
+            }
+            if let Pending::Put(loc) = op {
+                entries.insert(&**key, loc)?;
+                self.account(w, loc, 1);
+                if let Some(meta) = w.seg_meta.get_mut(&loc.segment) {
+                    meta.last_access = meta.last_access.max(now);
+                }
+                if loc.expires_at != 0 {
+                    expiry.insert((loc.expires_at, &**key), ())?;
+                }
+            }
+        }
+        let mut segments = txn.open_table(SEGMENTS)?;
+        for id in &w.dirty_meta {
+            match w.seg_meta.get(id) {
+                Some(meta) => segments.insert(id, meta)?,
+                None => segments.remove(id)?,
+            };
+        }
+        let mut meta = txn.open_table(META)?;
+        meta.insert(meta_keys::NEXT_SEGMENT, w.next_segment_id as u64)?;
+        meta.insert(
+            meta_keys::NEXT_SEQ,
+            self.seq.load(std::sync::atomic::Ordering::Relaxed),
+        )?;
+        meta.insert(meta_keys::CAPACITY, w.capacity)?;
+        self.counters.save(&mut meta)?;
+        Ok(())
+    }
+
+    /// Adds (`sign` = 1) or subtracts (-1) an entry from its segment's live accounting.
+    fn account(&self, w: &mut Writer, loc: &EntryLoc, sign: i64) {
+        if let Some(meta) = w.seg_meta.get_mut(&loc.segment) {
+            let bytes = loc.record_len();
+            if sign > 0 {
+                meta.live_bytes += bytes;
+                meta.live_count += 1;
+            } else {
+                meta.live_bytes = meta.live_bytes.saturating_sub(bytes);
+                meta.live_count = meta.live_count.saturating_sub(1);
+            }
+            w.dirty_meta.insert(loc.segment);
+        }
+    }
+
+    /// Deletes segment files that the (now durable) index no longer references.
+    fn delete_doomed(&self, w: &mut Writer) {
+        let doomed = std::mem::take(&mut w.doomed);
+        let mut segments = self.segments.write();
+        for id in doomed {
+            if let Some(seg) = segments.remove(&id) {
+                if let Err(e) = std::fs::remove_file(seg.path()) {
+                    log::warn!("could not delete segment {}: {e}", seg.path().display());
+                }
+                w.dir_changed = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Lifetime counters, kept in memory and saved to the meta table at each commit.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redb::{Database, ReadableDatabase};
+
+use crate::index::tables::META;
+
+/// Lifetime totals of a store.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub inserts: AtomicU64,
+    pub removes: AtomicU64,
+    pub evictions: AtomicU64,
+    pub expirations: AtomicU64,
+    pub corruptions: AtomicU64,
+}
+
+impl Counters {
+    fn fields(&self) -> [(&'static str, &AtomicU64); 7] {
+        [
+            ("counter.hits", &self.hits),
+            ("counter.misses", &self.misses),
+            ("counter.inserts", &self.inserts),
+            ("counter.removes", &self.removes),
+            ("counter.evictions", &self.evictions),
+            ("counter.expirations", &self.expirations),
+            ("counter.corruptions", &self.corruptions),
+        ]
+    }
+
+    /// Loads the saved totals.
+    pub fn load(db: &Database) -> Result<Self, redb::Error> {
+        let counters = Self::default();
+        let txn = db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        for (name, value) in counters.fields() {
+            if let Some(v) = meta.get(name)? {
+                value.store(v.value(), Ordering::Relaxed);
+            }
+        }
+        Ok(counters)
+    }
+
+    /// Writes the current totals into an open meta table.
+    pub fn save(&self, meta: &mut redb::Table<&str, u64>) -> Result<(), redb::StorageError> {
+        for (name, value) in self.fields() {
+            meta.insert(name, value.load(Ordering::Relaxed))?;
+        }
+        Ok(())
+    }
+
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,181 @@
+//! The public handle of the disk engine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::store::checkpoint::Checkpointer;
+use crate::store::config::DiskStoreBuilder;
+use crate::store::inner::Inner;
+use crate::store::{Stats, ValueRef, VerifyReport};
+
+/// A persistent key-value cache on local disk: a redb index plus mmapped, append-only
+/// segment files. `Send + Sync`: share it with an `Arc`; readers run in parallel with the
+/// writer.
+///
+/// ```
+/// # fn main() -> stratacache::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = stratacache::DiskStore::builder(dir.path()).capacity_bytes(64 << 20).open()?;
+/// store.insert("page-1", b"hello")?;
+/// assert_eq!(&*store.get("page-1")?.unwrap(), b"hello");
+/// store.flush()?; // durable from here on, even after a crash
+/// # Ok(()) }
+/// ```
+pub struct DiskStore {
+    inner: Arc<Inner>,
+    checkpointer: Option<Checkpointer>,
+}
+
+impl std::fmt::Debug for DiskStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskStore")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DiskStore {
+    /// A builder for the store in `dir`.
+    pub fn builder(dir: impl Into<PathBuf>) -> DiskStoreBuilder {
+        DiskStoreBuilder::new(dir)
+    }
+
+    pub(crate) fn open_with(config: DiskStoreBuilder) -> Result<Self> {
+        let interval = config.checkpoint_interval;
+        let inner = Arc::new(Inner::open(config)?);
+        let checkpointer = interval.map(|i| Checkpointer::start(Arc::downgrade(&inner), i));
+        Ok(Self {
+            inner,
+            checkpointer,
+        })
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Stores `value` under `key` with no expiry, replacing any previous value.
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: &[u8]) -> Result<()> {
+        self.insert_at(key.as_ref(), value, 0)
+    }
+
+    /// Stores `value` under `key`, expiring `ttl` from now.
+    pub fn insert_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<()> {
+        let expires_at = self
+            .inner
+            .config
+            .clock
+            .now_ms()
+            .saturating_add(ttl.as_millis() as u64)
+            .max(1);
+        self.insert_at(key.as_ref(), value, expires_at)
+    }
+
+    /// Stores `value` under `key` with an absolute expiry in ms since the Unix epoch
+    /// (0 = never).
+    pub fn insert_expiring_at(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: &[u8],
+        expires_at_ms: u64,
+    ) -> Result<()> {
+        self.insert_at(key.as_ref(), value, expires_at_ms)
+    }
+
+    fn insert_at(&self, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
+        let (rec, loc) = self.inner.encode(key, value, expires_at)?;
+        self.inner.insert_encoded(key, &rec, loc)
+    }
+
+    /// The value under `key`, or `None` when absent, expired or found corrupt.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<ValueRef>> {
+        self.inner.get(key.as_ref())
+    }
+
+    /// Absolute expiry of `key` in ms since the Unix epoch: `Some(0)` for no expiry,
+    /// `None` when absent or expired.
+    pub fn expires_at(&self, key: impl AsRef<[u8]>) -> Result<Option<u64>> {
+        let now = self.inner.config.clock.now_ms();
+        Ok(self
+            .inner
+            .lookup(key.as_ref())?
+            .filter(|l| !l.is_expired(now))
+            .map(|l| l.expires_at))
+    }
+
+    /// Removes `key`; true when a live value was removed.
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.inner.remove(key.as_ref())
+    }
+
+    /// True when `key` holds a value that has not expired.
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.inner.contains_key(key.as_ref())
+    }
+
+    /// Makes every write and remove acknowledged so far durable: segments are synced, then
+    /// the index is committed durably.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    /// A snapshot of sizes and lifetime counters.
+    pub fn stats(&self) -> Result<Stats> {
+        self.inner.stats()
+    }
+
+    /// Checks the CRC of every record the index references. Each bad record adds one to the
+    /// `corruptions` counter; the entries stay until read (or [`Self::verify_and_repair`]).
+    pub fn verify(&self) -> Result<VerifyReport> {
+        self.inner.verify(false, &mut |_, _| {})
+    }
+
+    /// Like [`Self::verify`], and removes every bad entry (durably).
+    pub fn verify_and_repair(&self) -> Result<VerifyReport> {
+        self.inner.verify(true, &mut |_, _| {})
+    }
+
+    /// [`Self::verify`] with a progress callback `(checked, total)`.
+    pub fn verify_with_progress(
+        &self,
+        repair: bool,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<VerifyReport> {
+        self.inner.verify(repair, progress)
+    }
+
+    /// Flushes, saves the counters and closes the store, reporting any error.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        if let Some(mut c) = self.checkpointer.take() {
+            c.stop();
+        }
+        let mut w = self.inner.writer.lock();
+        if w.poisoned.is_some() {
+            return Ok(());
+        }
+        self.inner.commit_locked(&mut w, true)
+    }
+}
+
+impl Drop for DiskStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            log::error!(
+                "stratacache: closing {} failed: {e}",
+                self.inner.dir.display()
+            );
+        }
+    }
+}

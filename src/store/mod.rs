@@ -1,0 +1,20 @@
+//! The disk engine: [`DiskStore`] and its parts.
+
+mod checkpoint;
+mod commit;
+pub mod config;
+mod counters;
+pub(crate) mod inner;
+mod loc_cache;
+pub(crate) mod read;
+mod stats;
+mod verify;
+mod write;
+
+pub use config::DiskStoreBuilder;
+pub use read::ValueRef;
+pub use stats::Stats;
+pub use verify::{BadRecord, VerifyReport};
+
+mod disk_store;
+pub use disk_store::DiskStore;

@@ -1,0 +1,94 @@
+//! `verify()`: check every record the index references.
+
+use redb::{ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, index_err};
+use crate::index::tables::ENTRIES;
+use crate::store::counters::Counters;
+use crate::store::inner::Inner;
+use crate::store::read::check_record;
+
+/// Result of [`crate::DiskStore::verify`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Records checked.
+    pub checked: u64,
+    /// Records that failed.
+    pub bad: Vec<BadRecord>,
+}
+
+/// One record that failed verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadRecord {
+    /// The key (lossy UTF-8).
+    pub key: String,
+    /// Segment id.
+    pub segment: u32,
+    /// Offset of the record in the segment.
+    pub offset: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl VerifyReport {
+    /// True when no bad record was found.
+    pub fn is_ok(&self) -> bool {
+        self.bad.is_empty()
+    }
+}
+
+impl Inner {
+    /// Verifies every indexed record; removes the bad ones when `repair` is set.
+    /// `progress` is called with (records checked, total records).
+    pub fn verify(&self, repair: bool, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+        {
+            let mut w = self.writer.lock();
+            if w.poisoned.is_none() {
+                self.commit_locked(&mut w, false)?;
+            }
+        }
+        let err = index_err(&self.index_path);
+        let txn = self.db.begin_read().map_err(err)?;
+        let table = txn
+            .open_table(ENTRIES)
+            .map_err(index_err(&self.index_path))?;
+        let total =
+            redb::ReadableTableMetadata::len(&table).map_err(index_err(&self.index_path))?;
+        let mut report = VerifyReport::default();
+        let mut bad_keys = Vec::new();
+        let segments = self.segments.read().clone();
+        for row in table.iter().map_err(index_err(&self.index_path))? {
+            let (key, loc) = row.map_err(index_err(&self.index_path))?;
+            let (key, loc) = (key.value(), loc.value());
+            let result = match segments.get(&loc.segment) {
+                Some(seg) => check_record(seg, &loc, key).map(|_| ()),
+                None => Err(format!("segment {} is missing", loc.segment)),
+            };
+            report.checked += 1;
+            if let Err(reason) = result {
+                Counters::bump(&self.counters.corruptions);
+                report.bad.push(BadRecord {
+                    key: String::from_utf8_lossy(key).into_owned(),
+                    segment: loc.segment,
+                    offset: loc.offset as u64,
+                    reason,
+                });
+                bad_keys.push((key.to_vec(), loc));
+            }
+            if report.checked % 1024 == 0 {
+                progress(report.checked, total);
+            }
+        }
+        progress(report.checked, total);
+        drop(table);
+        drop(txn);
+        if repair {
+            for (key, loc) in &bad_keys {
+                self.drop_if_at(key, loc);
+            }
+            self.flush()?;
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,201 @@
+//! The write path: validate, encode, append to the active segment, stage the index change.
+
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::codec::{Codec, maybe_compress};
+use crate::error::{Error, Result};
+use crate::index::{EntryLoc, SegmentMeta};
+use crate::segment::Segment;
+use crate::segment::format::{SEGMENT_HEADER_LEN, encode_record};
+use crate::store::counters::Counters;
+use crate::store::inner::{Inner, Pending, Writer};
+
+impl Inner {
+    /// Checks a key against the limits.
+    pub fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::EmptyKey);
+        }
+        if key.len() > self.config.max_key_len {
+            return Err(Error::KeyTooLong {
+                len: key.len(),
+                max: self.config.max_key_len,
+            });
+        }
+        Ok(())
+    }
+
+    /// Error to return when writes are refused.
+    pub fn check_writable(&self, w: &Writer) -> Result<()> {
+        match &w.poisoned {
+            Some(cause) => Err(Error::Poisoned {
+                dir: self.dir.clone(),
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a write-path failure: later writes are refused until reopen.
+    pub fn poison(&self, w: &mut Writer, err: Error) -> Error {
+        log::error!(
+            "stratacache at {}: write path failed, refusing writes until reopened: {err}",
+            self.dir.display()
+        );
+        w.poisoned.get_or_insert_with(|| err.to_string());
+        err
+    }
+
+    /// Encodes a record for `key` and `value` (outside any lock).
+    pub fn encode(&self, key: &[u8], value: &[u8], expires_at: u64) -> Result<(Vec<u8>, EntryLoc)> {
+        self.check_key(key)?;
+        if value.len() > self.config.max_value_size {
+            return Err(Error::ValueTooLarge {
+                len: value.len(),
+                max: self.config.max_value_size,
+            });
+        }
+        let compressed = maybe_compress(
+            value,
+            self.config.compression,
+            self.config.compression_threshold,
+        );
+        let (codec, stored) = match &compressed {
+            Some(c) => (Codec::Lz4, c.as_slice()),
+            None => (Codec::Raw, value),
+        };
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut rec = Vec::with_capacity(
+            crate::segment::format::RECORD_HEADER_LEN + key.len() + stored.len(),
+        );
+        let crc = encode_record(
+            &mut rec,
+            key,
+            stored,
+            codec,
+            value.len() as u32,
+            expires_at,
+            seq,
+        );
+        let loc = EntryLoc {
+            segment: 0,
+            offset: 0,
+            stored_len: stored.len() as u32,
+            raw_len: value.len() as u32,
+            crc,
+            codec: codec as u8,
+            key_len: key.len() as u16,
+            expires_at,
+        };
+        Ok((rec, loc))
+    }
+
+    /// Appends an encoded record and stages its index entry.
+    pub fn insert_encoded(&self, key: &[u8], rec: &[u8], mut loc: EntryLoc) -> Result<()> {
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        let (segment, offset) = self.append(&mut w, rec)?;
+        loc.segment = segment;
+        loc.offset = offset;
+        self.stage(&mut w, key, Pending::Put(loc))?;
+        Counters::bump(&self.counters.inserts);
+        Ok(())
+    }
+
+    /// Stages an index change and commits the batch when it is full.
+    pub fn stage(&self, w: &mut Writer, key: &[u8], op: Pending) -> Result<()> {
+        let len = {
+            let mut pending = self.pending.write();
+            pending.insert(key.into(), op);
+            pending.len()
+        };
+        w.dirty = true;
+        if len >= self.config.commit_batch {
+            self.commit_locked(w, false)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `rec` at the end of the active segment, rotating when it does not fit.
+    /// Returns (segment id, offset).
+    fn append(&self, w: &mut Writer, rec: &[u8]) -> Result<(u32, u32)> {
+        let need = rec.len() as u64;
+        let seg = match &w.active {
+            Some(s) if s.readable_len() + need <= s.reserved_len() => s.clone(),
+            _ => self.rotate(w, need)?,
+        };
+        let offset = seg.readable_len();
+        if let Err(e) = seg.file().write_all_at(rec, offset) {
+            let err = Error::Io {
+                op: "append to segment",
+                path: seg.path().to_path_buf(),
+                source: e,
+            };
+            return Err(self.poison(w, err));
+        }
+        seg.set_readable_len(offset + need);
+        let meta = w.seg_meta.entry(seg.id()).or_default();
+        meta.len = offset + need;
+        w.dirty_meta.insert(seg.id());
+        w.unsynced.insert(seg.id());
+        Ok((seg.id(), offset as u32))
+    }
+
+    /// Seals the active segment and starts a new one with room for at least `need` bytes.
+    fn rotate(&self, w: &mut Writer, need: u64) -> Result<Arc<Segment>> {
+        if let Some(old) = w.active.take() {
+            w.seg_meta.entry(old.id()).or_default().sealed = true;
+            w.dirty_meta.insert(old.id());
+        }
+        let id = w.next_segment_id;
+        let reserve = w.segment_size.max(SEGMENT_HEADER_LEN as u64 + need);
+        let seg = match Segment::create(&self.segments_dir, id, reserve) {
+            Ok(seg) => Arc::new(seg),
+            Err(e) => return Err(self.poison(w, e)),
+        };
+        w.next_segment_id = id + 1;
+        let now = self.config.clock.now_ms();
+        w.seg_meta.insert(
+            id,
+            SegmentMeta {
+                len: SEGMENT_HEADER_LEN as u64,
+                last_access: now,
+                ..Default::default()
+            },
+        );
+        w.dirty_meta.insert(id);
+        w.unsynced.insert(id);
+        w.dir_changed = true;
+        self.segments.write().insert(id, seg.clone());
+        w.active = Some(seg.clone());
+        Ok(seg)
+    }
+
+    /// Removes `key`; true when it was present (and not expired).
+    pub fn remove(&self, key: &[u8]) -> Result<bool> {
+        self.check_key(key)?;
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        let Some(loc) = self.lookup(key)? else {
+            return Ok(false);
+        };
+        self.stage(&mut w, key, Pending::Remove)?;
+        Counters::bump(&self.counters.removes);
+        Ok(!loc.is_expired(self.config.clock.now_ms()))
+    }
+
+    /// Drops `key` if it still points at `loc` (used when `loc` turned out to be corrupt).
+    pub fn drop_if_at(&self, key: &[u8], loc: &EntryLoc) {
+        let mut w = self.writer.lock();
+        if w.poisoned.is_some() {
+            return;
+        }
+        if let Ok(Some(current)) = self.lookup(key) {
+            if current == *loc {
+                let _ = self.stage(&mut w, key, Pending::Remove);
+            }
+        }
+    }
+}
