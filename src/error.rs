@@ -115,3 +115,18 @@ pub(crate) fn index_err<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> 
         message: e.to_string(),
     }
 }
+
+/// Converts redb results into [`Error::Index`] naming the index file.
+pub(crate) trait IndexResultExt<T> {
+    /// Maps the error to [`Error::Index`] for the index at `path`.
+    fn ix(self, path: &Path) -> Result<T>;
+}
+
+impl<T, E: Into<redb::Error>> IndexResultExt<T> for std::result::Result<T, E> {
+    fn ix(self, path: &Path) -> Result<T> {
+        self.map_err(|e| Error::Index {
+            path: path.to_path_buf(),
+            message: e.into().to_string(),
+        })
+    }
+}

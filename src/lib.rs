@@ -24,6 +24,7 @@
 mod clock;
 mod codec;
 mod error;
+mod evict;
 pub mod index;
 pub mod segment;
 mod store;
@@ -34,4 +35,5 @@ pub mod fuzzing;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};
 pub use error::{Error, Result};
+pub use evict::CompactReport;
 pub use store::{BadRecord, DiskStore, DiskStoreBuilder, Stats, ValueRef, VerifyReport};

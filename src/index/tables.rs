@@ -5,6 +5,7 @@
 //! expiry    (expires_at, key)  -> ()              only entries with an expiry
 //! segments  segment id (u32)   -> SegmentMeta (40 bytes)
 //! meta      name (&str)        -> u64             format version, settings, counters
+//! access_bits chunk (u32)      -> bytes           recently-read bits, saved at checkpoints
 //!
 //! EntryLoc (little-endian)
 //! offset size field
@@ -39,6 +40,8 @@ pub const ENTRIES: TableDefinition<&[u8], EntryLoc> = TableDefinition::new("entr
 pub const EXPIRY: TableDefinition<(u64, &[u8]), ()> = TableDefinition::new("expiry");
 /// Segment accounting.
 pub const SEGMENTS: TableDefinition<u32, SegmentMeta> = TableDefinition::new("segments");
+/// Recently-read bits for eviction, in 64 KiB chunks (saved approximately).
+pub const ACCESS: TableDefinition<u32, &[u8]> = TableDefinition::new("access_bits");
 /// Format version, settings and lifetime counters.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 

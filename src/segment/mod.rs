@@ -2,5 +2,6 @@
 
 pub mod file;
 pub mod format;
+pub mod scan;
 
 pub use file::Segment;

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -40,6 +40,7 @@ impl Checkpointer {
 }
 
 fn run(inner: Weak<Inner>, interval: Duration, signal: &(Mutex<bool>, Condvar)) {
+    let mut last_sweep = Instant::now();
     loop {
         {
             let mut stopped = signal.0.lock();
@@ -51,13 +52,30 @@ fn run(inner: Weak<Inner>, interval: Duration, signal: &(Mutex<bool>, Condvar)) 
             }
         }
         let Some(inner) = inner.upgrade() else { return };
-        inner.background_tick();
+        inner.background_tick(&mut last_sweep);
     }
 }
 
 impl Inner {
-    /// One round of background work: a durable checkpoint when anything changed.
-    pub fn background_tick(&self) {
+    /// One round of background work: sweep expired entries when due, keep within capacity,
+    /// compact sparse segments, then a durable checkpoint when anything changed.
+    pub fn background_tick(&self, last_sweep: &mut Instant) {
+        if let Some(every) = self.config.sweep_interval {
+            if last_sweep.elapsed() >= every {
+                *last_sweep = Instant::now();
+                if let Err(e) = self.sweep_expired() {
+                    log::error!("stratacache sweep at {} failed: {e}", self.dir.display());
+                }
+            }
+        }
+        if self.config.background_maintenance {
+            if let Err(e) = self.maintain() {
+                log::error!(
+                    "stratacache maintenance at {} failed: {e}",
+                    self.dir.display()
+                );
+            }
+        }
         let dirty = {
             let w = self.writer.lock();
             w.dirty && w.poisoned.is_none()
@@ -70,5 +88,17 @@ impl Inner {
                 );
             }
         }
+    }
+
+    /// Eviction down to capacity and compaction of sparse segments.
+    fn maintain(&self) -> crate::Result<()> {
+        {
+            let mut w = self.writer.lock();
+            if w.poisoned.is_some() {
+                return Ok(());
+            }
+            self.make_room(&mut w, 0)?;
+        }
+        self.compact_if_needed()
     }
 }

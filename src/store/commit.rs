@@ -6,9 +6,12 @@
 
 use redb::Durability;
 
-use crate::error::{Error, Result, io_err};
+use crate::error::{Error, IndexResultExt, Result, io_err};
 use crate::index::EntryLoc;
-use crate::index::tables::{ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
+use crate::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
+
+/// Access bits are saved at a durable commit at most this often (and always at close).
+const ACCESS_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 use crate::store::inner::{Inner, Pending, PendingMap, Writer};
 
 impl Inner {
@@ -74,21 +77,52 @@ impl Inner {
     }
 
     /// Applies the staged changes and the segment accounting in one redb transaction.
+    /// A damaged index file can make redb panic; that becomes an error (and poisons writes).
     fn write_index(&self, w: &mut Writer, pending: &PendingMap, durable: bool) -> Result<()> {
-        let err = |e: redb::Error| Error::Index {
-            path: self.index_path.clone(),
-            message: e.to_string(),
+        let save_access = durable
+            && (w.closing
+                || w.access_saved_at
+                    .is_none_or(|t| t.elapsed() >= ACCESS_SAVE_INTERVAL));
+        let db = self.db.read();
+        let commit = || -> Result<(), redb::Error> {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(if durable {
+                Durability::Immediate
+            } else {
+                Durability::None
+            })?;
+            txn.set_quick_repair(durable);
+            self.apply(&txn, w, pending)?;
+            if save_access {
+                self.save_access_bits(&txn)?;
+            }
+            txn.commit()?;
+            Ok(())
         };
-        let mut txn = self.db.begin_write().map_err(|e| err(e.into()))?;
-        txn.set_durability(if durable {
-            Durability::Immediate
-        } else {
-            Durability::None
-        })
-        .map_err(|e| err(e.into()))?;
-        txn.set_quick_repair(durable);
-        self.apply(&txn, w, pending).map_err(err)?;
-        txn.commit().map_err(|e| err(e.into()))
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(commit)) {
+            Ok(result) => result.ix(&self.index_path)?,
+            Err(_) => {
+                let message = "the index is damaged (redb panicked while committing)".into();
+                return Err(Error::Index {
+                    path: self.index_path.clone(),
+                    message,
+                });
+            }
+        }
+        if save_access {
+            w.access_saved_at = Some(std::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    fn save_access_bits(&self, txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+        if let Some(bits) = self.access.snapshot_if_changed() {
+            let mut table = txn.open_table(ACCESS)?;
+            for (i, chunk) in bits.chunks(64 << 10).enumerate() {
+                table.insert(i as u32, chunk)?;
+            }
+        }
+        Ok(())
     }
 
     fn apply(

@@ -29,6 +29,9 @@ pub struct DiskStoreBuilder {
     pub(crate) commit_batch: usize,
     pub(crate) location_cache_entries: usize,
     pub(crate) create: bool,
+    pub(crate) compaction_threshold: f64,
+    pub(crate) sweep_interval: Option<Duration>,
+    pub(crate) background_maintenance: bool,
     pub(crate) clock: Arc<dyn Clock>,
 }
 
@@ -46,6 +49,9 @@ impl DiskStoreBuilder {
             commit_batch: 4096,
             location_cache_entries: 1 << 18,
             create: true,
+            compaction_threshold: 0.5,
+            sweep_interval: Some(Duration::from_secs(10)),
+            background_maintenance: true,
             clock: Arc::new(SystemClock),
         }
     }
@@ -114,6 +120,28 @@ impl DiskStoreBuilder {
         self
     }
 
+    /// A segment whose live bytes fall below this fraction of its length is compacted
+    /// (rewritten forward) by the background thread and by `compact()`. Default: 0.5.
+    pub fn compaction_threshold(mut self, fraction: f64) -> Self {
+        self.compaction_threshold = fraction;
+        self
+    }
+
+    /// How often the background thread sweeps expired entries; `None` turns the sweeper
+    /// off (`sweep_expired()` still works). Expired entries are misses either way.
+    /// Default: 10 seconds.
+    pub fn sweep_interval(mut self, interval: Option<Duration>) -> Self {
+        self.sweep_interval = interval;
+        self
+    }
+
+    /// Whether the background thread also compacts sparse segments and evicts when over
+    /// capacity (writes always evict when needed). Default: true.
+    pub fn background_maintenance(mut self, enabled: bool) -> Self {
+        self.background_maintenance = enabled;
+        self
+    }
+
     /// The time source for expiry. Default: the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -159,6 +187,12 @@ impl DiskStoreBuilder {
             if !(4096..=(1 << 31)).contains(&s) {
                 return bad(format!("segment_size {s} must be between 4 KiB and 2 GiB"));
             }
+        }
+        if !(0.0..=1.0).contains(&self.compaction_threshold) {
+            return bad(format!(
+                "compaction_threshold {} must be between 0 and 1",
+                self.compaction_threshold
+            ));
         }
         if self.commit_batch == 0 {
             return bad("commit_batch must be at least 1".into());

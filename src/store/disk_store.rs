@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Result;
+use crate::evict::CompactReport;
 use crate::store::checkpoint::Checkpointer;
 use crate::store::config::DiskStoreBuilder;
 use crate::store::inner::Inner;
@@ -45,6 +46,8 @@ impl DiskStore {
     pub(crate) fn open_with(config: DiskStoreBuilder) -> Result<Self> {
         let interval = config.checkpoint_interval;
         let inner = Arc::new(Inner::open(config)?);
+        // A capacity smaller than what is stored takes effect at once.
+        inner.enforce_capacity()?;
         let checkpointer = interval.map(|i| Checkpointer::start(Arc::downgrade(&inner), i));
         Ok(Self {
             inner,
@@ -152,6 +155,33 @@ impl DiskStore {
         self.inner.verify(repair, progress)
     }
 
+    /// Deletes every expired entry now (the background sweeper does this every
+    /// `sweep_interval`); returns how many were removed. Cost grows with the number expired.
+    pub fn sweep_expired(&self) -> Result<usize> {
+        self.inner.sweep_expired()
+    }
+
+    /// Rewrites segments whose live ratio is below the compaction threshold, deletes their
+    /// files, and compacts the index file when it is mostly free space.
+    pub fn compact(&self) -> Result<CompactReport> {
+        self.inner.compact(false)
+    }
+
+    /// Rewrites every segment, active one included, so disk usage matches live data.
+    pub fn compact_all(&self) -> Result<CompactReport> {
+        self.inner.compact(true)
+    }
+
+    /// Changes the capacity (recorded in the store); a smaller one evicts down to it now.
+    pub fn set_capacity(&self, capacity_bytes: u64) -> Result<()> {
+        if capacity_bytes < crate::store::config::MIN_CAPACITY {
+            return Err(crate::Error::Config(format!(
+                "capacity {capacity_bytes} is below the minimum"
+            )));
+        }
+        self.inner.set_capacity(capacity_bytes)
+    }
+
     /// Flushes, saves the counters and closes the store, reporting any error.
     pub fn close(mut self) -> Result<()> {
         self.shutdown()
@@ -165,6 +195,7 @@ impl DiskStore {
         if w.poisoned.is_some() {
             return Ok(());
         }
+        w.closing = true;
         self.inner.commit_locked(&mut w, true)
     }
 }

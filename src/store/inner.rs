@@ -10,7 +10,8 @@ use parking_lot::{Mutex, RwLock};
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 use crate::error::{Error, Result, index_err, io_err};
-use crate::index::tables::{ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
+use crate::evict::access::AccessBits;
+use crate::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
 use crate::index::{EntryLoc, SegmentMeta};
 use crate::segment::Segment;
 use crate::segment::file::parse_segment_file_name;
@@ -55,6 +56,12 @@ pub struct Writer {
     pub capacity: u64,
     /// Segment size in bytes.
     pub segment_size: u64,
+    /// Set while eviction or compaction runs, so their own rotations do not recurse.
+    pub in_maintenance: bool,
+    /// The store is closing: save everything (access bits included) at the last commit.
+    pub closing: bool,
+    /// When the access bits were last saved.
+    pub access_saved_at: Option<std::time::Instant>,
 }
 
 /// Everything an open store shares between threads.
@@ -63,7 +70,8 @@ pub struct Inner {
     pub segments_dir: PathBuf,
     pub index_path: PathBuf,
     pub config: DiskStoreBuilder,
-    pub db: Database,
+    pub db: RwLock<Database>,
+    pub access: AccessBits,
     pub segments: RwLock<HashMap<u32, Arc<Segment>>>,
     pub pending: RwLock<PendingMap>,
     pub locs: LocCache,
@@ -102,12 +110,17 @@ impl Inner {
         };
         let segments = open_segments(&segments_dir, &mut writer)?;
         let counters = Counters::load(&db).map_err(index_err(&index_path))?;
+        let access = AccessBits::for_capacity(capacity);
+        if let Some(bits) = load_access_bits(&db).map_err(index_err(&index_path))? {
+            access.restore(&bits);
+        }
         Ok(Self {
+            access,
             segments_dir,
             index_path,
             locs: LocCache::new(config.location_cache_entries),
             config,
-            db,
+            db: RwLock::new(db),
             segments: RwLock::new(segments),
             pending: RwLock::new(PendingMap::default()),
             writer: Mutex::new(writer),
@@ -301,9 +314,34 @@ fn open_segments(dir: &Path, w: &mut Writer) -> Result<HashMap<u32, Arc<Segment>
     Ok(open)
 }
 
+/// Reads the saved access bits, if any.
+fn load_access_bits(db: &Database) -> Result<Option<Vec<u8>>, redb::Error> {
+    let txn = db.begin_read()?;
+    let table = match txn.open_table(ACCESS) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut bits = Vec::new();
+    for row in table.iter()? {
+        bits.extend_from_slice(row?.1.value());
+    }
+    Ok(Some(bits))
+}
+
 /// Reads the committed location of `key` from redb.
+/// A damaged index file can make redb panic; that becomes an [`Error::Index`] here.
 pub fn read_index_loc(db: &Database, path: &Path, key: &[u8]) -> Result<Option<EntryLoc>> {
-    let txn = db.begin_read().map_err(index_err(path))?;
-    let table = txn.open_table(ENTRIES).map_err(index_err(path))?;
-    Ok(table.get(key).map_err(index_err(path))?.map(|g| g.value()))
+    let read = || -> Result<Option<EntryLoc>, redb::Error> {
+        let txn = db.begin_read()?;
+        let table = txn.open_table(ENTRIES)?;
+        Ok(table.get(key)?.map(|g| g.value()))
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(result) => result.map_err(index_err(path)),
+        Err(_) => Err(Error::Index {
+            path: path.to_path_buf(),
+            message: "the index is damaged (redb panicked while reading it)".into(),
+        }),
+    }
 }

@@ -79,13 +79,4 @@ impl LocCache {
             }
         }
     }
-
-    /// Forgets everything (after bulk changes).
-    pub fn clear(&self) {
-        for shard in &self.shards {
-            let mut s = shard.write();
-            s.epoch += 1;
-            s.map.clear();
-        }
-    }
 }

@@ -3,7 +3,7 @@
 mod checkpoint;
 mod commit;
 pub mod config;
-mod counters;
+pub(crate) mod counters;
 pub(crate) mod inner;
 mod loc_cache;
 pub(crate) mod read;

@@ -84,7 +84,14 @@ pub fn check_record<'a>(
             )
         })?;
     let view = decode_record(bytes).map_err(|e| format!("record: {e}"))?;
-    if view.header.crc != loc.crc || view.header.stored_len != loc.stored_len {
+    let h = &view.header;
+    if h.crc != loc.crc
+        || h.stored_len != loc.stored_len
+        || h.raw_len != loc.raw_len
+        || h.key_len != loc.key_len
+        || h.codec as u8 != loc.codec
+        || h.expires_at != loc.expires_at
+    {
         return Err("record does not match its index entry".into());
     }
     if view.key != key {
@@ -106,7 +113,7 @@ impl Inner {
         if cached.is_some() {
             return Ok(cached);
         }
-        let loc = read_index_loc(&self.db, &self.index_path, key)?;
+        let loc = read_index_loc(&self.db.read(), &self.index_path, key)?;
         if let Some(loc) = loc {
             self.locs.fill(key, loc, epoch);
         }
@@ -116,16 +123,35 @@ impl Inner {
     /// Reads `key`, counting hits, misses and corruption.
     pub fn get(&self, key: &[u8]) -> Result<Option<ValueRef>> {
         self.check_key(key)?;
-        let found = match self.lookup(key)? {
-            Some(loc) if !loc.is_expired(self.config.clock.now_ms()) => self.read_value(key, &loc),
-            _ => None,
-        };
-        Counters::bump(if found.is_some() {
-            &self.counters.hits
+        let found = self.find_value(key)?;
+        if found.is_some() {
+            self.access.mark(key);
+            Counters::bump(&self.counters.hits);
         } else {
-            &self.counters.misses
-        });
+            Counters::bump(&self.counters.misses);
+        }
         Ok(found)
+    }
+
+    /// A record can move (compaction, eviction) between the lookup and the read; then the
+    /// old location fails and a second lookup finds the new one. Only a failure at a
+    /// location that is still current is corruption.
+    fn find_value(&self, key: &[u8]) -> Result<Option<ValueRef>> {
+        for _ in 0..3 {
+            let now = self.config.clock.now_ms();
+            let Some(loc) = self.lookup(key)?.filter(|l| !l.is_expired(now)) else {
+                return Ok(None);
+            };
+            match self.read_value(key, &loc) {
+                Ok(value) => return Ok(Some(value)),
+                Err(reason) if self.lookup(key)? == Some(loc) => {
+                    self.report_corruption(key, &loc, &reason);
+                    return Ok(None);
+                }
+                Err(_) => continue,
+            }
+        }
+        Ok(None)
     }
 
     /// True when `key` is present and not expired (no record check).
@@ -135,48 +161,12 @@ impl Inner {
         Ok(self.lookup(key)?.is_some_and(|loc| !loc.is_expired(now)))
     }
 
-    /// Reads and verifies the value at `loc`; corruption becomes `None`.
-    fn read_value(&self, key: &[u8], loc: &EntryLoc) -> Option<ValueRef> {
+    /// Reads and verifies the value at `loc`; the error says what is wrong with it.
+    fn read_value(&self, key: &[u8], loc: &EntryLoc) -> Result<ValueRef, String> {
         let segment = self.segments.read().get(&loc.segment).cloned();
-        let result = match &segment {
-            Some(seg) => {
-                check_record(seg, loc, key).and_then(|view| self.value_of(seg, loc, &view))
-            }
+        match &segment {
+            Some(seg) => check_record(seg, loc, key).and_then(|view| value_of(seg, loc, &view)),
             None => Err(format!("segment {} is missing", loc.segment)),
-        };
-        match result {
-            Ok(value) => Some(value),
-            Err(reason) => {
-                self.report_corruption(key, loc, &reason);
-                None
-            }
-        }
-    }
-
-    fn value_of(
-        &self,
-        seg: &Arc<Segment>,
-        loc: &EntryLoc,
-        view: &RecordView<'_>,
-    ) -> Result<ValueRef, String> {
-        match view.header.codec {
-            Codec::Raw => {
-                let start = loc.offset as u64 + loc.record_len() - loc.stored_len as u64;
-                Ok(ValueRef {
-                    repr: Repr::Mapped {
-                        segment: seg.clone(),
-                        start,
-                        len: loc.stored_len as usize,
-                    },
-                })
-            }
-            Codec::Lz4 => {
-                let raw = decompress(view.stored, view.header.raw_len as usize)
-                    .map_err(|e| format!("lz4: {e}"))?;
-                Ok(ValueRef {
-                    repr: Repr::Owned(raw),
-                })
-            }
         }
     }
 
@@ -191,5 +181,31 @@ impl Inner {
             loc.offset
         );
         self.drop_if_at(key, loc);
+    }
+}
+
+/// The value of a checked record: borrowed from the mapping when raw, decoded when lz4.
+/// Positions come from the record itself, which the CRC vouches for.
+fn value_of(seg: &Arc<Segment>, loc: &EntryLoc, view: &RecordView<'_>) -> Result<ValueRef, String> {
+    match view.header.codec {
+        Codec::Raw => {
+            let header_and_key = view.header.record_len() - view.stored.len();
+            let start = loc.offset as u64 + header_and_key as u64;
+            let segment = seg.clone();
+            Ok(ValueRef {
+                repr: Repr::Mapped {
+                    segment,
+                    start,
+                    len: view.stored.len(),
+                },
+            })
+        }
+        Codec::Lz4 => {
+            let raw = decompress(view.stored, view.header.raw_len as usize)
+                .map_err(|e| format!("lz4: {e}"))?;
+            Ok(ValueRef {
+                repr: Repr::Owned(raw),
+            })
+        }
     }
 }

@@ -51,7 +51,11 @@ impl Inner {
                 w.capacity,
             )
         };
-        let txn = self.db.begin_read().map_err(index_err(&self.index_path))?;
+        let txn = self
+            .db
+            .read()
+            .begin_read()
+            .map_err(index_err(&self.index_path))?;
         let table = txn
             .open_table(ENTRIES)
             .map_err(index_err(&self.index_path))?;

@@ -49,7 +49,7 @@ impl Inner {
             }
         }
         let err = index_err(&self.index_path);
-        let txn = self.db.begin_read().map_err(err)?;
+        let txn = self.db.read().begin_read().map_err(err)?;
         let table = txn
             .open_table(ENTRIES)
             .map_err(index_err(&self.index_path))?;

@@ -120,7 +120,7 @@ impl Inner {
 
     /// Writes `rec` at the end of the active segment, rotating when it does not fit.
     /// Returns (segment id, offset).
-    fn append(&self, w: &mut Writer, rec: &[u8]) -> Result<(u32, u32)> {
+    pub(crate) fn append(&self, w: &mut Writer, rec: &[u8]) -> Result<(u32, u32)> {
         let need = rec.len() as u64;
         let seg = match &w.active {
             Some(s) if s.readable_len() + need <= s.reserved_len() => s.clone(),
@@ -145,12 +145,13 @@ impl Inner {
 
     /// Seals the active segment and starts a new one with room for at least `need` bytes.
     fn rotate(&self, w: &mut Writer, need: u64) -> Result<Arc<Segment>> {
+        let reserve = w.segment_size.max(SEGMENT_HEADER_LEN as u64 + need);
+        self.make_room(w, reserve)?;
         if let Some(old) = w.active.take() {
             w.seg_meta.entry(old.id()).or_default().sealed = true;
             w.dirty_meta.insert(old.id());
         }
         let id = w.next_segment_id;
-        let reserve = w.segment_size.max(SEGMENT_HEADER_LEN as u64 + need);
         let seg = match Segment::create(&self.segments_dir, id, reserve) {
             Ok(seg) => Arc::new(seg),
             Err(e) => return Err(self.poison(w, e)),

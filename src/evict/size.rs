@@ -1,0 +1,84 @@
+//! Keeping the store within its capacity.
+//!
+//! The bound: all files in the directory stay within 1.25 x capacity. Before a new segment
+//! is created, if segments + index + the new segment would pass 1.05 x capacity, the oldest
+//! segments are drained (recently read entries move forward, the rest are evicted) until
+//! the total is at most 0.95 x capacity, then a durable commit lets their files go. Between
+//! checks the active segment grows by at most one segment (capacity / 16 by default).
+
+use crate::error::Result;
+use crate::evict::drain::DrainMode;
+use crate::store::inner::{Inner, Writer};
+
+/// Eviction starts above this fraction of capacity (in percent).
+const HIGH_WATERMARK_PCT: u64 = 105;
+/// Eviction stops at or below this fraction of capacity (in percent).
+const LOW_WATERMARK_PCT: u64 = 95;
+
+impl Inner {
+    /// Bytes the store occupies by its own accounting: segments plus the index file.
+    pub fn used_bytes(&self, w: &Writer) -> u64 {
+        let segments: u64 = w.seg_meta.values().map(|m| m.len).sum();
+        let index = std::fs::metadata(&self.index_path).map_or(0, |m| m.len());
+        segments + index
+    }
+
+    /// Evicts until `incoming` more bytes fit under the watermarks. Returns true when
+    /// anything was drained (the caller's next durable commit releases the files).
+    pub fn make_room(&self, w: &mut Writer, incoming: u64) -> Result<bool> {
+        if w.in_maintenance {
+            return Ok(false);
+        }
+        let cap = w.capacity;
+        if self.used_bytes(w) + incoming <= cap / 100 * HIGH_WATERMARK_PCT {
+            return Ok(false);
+        }
+        w.in_maintenance = true;
+        let result = self.evict_down_to(w, incoming, cap / 100 * LOW_WATERMARK_PCT);
+        w.in_maintenance = false;
+        result
+    }
+
+    fn evict_down_to(&self, w: &mut Writer, incoming: u64, target: u64) -> Result<bool> {
+        self.commit_locked(w, false)?;
+        let mut drained = false;
+        let active = w.active.as_ref().map(|s| s.id());
+        // Oldest first: segment ids grow with time, and moved entries go to the newest.
+        let victims: Vec<u32> = w
+            .seg_meta
+            .keys()
+            .copied()
+            .filter(|id| Some(*id) != active)
+            .collect();
+        for id in victims {
+            if self.used_bytes(w) + incoming <= target {
+                break;
+            }
+            self.drain_segment(w, id, DrainMode::KeepRecentlyRead)?;
+            drained = true;
+        }
+        if drained {
+            self.commit_locked(w, true)?;
+        }
+        Ok(drained)
+    }
+
+    /// Evicts now if the store is over its capacity (at open, after a capacity change).
+    pub fn enforce_capacity(&self) -> Result<()> {
+        let mut w = self.writer.lock();
+        if w.poisoned.is_none() && self.make_room(&mut w, 0)? {
+            self.commit_locked(&mut w, true)?;
+        }
+        Ok(())
+    }
+
+    /// Applies a new capacity (from reopen or the CLI), evicting down to it at once.
+    pub fn set_capacity(&self, capacity: u64) -> Result<()> {
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        w.capacity = capacity;
+        w.dirty = true;
+        self.make_room(&mut w, 0)?;
+        self.commit_locked(&mut w, true)
+    }
+}
