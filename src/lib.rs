@@ -31,6 +31,8 @@ mod store;
 
 #[doc(hidden)]
 pub mod fuzzing;
+#[doc(hidden)]
+pub mod sim;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};

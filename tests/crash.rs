@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,13 +21,30 @@ use stratacache::DiskStore;
 const KEYS: usize = 300;
 const OPS_PER_CYCLE: usize = 20_000;
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Insert { key: String, len: usize },
-    Remove { key: String },
+    Insert {
+        key: String,
+        len: usize,
+        ttl_ms: Option<u64>,
+    },
+    Remove {
+        key: String,
+    },
     Flush,
+    /// Compaction (even op index) or a TTL sweep (odd), in maintenance mode.
+    Maintain,
+}
+
+impl Op {
+    fn key(&self) -> Option<&str> {
+        match self {
+            Op::Insert { key, .. } | Op::Remove { key } => Some(key),
+            Op::Flush | Op::Maintain => None,
+        }
+    }
 }
 
 /// Deterministic filler so any value can be checked on its own.
@@ -75,18 +93,20 @@ fn is_valid_value(key: &str, value: &[u8]) -> bool {
 fn ops_for(seed: u64, cycle: u64) -> Vec<Op> {
     let mut rng = StdRng::seed_from_u64(seed ^ cycle.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     (0..OPS_PER_CYCLE)
-        .map(|i| {
+        .map(|_| {
             let key = format!("key-{}", rng.random_range(0..KEYS));
             match rng.random_range(0..100) {
                 0..3 => Op::Flush,
-                3..25 => Op::Remove { key },
+                3..4 => Op::Maintain,
+                4..25 => Op::Remove { key },
                 roll => {
                     let len = match roll {
                         25..40 => 0,
                         40..99 => rng.random_range(1..6000),
                         _ => rng.random_range(50_000..200_000),
                     };
-                    Op::Insert { key, len }
+                    let ttl_ms = (roll % 5 == 0).then(|| rng.random_range(5..500));
+                    Op::Insert { key, len, ttl_ms }
                 }
             }
         })
@@ -95,24 +115,37 @@ fn ops_for(seed: u64, cycle: u64) -> Vec<Op> {
 
 /// The child's body: runs the cycle's operations, printing `F <op>` after each flush returns.
 #[test]
-fn crash_child_entry() -> TestResult {
+fn crash_child_entry() -> Result<()> {
     let Ok(dir) = std::env::var("STRATACACHE_CRASH_DIR") else {
         return Ok(());
     };
     let seed: u64 = std::env::var("STRATACACHE_CRASH_SEED")?.parse()?;
     let cycle: u64 = std::env::var("STRATACACHE_CRASH_CYCLE")?.parse()?;
+    let maintenance = std::env::var("STRATACACHE_CRASH_MAINTENANCE").is_ok();
     let batch = 1 + (seed ^ cycle) as usize % 300;
-    let store = DiskStore::builder(&dir)
+    let mut builder = DiskStore::builder(&dir)
         .segment_size(256 << 10)
         .commit_batch(batch)
-        .checkpoint_interval(Some(Duration::from_millis(15)))
-        .open()?;
+        .checkpoint_interval(Some(Duration::from_millis(15)));
+    if maintenance {
+        // A small capacity keeps eviction running; the sweeper runs every 10 ms.
+        builder = builder
+            .capacity_bytes(4 << 20)
+            .sweep_interval(Some(Duration::from_millis(10)));
+    }
+    let store = builder.open()?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "OPEN")?;
     out.flush()?;
     for (i, op) in ops_for(seed, cycle).into_iter().enumerate() {
         match op {
-            Op::Insert { key, len } => store.insert(&key, &make_value(&key, cycle, i, len))?,
+            Op::Insert { key, len, ttl_ms } => {
+                let value = make_value(&key, cycle, i, len);
+                match ttl_ms.filter(|_| maintenance) {
+                    Some(ms) => store.insert_with_ttl(&key, &value, Duration::from_millis(ms))?,
+                    None => store.insert(&key, &value)?,
+                }
+            }
             Op::Remove { key } => {
                 store.remove(&key)?;
             }
@@ -121,6 +154,13 @@ fn crash_child_entry() -> TestResult {
                 writeln!(out, "F {i}")?;
                 out.flush()?;
             }
+            Op::Maintain if maintenance && i % 2 == 0 => {
+                store.compact()?;
+            }
+            Op::Maintain if maintenance => {
+                store.sweep_expired()?;
+            }
+            Op::Maintain => {}
         }
     }
     writeln!(out, "DONE")?;
@@ -130,14 +170,15 @@ fn crash_child_entry() -> TestResult {
     Ok(())
 }
 
-/// Runs one child until a random moment, kills it with SIGKILL; returns the last acknowledged
-/// flush (op index) and whether the child finished all operations.
+/// Runs one child until `kill_after`, kills it with SIGKILL and returns the op index of the
+/// last flush it acknowledged.
 fn run_child(
-    dir: &std::path::Path,
+    dir: &Path,
     seed: u64,
     cycle: u64,
     kill_after: Duration,
-) -> Result<Option<usize>, Box<dyn std::error::Error>> {
+    maintenance: bool,
+) -> Result<Option<usize>> {
     let mut child = Command::new(std::env::current_exe()?)
         .args([
             "crash_child_entry",
@@ -149,6 +190,7 @@ fn run_child(
         .env("STRATACACHE_CRASH_DIR", dir)
         .env("STRATACACHE_CRASH_SEED", seed.to_string())
         .env("STRATACACHE_CRASH_CYCLE", cycle.to_string())
+        .envs(maintenance.then_some(("STRATACACHE_CRASH_MAINTENANCE", "1")))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
@@ -156,7 +198,10 @@ fn run_child(
     let stdout = child.stdout.take().expect("piped stdout");
     let seen = last_flush.clone();
     let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::io::Result::ok)
+        {
             if let Some(n) = line.strip_prefix("F ").and_then(|n| n.parse().ok()) {
                 *seen.lock().unwrap() = Some(n);
             }
@@ -170,62 +215,77 @@ fn run_child(
     Ok(acked)
 }
 
+/// What the store must hold after the last acknowledged flush of a cycle: the state at the
+/// start of the cycle with every op up to and including the flush applied.
+fn expected_after(
+    state: &BTreeMap<String, Vec<u8>>,
+    ops: &[Op],
+    applied: usize,
+    cycle: u64,
+) -> BTreeMap<String, Vec<u8>> {
+    let mut last: BTreeMap<&str, (usize, Option<usize>)> = BTreeMap::new();
+    for (i, op) in ops[..applied].iter().enumerate() {
+        match op {
+            Op::Insert { key, len, .. } => last.insert(key, (i, Some(*len))),
+            Op::Remove { key } => last.insert(key, (i, None)),
+            Op::Flush | Op::Maintain => None,
+        };
+    }
+    let mut expected = state.clone();
+    for (key, (i, len)) in last {
+        match len {
+            Some(len) => expected.insert(key.to_string(), make_value(key, cycle, i, len)),
+            None => expected.remove(key),
+        };
+    }
+    expected
+}
+
 #[test]
-fn sigkill_at_random_moments_never_loses_flushed_data() -> TestResult {
-    let cycles: u64 = std::env::var("STRATACACHE_CRASH_CYCLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
-    let seed: u64 = std::env::var("STRATACACHE_CRASH_SEED_BASE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+fn sigkill_at_random_moments_never_loses_flushed_data() -> Result<()> {
+    crash_cycles(false)
+}
+
+/// The same with a 4 MiB capacity (constant eviction), TTLs, the background sweeper and
+/// explicit compactions and sweeps. A flushed key may now be evicted or expired (a miss),
+/// but never reads as other bytes; a flushed remove stays removed; and no segment the index
+/// references is ever missing (verify would report it).
+#[test]
+fn sigkill_during_eviction_sweep_and_compaction_keeps_invariants() -> Result<()> {
+    crash_cycles(true)
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
+fn crash_cycles(maintenance: bool) -> Result<()> {
+    let cycles = env_u64("STRATACACHE_CRASH_CYCLES").unwrap_or(50);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    let seed = env_u64("STRATACACHE_CRASH_SEED_BASE").unwrap_or(now.as_nanos() as u64);
     println!(
-        "crash test seed {seed} (set STRATACACHE_CRASH_SEED_BASE={seed} to replay), {cycles} cycles"
+        "crash test seed {seed} (STRATACACHE_CRASH_SEED_BASE={seed} replays), {cycles} cycles"
     );
     let dir = tempfile::tempdir()?;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut state: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut cycles_with_ack = 0;
     for cycle in 0..cycles {
         let kill_after = Duration::from_millis(match rng.random_range(0..10) {
             0 => rng.random_range(0..10),
             _ => rng.random_range(10..250),
         });
-        let acked = run_child(dir.path(), seed, cycle, kill_after)?;
+        let acked = run_child(dir.path(), seed, cycle, kill_after, maintenance)?;
+        cycles_with_ack += acked.is_some() as u32;
         let ops = ops_for(seed, cycle);
         let applied = acked.map_or(0, |a| a + 1);
-        // Last acknowledged-durable operation per key: Some(len) for an insert, None for a remove.
-        let mut last: BTreeMap<&str, (usize, Option<usize>)> = BTreeMap::new();
-        for (i, op) in ops[..applied].iter().enumerate() {
-            match op {
-                Op::Insert { key, len } => last.insert(key, (i, Some(*len))),
-                Op::Remove { key } => last.insert(key, (i, None)),
-                Op::Flush => None,
-            };
-        }
-        let mut expected = state.clone();
-        for (key, (i, len)) in last {
-            match len {
-                Some(len) => expected.insert(key.to_string(), make_value(key, cycle, i, len)),
-                None => expected.remove(key),
-            };
-        }
-        let touched_later: BTreeSet<&str> = ops[applied..]
-            .iter()
-            .filter_map(|op| match op {
-                Op::Insert { key, .. } | Op::Remove { key } => Some(key.as_str()),
-                Op::Flush => None,
-            })
-            .collect();
+        let expected = expected_after(&state, &ops, applied, cycle);
+        let touched_later: BTreeSet<&str> = ops[applied..].iter().filter_map(Op::key).collect();
+        let ctx = format!("cycle {cycle} seed {seed} (ack at op {acked:?})");
         let store = DiskStore::builder(dir.path())
             .checkpoint_interval(None)
             .open()
-            .map_err(|e| format!("cycle {cycle} (seed {seed}): reopen failed: {e}"))?;
+            .map_err(|e| format!("{ctx}: reopen failed: {e}"))?;
         let corruptions_before = store.stats()?.corruptions;
         state.clear();
         for k in 0..KEYS {
@@ -234,35 +294,41 @@ fn sigkill_at_random_moments_never_loses_flushed_data() -> TestResult {
             if let Some(v) = &got {
                 assert!(
                     is_valid_value(&key, v),
-                    "cycle {cycle} seed {seed}: {key} returned bytes never written for it"
+                    "{ctx}: {key} returned bytes never written for it"
                 );
                 state.insert(key.clone(), v.clone());
             }
-            if !touched_later.contains(key.as_str()) {
+            // With eviction and TTLs a flushed value may be gone, but never replaced.
+            let may_be_gone = maintenance && got.is_none();
+            if !touched_later.contains(key.as_str()) && !may_be_gone {
+                let prefix = |v: &Vec<u8>| v[..v.len().min(40)].to_vec();
                 assert_eq!(
-                    got.as_ref().map(|v| &v[..v.len().min(40)]),
-                    expected.get(&key).map(|v| &v[..v.len().min(40)]),
-                    "cycle {cycle} seed {seed}: {key} flushed (ack at op {acked:?}) but reads differently"
+                    got.as_ref().map(prefix),
+                    expected.get(&key).map(prefix),
+                    "{ctx}: {key} reads differently"
                 );
                 assert!(
-                    got == expected.get(&key).cloned(),
-                    "cycle {cycle} seed {seed}: {key} differs in body"
+                    got.as_ref() == expected.get(&key),
+                    "{ctx}: {key} differs in body"
                 );
             }
         }
         let report = store.verify()?;
-        assert!(
-            report.is_ok(),
-            "cycle {cycle} seed {seed}: verify found {:?}",
-            report.bad
-        );
+        assert!(report.is_ok(), "{ctx}: verify found {:?}", report.bad);
         assert_eq!(
             store.stats()?.corruptions,
             corruptions_before,
-            "cycle {cycle} seed {seed}: reads hit corruption"
+            "{ctx}: reads hit corruption"
         );
         store.close()?;
     }
+    println!(
+        "{cycles_with_ack} of {cycles} cycles were killed after at least one acknowledged flush"
+    );
+    assert!(
+        cycles_with_ack * 2 >= cycles as u32,
+        "too few cycles got as far as a flush to test anything"
+    );
     Ok(())
 }
 

@@ -69,10 +69,6 @@ impl Inner {
             report.segments_compacted += 1;
             report.records_moved += drained.moved;
             report.bytes_moved += drained.moved_bytes;
-            if w.unsynced.len() > 8 {
-                // Bound the files waiting for deletion.
-                self.commit_locked(w, true)?;
-            }
         }
         Ok(())
     }

@@ -36,7 +36,12 @@ impl Inner {
     /// Drains segment `id` (caller holds the writer lock and has committed staged changes).
     pub fn drain_segment(&self, w: &mut Writer, id: u32, mode: DrainMode) -> Result<Drained> {
         let mut done = Drained::default();
-        let segment = self.segments.read().get(&id).cloned();
+        // Never append into the segment being drained: moved records go to a fresh one.
+        if w.active.as_ref().is_some_and(|a| a.id() == id) {
+            w.active = None;
+        }
+        let has_live = w.seg_meta.get(&id).is_some_and(|m| m.live_count > 0);
+        let segment = self.segments.read().get(&id).cloned().filter(|_| has_live);
         if let Some(seg) = segment {
             let ops = self.plan_drain(&seg, id, mode, &mut done)?;
             for (key, old, bytes) in ops {
@@ -54,14 +59,14 @@ impl Inner {
                 self.stage(w, &key, op)?;
             }
         }
-        if w.active.as_ref().is_some_and(|a| a.id() == id) {
-            w.active = None;
-        }
         w.seg_meta.remove(&id);
         w.dirty_meta.insert(id);
         w.doomed.insert(id);
         Counters::add(&self.counters.evictions, done.evicted);
         Counters::add(&self.counters.expirations, done.expired);
+        // Release the file at once (durable commit, then delete), so copies and originals
+        // never pile up beyond one segment.
+        self.commit_locked(w, true)?;
         Ok(done)
     }
 

@@ -1,9 +1,9 @@
 //! Keeping the store within its capacity.
 //!
 //! The bound: all files in the directory stay within 1.25 x capacity. Before a new segment
-//! is created, if segments + index + the new segment would pass 1.05 x capacity, the oldest
+//! is created, if segments + index + the new segment would pass 1.10 x capacity, the oldest
 //! segments are drained (recently read entries move forward, the rest are evicted) until
-//! the total is at most 0.95 x capacity, then a durable commit lets their files go. Between
+//! the total is at most 1.00 x capacity; each drained file goes after a durable commit. Between
 //! checks the active segment grows by at most one segment (capacity / 16 by default).
 
 use crate::error::Result;
@@ -11,9 +11,9 @@ use crate::evict::drain::DrainMode;
 use crate::store::inner::{Inner, Writer};
 
 /// Eviction starts above this fraction of capacity (in percent).
-const HIGH_WATERMARK_PCT: u64 = 105;
+const HIGH_WATERMARK_PCT: u64 = 110;
 /// Eviction stops at or below this fraction of capacity (in percent).
-const LOW_WATERMARK_PCT: u64 = 95;
+const LOW_WATERMARK_PCT: u64 = 100;
 
 impl Inner {
     /// Bytes the store occupies by its own accounting: segments plus the index file.
@@ -41,7 +41,7 @@ impl Inner {
 
     fn evict_down_to(&self, w: &mut Writer, incoming: u64, target: u64) -> Result<bool> {
         self.commit_locked(w, false)?;
-        let mut drained = false;
+        let mut drained = false; // drain_segment commits durably and deletes each file
         let active = w.active.as_ref().map(|s| s.id());
         // Oldest first: segment ids grow with time, and moved entries go to the newest.
         let victims: Vec<u32> = w
@@ -56,9 +56,6 @@ impl Inner {
             }
             self.drain_segment(w, id, DrainMode::KeepRecentlyRead)?;
             drained = true;
-        }
-        if drained {
-            self.commit_locked(w, true)?;
         }
         Ok(drained)
     }
