@@ -31,18 +31,47 @@ pub enum Compression {
     Lz4,
 }
 
+/// Values at least this long are first judged on a sample.
+const SAMPLE_FROM: usize = 8 << 10;
+
+thread_local! {
+    /// Reused output buffer, so a failed attempt costs no allocation.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Compresses `input` into the scratch buffer; returns the compressed length when it saves
+/// at least 10%.
+fn compressed_len(input: &[u8], scratch: &mut Vec<u8>) -> Option<usize> {
+    let max = lz4_flex::block::get_maximum_output_size(input.len());
+    if scratch.len() < max {
+        scratch.resize(max, 0);
+    }
+    let n = lz4_flex::block::compress_into(input, &mut scratch[..max]).ok()?;
+    (n <= input.len() - input.len() / 10).then_some(n)
+}
+
 /// Tries to compress `value`; returns the compressed bytes only when they save at least 10%.
+/// Large values are judged on a sample first, so incompressible data costs little.
 pub fn maybe_compress(value: &[u8], compression: Compression, threshold: usize) -> Option<Vec<u8>> {
     if compression == Compression::None || value.len() < threshold || value.len() < 16 {
         return None;
     }
-    let mut out = vec![0u8; lz4_flex::block::get_maximum_output_size(value.len())];
-    let n = lz4_flex::block::compress_into(value, &mut out).ok()?;
-    if n > value.len() - value.len() / 10 {
-        return None;
-    }
-    out.truncate(n);
-    Some(out)
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        if value.len() >= SAMPLE_FROM {
+            let sample = &value[..(value.len() / 8).clamp(2048, 64 << 10)];
+            compressed_len(sample, &mut scratch)?;
+        }
+        if value.len() > 1 << 20 {
+            // Do not keep a huge buffer per thread.
+            let mut own = Vec::new();
+            let n = compressed_len(value, &mut own)?;
+            own.truncate(n);
+            return Some(own);
+        }
+        let n = compressed_len(value, &mut scratch)?;
+        Some(scratch[..n].to_vec())
+    })
 }
 
 /// Decodes a stored value of `raw_len` bytes.

@@ -1,24 +1,33 @@
-//! "Recently read" bits, one per key hash: the second chance that makes segment-level FIFO
-//! eviction behave like LRU (a CLOCK over segments). Persisted approximately at checkpoints so
-//! a reopened cache does not evict its hot set first.
+//! "Recently read" marks, one bit per key hash: the second chance that makes segment-level
+//! FIFO eviction behave like LRU.
+//!
+//! Two generations of bits: a read sets its bit in the current generation; a key counts as
+//! recently read when its bit is set in either generation. The generations rotate each time
+//! eviction has drained half the capacity (half a lap of the FIFO), so a read is remembered
+//! for between half a lap and a full lap. Bits are never cleared one by one, so two keys
+//! sharing a bit can only make eviction keep an extra entry, never drop a hot one.
+//! Saved approximately at checkpoints, so a reopened cache does not evict its hot set first.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-/// A fixed-size atomic bitset indexed by a stable hash of the key.
+/// Two generations of atomic bitsets indexed by a stable hash of the key.
 pub struct AccessBits {
-    words: Vec<AtomicU64>,
+    generations: [Vec<AtomicU64>; 2],
+    current: AtomicUsize,
     hasher: ahash::RandomState,
     changed: AtomicBool,
+    drained: AtomicU64,
+    lap_bytes: u64,
 }
 
 impl AccessBits {
-    /// About two bits per 4 KiB of capacity, between 2^16 and 2^24 bits.
+    /// About one bit per 512 bytes of capacity, between 2^16 and 2^24 bits per generation.
     pub fn for_capacity(capacity: u64) -> Self {
-        let bits = (capacity / 2048)
-            .clamp(1 << 16, 1 << 24)
-            .next_power_of_two();
+        let bits = (capacity / 512).clamp(1 << 16, 1 << 24).next_power_of_two() as usize;
+        let words = || (0..bits / 64).map(|_| AtomicU64::new(0)).collect();
         Self {
-            words: (0..bits / 64).map(|_| AtomicU64::new(0)).collect(),
+            generations: [words(), words()],
+            current: AtomicUsize::new(0),
             // Fixed seeds: the bit of a key must be the same after a restart.
             hasher: ahash::RandomState::with_seeds(
                 0x5354_5241,
@@ -27,57 +36,112 @@ impl AccessBits {
                 0x6269_7473,
             ),
             changed: AtomicBool::new(false),
+            drained: AtomicU64::new(0),
+            lap_bytes: capacity / 2,
         }
     }
 
     fn slot(&self, key: &[u8]) -> (usize, u64) {
-        let h = self.hasher.hash_one(key);
-        let bit = (h as usize) % (self.words.len() * 64);
+        let bit = (self.hasher.hash_one(key) as usize) % (self.generations[0].len() * 64);
         (bit / 64, 1u64 << (bit % 64))
     }
 
     /// Marks `key` as recently read.
     pub fn mark(&self, key: &[u8]) {
         let (word, mask) = self.slot(key);
-        if self.words[word].load(Ordering::Relaxed) & mask == 0 {
-            self.words[word].fetch_or(mask, Ordering::Relaxed);
+        let current = &self.generations[self.current.load(Ordering::Relaxed)][word];
+        if current.load(Ordering::Relaxed) & mask == 0 {
+            current.fetch_or(mask, Ordering::Relaxed);
             self.changed.store(true, Ordering::Relaxed);
         }
     }
 
-    /// Returns whether `key` was marked, and clears the mark (its second chance is used).
-    pub fn take(&self, key: &[u8]) -> bool {
+    /// Whether `key` was read in the current or the previous generation.
+    pub fn recently_read(&self, key: &[u8]) -> bool {
         let (word, mask) = self.slot(key);
-        let was = self.words[word].fetch_and(!mask, Ordering::Relaxed) & mask != 0;
-        if was {
-            self.changed.store(true, Ordering::Relaxed);
-        }
-        was
+        self.generations
+            .iter()
+            .any(|g| g[word].load(Ordering::Relaxed) & mask != 0)
     }
 
-    /// The bits as little-endian bytes, if they changed since the last call.
+    /// Records `bytes` drained by eviction; starts a new generation every half capacity.
+    pub fn note_drained(&self, bytes: u64) {
+        let total = self.drained.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if total >= self.lap_bytes {
+            self.drained.store(0, Ordering::Relaxed);
+            let next = 1 - self.current.load(Ordering::Relaxed);
+            self.generations[next]
+                .iter()
+                .for_each(|w| w.store(0, Ordering::Relaxed));
+            self.current.store(next, Ordering::Relaxed);
+            self.changed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// True when bits changed since the last snapshot.
+    pub fn changed(&self) -> bool {
+        self.changed.load(Ordering::Relaxed)
+    }
+
+    /// Both generations (previous, then current) as little-endian bytes, if they changed
+    /// since the last call.
     pub fn snapshot_if_changed(&self) -> Option<Vec<u8>> {
         if !self.changed.swap(false, Ordering::Relaxed) {
             return None;
         }
+        let current = self.current.load(Ordering::Relaxed);
+        let order = [&self.generations[1 - current], &self.generations[current]];
         Some(
-            self.words
+            order
                 .iter()
+                .flat_map(|g| g.iter())
                 .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
                 .collect(),
         )
     }
 
-    /// Restores bits saved by [`Self::snapshot_if_changed`]; ignored when the size differs.
+    /// Restores bits saved by [`Self::snapshot_if_changed`]; ignored when the size differs
+    /// (the capacity changed), which only costs the recency of one lap.
     pub fn restore(&self, bytes: &[u8]) {
-        if bytes.len() != self.words.len() * 8 {
+        let words = self.generations[0].len();
+        if bytes.len() != words * 16 {
             return;
         }
-        for (word, chunk) in self.words.iter().zip(bytes.chunks_exact(8)) {
+        let current = self.current.load(Ordering::Relaxed);
+        let targets = self.generations[1 - current]
+            .iter()
+            .chain(self.generations[current].iter());
+        for (word, chunk) in targets.zip(bytes.chunks_exact(8)) {
             word.store(
                 u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
                 Ordering::Relaxed,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_remembered_for_one_to_two_generations() {
+        let bits = AccessBits::for_capacity(1 << 20);
+        bits.mark(b"hot");
+        assert!(bits.recently_read(b"hot") && !bits.recently_read(b"cold"));
+        bits.note_drained(1 << 19); // one generation later: still remembered
+        assert!(bits.recently_read(b"hot"));
+        bits.note_drained(1 << 19); // two generations later: forgotten
+        assert!(!bits.recently_read(b"hot"));
+    }
+
+    #[test]
+    fn snapshot_round_trips() {
+        let bits = AccessBits::for_capacity(1 << 20);
+        bits.mark(b"a");
+        let saved = bits.snapshot_if_changed().unwrap();
+        let restored = AccessBits::for_capacity(1 << 20);
+        restored.restore(&saved);
+        assert!(restored.recently_read(b"a"));
     }
 }

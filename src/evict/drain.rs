@@ -28,6 +28,8 @@ pub struct Drained {
     pub moved_bytes: u64,
     /// Records dropped by eviction.
     pub evicted: u64,
+    /// Bytes dropped by eviction.
+    pub evicted_bytes: u64,
     /// Expired records dropped.
     pub expired: u64,
 }
@@ -47,7 +49,7 @@ impl Inner {
             for (key, old, bytes) in ops {
                 let op = match bytes {
                     Some(bytes) => {
-                        let (segment, offset) = self.append(w, bytes)?;
+                        let (segment, offset) = self.append(w, &[bytes])?;
                         Pending::Put(EntryLoc {
                             segment,
                             offset,
@@ -64,6 +66,10 @@ impl Inner {
         w.doomed.insert(id);
         Counters::add(&self.counters.evictions, done.evicted);
         Counters::add(&self.counters.expirations, done.expired);
+        if mode == DrainMode::KeepRecentlyRead {
+            self.access
+                .note_drained(done.evicted_bytes + done.moved_bytes);
+        }
         // Release the file at once (durable commit, then delete), so copies and originals
         // never pile up beyond one segment.
         self.commit_locked(w, true)?;
@@ -94,8 +100,8 @@ impl Inner {
             let Some(loc) = current.filter(|l| l.segment == id && l.offset == offset) else {
                 continue;
             };
-            let keep =
-                !loc.is_expired(now) && (mode == DrainMode::KeepAll || self.access.take(view.key));
+            let keep = !loc.is_expired(now)
+                && (mode == DrainMode::KeepAll || self.access.recently_read(view.key));
             let record = &bytes[offset as usize..offset as usize + view.header.record_len()];
             if keep {
                 done.moved += 1;
@@ -104,6 +110,7 @@ impl Inner {
                 done.expired += 1;
             } else {
                 done.evicted += 1;
+                done.evicted_bytes += record.len() as u64;
             }
             ops.push((view.key.to_vec(), loc, keep.then_some(record)));
         }

@@ -74,6 +74,13 @@ impl Inner {
         let mut w = self.writer.lock();
         self.check_writable(&w)?;
         w.capacity = capacity;
+        w.segment_size = self.config.segment_size_for(capacity);
+        // An active segment reserved for a larger capacity would grow past the new bound.
+        let segment_size = w.segment_size;
+        if let Some(active) = w.active.take_if(|a| a.reserved_len() > segment_size) {
+            w.seg_meta.entry(active.id()).or_default().sealed = true;
+            w.dirty_meta.insert(active.id());
+        }
         w.dirty = true;
         self.make_room(&mut w, 0)?;
         self.commit_locked(&mut w, true)

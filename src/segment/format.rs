@@ -179,6 +179,23 @@ pub fn encode_record(
     expires_at: u64,
     seq: u64,
 ) -> u32 {
+    let crc = encode_record_head(out, key, stored, codec, raw_len, expires_at, seq);
+    out.extend_from_slice(stored);
+    crc
+}
+
+/// Appends a record's header and key to `out`, with the CRC computed over `stored` as
+/// well; the stored value must follow directly in the segment (written separately, so a
+/// large value is never copied). Returns the CRC.
+pub fn encode_record_head(
+    out: &mut Vec<u8>,
+    key: &[u8],
+    stored: &[u8],
+    codec: Codec,
+    raw_len: u32,
+    expires_at: u64,
+    seq: u64,
+) -> u32 {
     let start = out.len();
     out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);
     let h = &mut out[start..];
@@ -191,8 +208,10 @@ pub fn encode_record(
     h[REC_EXPIRES..REC_EXPIRES + 8].copy_from_slice(&expires_at.to_le_bytes());
     h[REC_SEQ..REC_SEQ + 8].copy_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(key);
-    out.extend_from_slice(stored);
-    let crc = record_crc(&out[start..]);
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&out[start + REC_CRC + 4..]);
+    hasher.update(stored);
+    let crc = hasher.finalize();
     out[start + REC_CRC..start + REC_CRC + 4].copy_from_slice(&crc.to_le_bytes());
     crc
 }

@@ -135,7 +135,10 @@ impl Inner {
         let mut entries = txn.open_table(ENTRIES)?;
         let mut expiry = txn.open_table(EXPIRY)?;
         for (key, op) in pending.iter() {
-            let old = entries.remove(&**key)?.map(|g| g.value());
+            let old = match op {
+                Pending::Put(loc) => entries.insert(&**key, loc)?.map(|g| g.value()),
+                Pending::Remove => entries.remove(&**key)?.map(|g| g.value()),
+            };
             if let Some(old) = old {
                 self.account(w, &old, -1);
                 if old.expires_at != 0 {
@@ -143,7 +146,6 @@ impl Inner {
                 }
             }
             if let Pending::Put(loc) = op {
-                entries.insert(&**key, loc)?;
                 self.account(w, loc, 1);
                 if let Some(meta) = w.seg_meta.get_mut(&loc.segment) {
                     meta.last_access = meta.last_access.max(now);

@@ -16,6 +16,8 @@ pub struct Counters {
     pub evictions: AtomicU64,
     pub expirations: AtomicU64,
     pub corruptions: AtomicU64,
+    /// Sum of all counters when last saved (to skip saving when nothing moved).
+    saved_sum: AtomicU64,
 }
 
 impl Counters {
@@ -31,6 +33,18 @@ impl Counters {
         ]
     }
 
+    fn sum(&self) -> u64 {
+        self.fields()
+            .iter()
+            .map(|(_, v)| v.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// True when a counter moved since the last save (or load).
+    pub fn changed(&self) -> bool {
+        self.sum() != self.saved_sum.load(Ordering::Relaxed)
+    }
+
     /// Loads the saved totals.
     pub fn load(db: &Database) -> Result<Self, redb::Error> {
         let counters = Self::default();
@@ -41,14 +55,19 @@ impl Counters {
                 value.store(v.value(), Ordering::Relaxed);
             }
         }
+        counters.saved_sum.store(counters.sum(), Ordering::Relaxed);
         Ok(counters)
     }
 
     /// Writes the current totals into an open meta table.
     pub fn save(&self, meta: &mut redb::Table<&str, u64>) -> Result<(), redb::StorageError> {
+        let mut sum = 0;
         for (name, value) in self.fields() {
-            meta.insert(name, value.load(Ordering::Relaxed))?;
+            let v = value.load(Ordering::Relaxed);
+            meta.insert(name, v)?;
+            sum += v;
         }
+        self.saved_sum.store(sum, Ordering::Relaxed);
         Ok(())
     }
 

@@ -94,8 +94,8 @@ impl DiskStore {
     }
 
     fn insert_at(&self, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
-        let (rec, loc) = self.inner.encode(key, value, expires_at)?;
-        self.inner.insert_encoded(key, &rec, loc)
+        let rec = self.inner.encode(key, value, expires_at)?;
+        self.inner.insert_encoded(key, &rec)
     }
 
     /// The value under `key`, or `None` when absent, expired or found corrupt.
@@ -196,7 +196,17 @@ impl DiskStore {
             return Ok(());
         }
         w.closing = true;
-        self.inner.commit_locked(&mut w, true)
+        let inner = &self.inner;
+        let idle = !w.dirty
+            && w.dirty_meta.is_empty()
+            && w.doomed.is_empty()
+            && inner.pending.read().is_empty()
+            && !inner.counters.changed()
+            && !inner.access.changed();
+        if idle {
+            return Ok(()); // nothing to save: a read-nothing session writes nothing
+        }
+        inner.commit_locked(&mut w, true)
     }
 }
 

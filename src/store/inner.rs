@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 use parking_lot::{Mutex, RwLock};
 use redb::{Database, ReadableDatabase, ReadableTable};
 
-use crate::error::{Error, Result, index_err, io_err};
+use crate::error::{Error, IndexResultExt, Result, index_err, io_err};
 use crate::evict::access::AccessBits;
 use crate::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
 use crate::index::{EntryLoc, SegmentMeta};
@@ -205,33 +205,53 @@ struct StoredMeta {
 }
 
 /// Creates the tables on first open, checks the format version, and reads the segment table.
+/// Commits (durably) only when something changed: a clean reopen writes nothing. A damaged
+/// index that makes redb panic becomes an error.
 fn init_index(
     db: &Database,
     path: &Path,
     config: &DiskStoreBuilder,
 ) -> Result<(StoredMeta, BTreeMap<u32, SegmentMeta>)> {
-    let err = index_err(path);
-    let txn = db.begin_write().map_err(index_err(path))?;
-    let (meta, segs) = {
-        let mut meta = txn.open_table(META).map_err(index_err(path))?;
-        txn.open_table(ENTRIES).map_err(index_err(path))?;
-        txn.open_table(EXPIRY).map_err(index_err(path))?;
-        let segments = txn.open_table(SEGMENTS).map_err(index_err(path))?;
+    let init = || read_or_create_meta(db, path, config);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(init)) {
+        Ok(result) => result,
+        Err(_) => Err(Error::Index {
+            path: path.to_path_buf(),
+            message: "the index is damaged (redb panicked while opening it)".into(),
+        }),
+    }
+}
+
+fn read_or_create_meta(
+    db: &Database,
+    path: &Path,
+    config: &DiskStoreBuilder,
+) -> Result<(StoredMeta, BTreeMap<u32, SegmentMeta>)> {
+    let txn = db.begin_write().ix(path)?;
+    let mut changed = false;
+    let (stored, segs) = {
+        let mut meta = txn.open_table(META).ix(path)?;
+        txn.open_table(ENTRIES).ix(path)?;
+        txn.open_table(EXPIRY).ix(path)?;
+        let segments = txn.open_table(SEGMENTS).ix(path)?;
         let get = |m: &redb::Table<&str, u64>, k: &str| -> Result<Option<u64>> {
-            Ok(m.get(k).map_err(index_err(path))?.map(|v| v.value()))
+            Ok(m.get(k).ix(path)?.map(|v| v.value()))
         };
         match get(&meta, meta_keys::FORMAT_VERSION)? {
             Some(v) if v > FORMAT_VERSION as u64 => {
+                let found = v.min(u32::MAX as u64) as u32;
+                let supported = FORMAT_VERSION;
                 return Err(Error::NewerFormat {
                     path: path.to_path_buf(),
-                    found: v as u32,
-                    supported: FORMAT_VERSION,
+                    found,
+                    supported,
                 });
             }
             Some(_) => {}
             None => {
                 meta.insert(meta_keys::FORMAT_VERSION, FORMAT_VERSION as u64)
-                    .map_err(index_err(path))?;
+                    .ix(path)?;
+                changed = true;
             }
         }
         let stored_cap = get(&meta, meta_keys::CAPACITY)?;
@@ -240,8 +260,8 @@ fn init_index(
             .or(stored_cap)
             .unwrap_or(DEFAULT_CAPACITY);
         if stored_cap != Some(capacity) {
-            meta.insert(meta_keys::CAPACITY, capacity)
-                .map_err(index_err(path))?;
+            meta.insert(meta_keys::CAPACITY, capacity).ix(path)?;
+            changed = true;
         }
         let stored = StoredMeta {
             capacity,
@@ -249,14 +269,18 @@ fn init_index(
             next_seq: get(&meta, meta_keys::NEXT_SEQ)?.unwrap_or(1),
         };
         let mut segs = BTreeMap::new();
-        for row in segments.iter().map_err(index_err(path))? {
-            let (id, m) = row.map_err(index_err(path))?;
+        for row in segments.iter().ix(path)? {
+            let (id, m) = row.ix(path)?;
             segs.insert(id.value(), m.value());
         }
         (stored, segs)
     };
-    txn.commit().map_err(err)?;
-    Ok((meta, segs))
+    if changed {
+        txn.commit().ix(path)?;
+    } else {
+        txn.abort().ix(path)?;
+    }
+    Ok((stored, segs))
 }
 
 /// Opens every segment the index knows, cuts the active one back to its durable length and

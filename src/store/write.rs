@@ -8,9 +8,21 @@ use crate::codec::{Codec, maybe_compress};
 use crate::error::{Error, Result};
 use crate::index::{EntryLoc, SegmentMeta};
 use crate::segment::Segment;
-use crate::segment::format::{SEGMENT_HEADER_LEN, encode_record};
+use crate::segment::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, encode_record_head};
 use crate::store::counters::Counters;
 use crate::store::inner::{Inner, Pending, Writer};
+
+/// Raw values at least this large are written straight from the caller's buffer, in a
+/// second positional write after header and key, instead of being copied into the record.
+const SEPARATE_VALUE_WRITE: usize = 64 << 10;
+
+/// A record ready to append: `head` (header, key and, usually, the value), then `tail`
+/// (a large raw value, written without a copy).
+pub struct Encoded<'v> {
+    head: Vec<u8>,
+    tail: &'v [u8],
+    loc: EntryLoc,
+}
 
 impl Inner {
     /// Checks a key against the limits.
@@ -49,56 +61,57 @@ impl Inner {
     }
 
     /// Encodes a record for `key` and `value` (outside any lock).
-    pub fn encode(&self, key: &[u8], value: &[u8], expires_at: u64) -> Result<(Vec<u8>, EntryLoc)> {
+    pub fn encode<'v>(&self, key: &[u8], value: &'v [u8], expires_at: u64) -> Result<Encoded<'v>> {
         self.check_key(key)?;
         if value.len() > self.config.max_value_size {
+            let max = self.config.max_value_size;
             return Err(Error::ValueTooLarge {
                 len: value.len(),
-                max: self.config.max_value_size,
+                max,
             });
         }
-        let compressed = maybe_compress(
-            value,
-            self.config.compression,
-            self.config.compression_threshold,
-        );
+        let cfg = &self.config;
+        let compressed = maybe_compress(value, cfg.compression, cfg.compression_threshold);
         let (codec, stored) = match &compressed {
             Some(c) => (Codec::Lz4, c.as_slice()),
             None => (Codec::Raw, value),
         };
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let mut rec = Vec::with_capacity(
-            crate::segment::format::RECORD_HEADER_LEN + key.len() + stored.len(),
-        );
-        let crc = encode_record(
-            &mut rec,
-            key,
-            stored,
-            codec,
-            value.len() as u32,
-            expires_at,
-            seq,
-        );
+        let separate = codec == Codec::Raw && value.len() >= SEPARATE_VALUE_WRITE;
+        let inline_len = if separate { 0 } else { stored.len() };
+        let mut head = Vec::with_capacity(RECORD_HEADER_LEN + key.len() + inline_len);
+        let raw_len = value.len() as u32;
+        let crc = encode_record_head(&mut head, key, stored, codec, raw_len, expires_at, seq);
+        if !separate {
+            head.extend_from_slice(stored);
+        }
         let loc = EntryLoc {
             segment: 0,
             offset: 0,
             stored_len: stored.len() as u32,
-            raw_len: value.len() as u32,
+            raw_len,
             crc,
             codec: codec as u8,
             key_len: key.len() as u16,
             expires_at,
         };
-        Ok((rec, loc))
+        Ok(Encoded {
+            head,
+            tail: if separate { value } else { &[] },
+            loc,
+        })
     }
 
     /// Appends an encoded record and stages its index entry.
-    pub fn insert_encoded(&self, key: &[u8], rec: &[u8], mut loc: EntryLoc) -> Result<()> {
+    pub fn insert_encoded(&self, key: &[u8], rec: &Encoded<'_>) -> Result<()> {
         let mut w = self.writer.lock();
         self.check_writable(&w)?;
-        let (segment, offset) = self.append(&mut w, rec)?;
-        loc.segment = segment;
-        loc.offset = offset;
+        let (segment, offset) = self.append(&mut w, &[&rec.head, rec.tail])?;
+        let loc = EntryLoc {
+            segment,
+            offset,
+            ..rec.loc
+        };
         self.stage(&mut w, key, Pending::Put(loc))?;
         Counters::bump(&self.counters.inserts);
         Ok(())
@@ -118,22 +131,26 @@ impl Inner {
         Ok(())
     }
 
-    /// Writes `rec` at the end of the active segment, rotating when it does not fit.
-    /// Returns (segment id, offset).
-    pub(crate) fn append(&self, w: &mut Writer, rec: &[u8]) -> Result<(u32, u32)> {
-        let need = rec.len() as u64;
+    /// Writes a record (given as consecutive parts) at the end of the active segment,
+    /// rotating when it does not fit. Returns (segment id, offset).
+    pub(crate) fn append(&self, w: &mut Writer, parts: &[&[u8]]) -> Result<(u32, u32)> {
+        let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
         let seg = match &w.active {
             Some(s) if s.readable_len() + need <= s.reserved_len() => s.clone(),
             _ => self.rotate(w, need)?,
         };
         let offset = seg.readable_len();
-        if let Err(e) = seg.file().write_all_at(rec, offset) {
-            let err = Error::Io {
-                op: "append to segment",
-                path: seg.path().to_path_buf(),
-                source: e,
-            };
-            return Err(self.poison(w, err));
+        let mut at = offset;
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            if let Err(e) = seg.file().write_all_at(part, at) {
+                let err = Error::Io {
+                    op: "append to segment",
+                    path: seg.path().to_path_buf(),
+                    source: e,
+                };
+                return Err(self.poison(w, err));
+            }
+            at += part.len() as u64;
         }
         seg.set_readable_len(offset + need);
         let meta = w.seg_meta.entry(seg.id()).or_default();
