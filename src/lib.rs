@@ -38,4 +38,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};
 pub use error::{Error, Result};
 pub use evict::CompactReport;
-pub use store::{BadRecord, DiskStore, DiskStoreBuilder, Stats, ValueRef, VerifyReport};
+pub use store::{BadRecord, DiskStore, DiskStoreBuilder, EntryInfo, Stats, ValueRef, VerifyReport};

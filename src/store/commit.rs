@@ -115,12 +115,16 @@ impl Inner {
         Ok(())
     }
 
+    /// Saves the access bits, lz4-compressed (they are mostly zeros), in 64 KiB chunks.
     fn save_access_bits(&self, txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
         if let Some(bits) = self.access.snapshot_if_changed() {
+            let packed = lz4_flex::block::compress_prepend_size(&bits);
             let mut table = txn.open_table(ACCESS)?;
-            for (i, chunk) in bits.chunks(64 << 10).enumerate() {
+            let chunks = packed.chunks(64 << 10).count() as u32;
+            for (i, chunk) in packed.chunks(64 << 10).enumerate() {
                 table.insert(i as u32, chunk)?;
             }
+            table.retain_in(chunks.., |_, _| false)?;
         }
         Ok(())
     }

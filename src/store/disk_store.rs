@@ -9,7 +9,7 @@ use crate::evict::CompactReport;
 use crate::store::checkpoint::Checkpointer;
 use crate::store::config::DiskStoreBuilder;
 use crate::store::inner::Inner;
-use crate::store::{Stats, ValueRef, VerifyReport};
+use crate::store::{EntryInfo, Stats, ValueRef, VerifyReport};
 
 /// A persistent key-value cache on local disk: a redb index plus mmapped, append-only
 /// segment files. `Send + Sync`: share it with an `Arc`; readers run in parallel with the
@@ -153,6 +153,17 @@ impl DiskStore {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<VerifyReport> {
         self.inner.verify(repair, progress)
+    }
+
+    /// Every live entry whose key starts with `prefix` (empty: all), in key order, with its
+    /// sizes and expiry. Keys and metadata only; values stay on disk.
+    pub fn list(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<EntryInfo>> {
+        self.inner.list(prefix.as_ref())
+    }
+
+    /// Now, by the store's clock, in ms since the Unix epoch (for remaining-TTL displays).
+    pub fn now_ms(&self) -> u64 {
+        self.inner.config.clock.now_ms()
     }
 
     /// Deletes every expired entry now (the background sweeper does this every

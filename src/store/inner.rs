@@ -346,11 +346,12 @@ fn load_access_bits(db: &Database) -> Result<Option<Vec<u8>>, redb::Error> {
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let mut bits = Vec::new();
+    let mut packed = Vec::new();
     for row in table.iter()? {
-        bits.extend_from_slice(row?.1.value());
+        packed.extend_from_slice(row?.1.value());
     }
-    Ok(Some(bits))
+    // Damaged or foreign bits only cost recency: start without them.
+    Ok(lz4_flex::block::decompress_size_prepended(&packed).ok())
 }
 
 /// Reads the committed location of `key` from redb.

@@ -5,6 +5,7 @@ mod commit;
 pub mod config;
 pub(crate) mod counters;
 pub(crate) mod inner;
+mod list;
 mod loc_cache;
 pub(crate) mod read;
 mod stats;
@@ -12,6 +13,7 @@ mod verify;
 mod write;
 
 pub use config::DiskStoreBuilder;
+pub use list::EntryInfo;
 pub use read::ValueRef;
 pub use stats::Stats;
 pub use verify::{BadRecord, VerifyReport};
