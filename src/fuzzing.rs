@@ -1,7 +1,16 @@
-//! Fuzz bodies, shared by `fuzz/` targets and the proptest suites in `cargo test`.
+//! Fuzz bodies, shared by the `fuzz/` targets and the proptest suites in `cargo test`.
+//! Not part of the stable API.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::index::{EntryLoc, SegmentMeta};
 use crate::segment::format::{decode_record, decode_segment_header};
+use crate::segment::scan::RecordScan;
+use crate::{DiskStore, ManualClock};
 
 /// Feeds raw bytes to every decoder: each must return (`Ok` or `Err`), never panic.
 pub fn decoders(data: &[u8]) {
@@ -9,13 +18,223 @@ pub fn decoders(data: &[u8]) {
     if let Ok(view) = decode_record(data) {
         assert!(view.key.len() + view.stored.len() <= data.len());
         if view.header.codec == crate::Codec::Lz4 {
-            let _ =
-                crate::codec::decompress(view.stored, (view.header.raw_len as usize).min(1 << 24));
+            let _ = crate::codec::decompress(view.stored, (view.header.raw_len as usize).min(1 << 24));
         }
     }
-    let loc = EntryLoc::decode(data);
-    if data.len() >= 32 {
-        assert_eq!(&loc.encode()[..], &data[..32]);
+    for (offset, view) in RecordScan::new(data) {
+        assert!(offset as usize + view.header.record_len() <= data.len());
     }
-    let _ = SegmentMeta::decode(data);
+    let loc = EntryLoc::decode(data);
+    assert_eq!(EntryLoc::decode(&loc.encode()), loc);
+    let meta = SegmentMeta::decode(data);
+    assert_eq!(SegmentMeta::decode(&meta.encode()), meta);
+    let _ = crate::codec::decompress(data, data.first().map_or(0, |b| *b as usize * 64));
+}
+
+/// One operation of the model test.
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    /// Insert a value chosen by the parameter.
+    Insert(u8, u8),
+    /// Insert with a TTL of 1-5 seconds.
+    InsertTtl(u8, u8),
+    /// Read and compare with the model.
+    Get(u8),
+    /// Remove and compare the result with the model.
+    Remove(u8),
+    /// Advance the clock by parameter x 100 ms.
+    Advance(u8),
+    /// Sweep expired entries.
+    Sweep,
+    /// Compact (everything when the parameter is odd).
+    Compact(u8),
+    /// Flush: everything so far becomes durable.
+    Flush,
+    /// Close and reopen.
+    Reopen,
+    /// Drop without the final commit and reopen.
+    Crash,
+}
+
+/// Decodes operations from fuzzer bytes, three bytes an operation.
+pub fn ops_from_bytes(data: &[u8]) -> Vec<Op> {
+    data.chunks_exact(3)
+        .map(|c| {
+            let (key, p) = (c[1] % 8, c[2]);
+            match c[0] % 16 {
+                0..=2 => Op::Insert(key, p),
+                3 => Op::InsertTtl(key, p),
+                4..=6 => Op::Get(key),
+                7 | 8 => Op::Remove(key),
+                9 => Op::Advance(p),
+                10 => Op::Sweep,
+                11 => Op::Compact(p),
+                12 | 13 => Op::Flush,
+                14 => Op::Reopen,
+                _ => Op::Crash,
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    value: Vec<u8>,
+    expires_at: u64,
+}
+
+fn value_for(key: u8, p: u8, n: u64) -> Vec<u8> {
+    let mut x = (key as u64) << 32 | (p as u64) << 16 | n | 1;
+    let len = [0usize, 17, 2000, 3000][p as usize % 4];
+    (0..len)
+        .map(|i| {
+            if p % 4 == 2 {
+                b"compressible "[i % 13]
+            } else {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            }
+        })
+        .collect()
+}
+
+/// The model: what each key holds now, and what a crash may leave for keys changed since
+/// the last durable point.
+struct Model {
+    now: HashMap<u8, Entry>,
+    /// Per key changed since the last durable point: its durable state, then every later one.
+    since_durable: HashMap<u8, Vec<Option<Entry>>>,
+}
+
+impl Model {
+    fn live(&self, key: u8, now_ms: u64) -> Option<&Entry> {
+        self.now.get(&key).filter(|e| e.expires_at == 0 || e.expires_at > now_ms)
+    }
+
+    fn set(&mut self, key: u8, entry: Option<Entry>) {
+        let before = self.now.get(&key).cloned();
+        self.since_durable.entry(key).or_insert_with(|| vec![before]).push(entry.clone());
+        match entry {
+            Some(e) => self.now.insert(key, e),
+            None => self.now.remove(&key),
+        };
+    }
+}
+
+static RUN: AtomicU64 = AtomicU64::new(0);
+
+fn key_name(key: u8) -> String {
+    format!("key-{key}")
+}
+
+fn open(dir: &PathBuf, clock: &Arc<ManualClock>) -> DiskStore {
+    DiskStore::builder(dir)
+        .segment_size(4096)
+        .commit_batch(3)
+        .clock(clock.clone())
+        .checkpoint_interval(None)
+        .sweep_interval(None)
+        .background_maintenance(false)
+        .open()
+        .expect("open")
+}
+
+/// Runs `ops` against a store and a model, checking after every operation. Panics on any
+/// difference.
+pub fn op_sequence(ops: &[Op]) {
+    let dir = std::env::temp_dir().join(format!(
+        "stratacache-fuzz-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let clock = ManualClock::new(1_000_000);
+    let mut store = open(&dir, &clock);
+    let mut model = Model { now: HashMap::new(), since_durable: HashMap::new() };
+    for (n, op) in ops.iter().enumerate() {
+        let now_ms = clock_now(&clock);
+        match *op {
+            Op::Insert(k, p) | Op::InsertTtl(k, p) => {
+                let value = value_for(k, p, n as u64);
+                let expires_at = match op {
+                    Op::InsertTtl(..) => now_ms + (p as u64 % 5 + 1) * 1000,
+                    _ => 0,
+                };
+                store.insert_expiring_at(key_name(k), &value, expires_at).expect("insert");
+                model.set(k, Some(Entry { value, expires_at }));
+            }
+            Op::Get(k) => {
+                let got = store.get(key_name(k)).expect("get").map(|v| v.to_vec());
+                assert_eq!(got.as_ref(), model.live(k, now_ms).map(|e| &e.value), "op {n}: get {k}");
+            }
+            Op::Remove(k) => {
+                let removed = store.remove(key_name(k)).expect("remove");
+                assert_eq!(removed, model.live(k, now_ms).is_some(), "op {n}: remove {k}");
+                if model.now.contains_key(&k) {
+                    model.set(k, None);
+                }
+            }
+            Op::Advance(p) => clock.advance(Duration::from_millis(p as u64 * 100)),
+            Op::Sweep => {
+                store.sweep_expired().expect("sweep");
+            }
+            Op::Compact(p) => {
+                let _ = if p % 2 == 1 { store.compact_all() } else { store.compact() }.expect("compact");
+            }
+            Op::Flush => {
+                store.flush().expect("flush");
+                model.since_durable.clear();
+            }
+            Op::Reopen => {
+                store.close().expect("close");
+                store = open(&dir, &clock);
+                model.since_durable.clear();
+                check_all(&store, &model, now_ms, n);
+            }
+            Op::Crash => {
+                store.crash_for_testing();
+                store = open(&dir, &clock);
+                adopt_after_crash(&store, &mut model, now_ms, n);
+                check_all(&store, &model, now_ms, n);
+            }
+        }
+    }
+    check_all(&store, &model, clock_now(&clock), ops.len());
+    let report = store.verify().expect("verify");
+    assert!(report.is_ok(), "verify: {:?}", report.bad);
+    assert_eq!(store.stats().expect("stats").corruptions, 0);
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn clock_now(clock: &ManualClock) -> u64 {
+    crate::Clock::now_ms(clock)
+}
+
+/// After a crash each changed key may hold its durable state or any later one: take what
+/// the store shows (checking it is one of those) as the model's new state.
+fn adopt_after_crash(store: &DiskStore, model: &mut Model, now_ms: u64, n: usize) {
+    for (key, states) in std::mem::take(&mut model.since_durable) {
+        let got = store.get(key_name(key)).expect("get").map(|v| v.to_vec());
+        let expiry = store.expires_at(key_name(key)).expect("expires_at");
+        let got = got.map(|value| Entry { value, expires_at: expiry.unwrap_or(0) });
+        let live = |e: &Option<Entry>| e.clone().filter(|e| e.expires_at == 0 || e.expires_at > now_ms);
+        let matching = states.iter().find(|s| live(s) == got);
+        let Some(state) = matching else {
+            panic!("op {n}: after crash key {key} reads {got:?}, not a state it had since the last flush");
+        };
+        match state {
+            Some(e) => model.now.insert(key, e.clone()),
+            None => model.now.remove(&key),
+        };
+    }
+}
+
+fn check_all(store: &DiskStore, model: &Model, now_ms: u64, n: usize) {
+    for k in 0..8u8 {
+        let got = store.get(key_name(k)).expect("get").map(|v| v.to_vec());
+        assert_eq!(got.as_ref(), model.live(k, now_ms).map(|e| &e.value), "op {n}: key {k} after reopen");
+    }
 }

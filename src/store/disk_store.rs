@@ -193,6 +193,16 @@ impl DiskStore {
         self.inner.set_capacity(capacity_bytes)
     }
 
+    /// Drops the store without its final commit, as a crash would (staged changes and
+    /// everything after the last durable commit may be lost). For fuzzing and tests.
+    #[doc(hidden)]
+    pub fn crash_for_testing(mut self) {
+        if let Some(mut c) = self.checkpointer.take() {
+            c.stop();
+        }
+        self.inner.writer.lock().poisoned = Some("simulated crash".into());
+    }
+
     /// Flushes, saves the counters and closes the store, reporting any error.
     pub fn close(mut self) -> Result<()> {
         self.shutdown()

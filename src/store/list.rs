@@ -1,6 +1,6 @@
 //! Listing entries by key prefix (for `ls` and `export`).
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{IndexResultExt, Result};

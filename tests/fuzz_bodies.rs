@@ -1,0 +1,60 @@
+//! The fuzz bodies of `fuzz/` under proptest, so `cargo test` exercises them without
+//! cargo-fuzz: decoders on random and mutated bytes must never panic, and random operation
+//! sequences (with reopen and simulated crash) must match the model. Inputs saved in
+//! `fuzz/regressions/<target>/` (crashes found by cargo-fuzz) are replayed too.
+
+use proptest::prelude::*;
+use stratacache::fuzzing::{decoders, op_sequence, ops_from_bytes};
+use stratacache::segment::format::{encode_record, encode_segment_header};
+
+fn valid_segment() -> Vec<u8> {
+    let mut seg = encode_segment_header(7).to_vec();
+    encode_record(&mut seg, b"key", b"value", stratacache::Codec::Raw, 5, 0, 1);
+    let packed = [9u8, 0x50, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67];
+    encode_record(&mut seg, b"lz", &packed, stratacache::Codec::Lz4, 9, 99, 2);
+    seg
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn decoders_never_panic_on_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        decoders(&data);
+    }
+
+    #[test]
+    fn decoders_never_panic_on_mutated_records(flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6), cut in any::<usize>()) {
+        let mut seg = valid_segment();
+        for (at, byte) in flips {
+            let i = at % seg.len();
+            seg[i] ^= byte | 1;
+        }
+        seg.truncate(cut % (seg.len() + 1));
+        decoders(&seg);
+        decoders(&seg[seg.len().min(32)..]);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn op_sequences_match_the_model(data in proptest::collection::vec(any::<u8>(), 0..240)) {
+        op_sequence(&ops_from_bytes(&data));
+    }
+}
+
+#[test]
+fn saved_fuzz_inputs_replay() -> Result<(), Box<dyn std::error::Error>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    for (target, run) in [("decoders", decoders as fn(&[u8])), ("op_model", |d: &[u8]| op_sequence(&ops_from_bytes(d)))] {
+        let Ok(entries) = std::fs::read_dir(root.join(target)) else { continue };
+        for entry in entries {
+            let path = entry?.path();
+            println!("replaying {}", path.display());
+            run(&std::fs::read(&path)?);
+        }
+    }
+    Ok(())
+}
