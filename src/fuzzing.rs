@@ -18,7 +18,8 @@ pub fn decoders(data: &[u8]) {
     if let Ok(view) = decode_record(data) {
         assert!(view.key.len() + view.stored.len() <= data.len());
         if view.header.codec == crate::Codec::Lz4 {
-            let _ = crate::codec::decompress(view.stored, (view.header.raw_len as usize).min(1 << 24));
+            let _ =
+                crate::codec::decompress(view.stored, (view.header.raw_len as usize).min(1 << 24));
         }
     }
     for (offset, view) in RecordScan::new(data) {
@@ -110,12 +111,17 @@ struct Model {
 
 impl Model {
     fn live(&self, key: u8, now_ms: u64) -> Option<&Entry> {
-        self.now.get(&key).filter(|e| e.expires_at == 0 || e.expires_at > now_ms)
+        self.now
+            .get(&key)
+            .filter(|e| e.expires_at == 0 || e.expires_at > now_ms)
     }
 
     fn set(&mut self, key: u8, entry: Option<Entry>) {
         let before = self.now.get(&key).cloned();
-        self.since_durable.entry(key).or_insert_with(|| vec![before]).push(entry.clone());
+        self.since_durable
+            .entry(key)
+            .or_insert_with(|| vec![before])
+            .push(entry.clone());
         match entry {
             Some(e) => self.now.insert(key, e),
             None => self.now.remove(&key),
@@ -144,7 +150,13 @@ fn open(dir: &PathBuf, clock: &Arc<ManualClock>) -> DiskStore {
 /// Runs `ops` against a store and a model, checking after every operation. Panics on any
 /// difference.
 pub fn op_sequence(ops: &[Op]) {
-    let dir = std::env::temp_dir().join(format!(
+    // tmpfs when there is one: the model is about logic, and fsync there costs nothing.
+    let base = match std::env::var_os("STRATACACHE_FUZZ_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None if std::path::Path::new("/dev/shm").is_dir() => PathBuf::from("/dev/shm"),
+        None => std::env::temp_dir(),
+    };
+    let dir = base.join(format!(
         "stratacache-fuzz-{}-{}",
         std::process::id(),
         RUN.fetch_add(1, Ordering::Relaxed)
@@ -152,7 +164,10 @@ pub fn op_sequence(ops: &[Op]) {
     let _ = std::fs::remove_dir_all(&dir);
     let clock = ManualClock::new(1_000_000);
     let mut store = open(&dir, &clock);
-    let mut model = Model { now: HashMap::new(), since_durable: HashMap::new() };
+    let mut model = Model {
+        now: HashMap::new(),
+        since_durable: HashMap::new(),
+    };
     for (n, op) in ops.iter().enumerate() {
         let now_ms = clock_now(&clock);
         match *op {
@@ -162,16 +177,26 @@ pub fn op_sequence(ops: &[Op]) {
                     Op::InsertTtl(..) => now_ms + (p as u64 % 5 + 1) * 1000,
                     _ => 0,
                 };
-                store.insert_expiring_at(key_name(k), &value, expires_at).expect("insert");
+                store
+                    .insert_expiring_at(key_name(k), &value, expires_at)
+                    .expect("insert");
                 model.set(k, Some(Entry { value, expires_at }));
             }
             Op::Get(k) => {
                 let got = store.get(key_name(k)).expect("get").map(|v| v.to_vec());
-                assert_eq!(got.as_ref(), model.live(k, now_ms).map(|e| &e.value), "op {n}: get {k}");
+                assert_eq!(
+                    got.as_ref(),
+                    model.live(k, now_ms).map(|e| &e.value),
+                    "op {n}: get {k}"
+                );
             }
             Op::Remove(k) => {
                 let removed = store.remove(key_name(k)).expect("remove");
-                assert_eq!(removed, model.live(k, now_ms).is_some(), "op {n}: remove {k}");
+                assert_eq!(
+                    removed,
+                    model.live(k, now_ms).is_some(),
+                    "op {n}: remove {k}"
+                );
                 if model.now.contains_key(&k) {
                     model.set(k, None);
                 }
@@ -181,7 +206,12 @@ pub fn op_sequence(ops: &[Op]) {
                 store.sweep_expired().expect("sweep");
             }
             Op::Compact(p) => {
-                let _ = if p % 2 == 1 { store.compact_all() } else { store.compact() }.expect("compact");
+                let _ = if p % 2 == 1 {
+                    store.compact_all()
+                } else {
+                    store.compact()
+                }
+                .expect("compact");
             }
             Op::Flush => {
                 store.flush().expect("flush");
@@ -219,11 +249,19 @@ fn adopt_after_crash(store: &DiskStore, model: &mut Model, now_ms: u64, n: usize
     for (key, states) in std::mem::take(&mut model.since_durable) {
         let got = store.get(key_name(key)).expect("get").map(|v| v.to_vec());
         let expiry = store.expires_at(key_name(key)).expect("expires_at");
-        let got = got.map(|value| Entry { value, expires_at: expiry.unwrap_or(0) });
-        let live = |e: &Option<Entry>| e.clone().filter(|e| e.expires_at == 0 || e.expires_at > now_ms);
+        let got = got.map(|value| Entry {
+            value,
+            expires_at: expiry.unwrap_or(0),
+        });
+        let live = |e: &Option<Entry>| {
+            e.clone()
+                .filter(|e| e.expires_at == 0 || e.expires_at > now_ms)
+        };
         let matching = states.iter().find(|s| live(s) == got);
         let Some(state) = matching else {
-            panic!("op {n}: after crash key {key} reads {got:?}, not a state it had since the last flush");
+            panic!(
+                "op {n}: after crash key {key} reads {got:?}, not a state it had since the last flush"
+            );
         };
         match state {
             Some(e) => model.now.insert(key, e.clone()),
@@ -235,6 +273,10 @@ fn adopt_after_crash(store: &DiskStore, model: &mut Model, now_ms: u64, n: usize
 fn check_all(store: &DiskStore, model: &Model, now_ms: u64, n: usize) {
     for k in 0..8u8 {
         let got = store.get(key_name(k)).expect("get").map(|v| v.to_vec());
-        assert_eq!(got.as_ref(), model.live(k, now_ms).map(|e| &e.value), "op {n}: key {k} after reopen");
+        assert_eq!(
+            got.as_ref(),
+            model.live(k, now_ms).map(|e| &e.value),
+            "op {n}: key {k} after reopen"
+        );
     }
 }

@@ -17,7 +17,7 @@ pub struct AccessBits {
     hasher: ahash::RandomState,
     changed: AtomicBool,
     drained: AtomicU64,
-    lap_bytes: u64,
+    lap_bytes: AtomicU64,
 }
 
 impl AccessBits {
@@ -37,7 +37,7 @@ impl AccessBits {
             ),
             changed: AtomicBool::new(false),
             drained: AtomicU64::new(0),
-            lap_bytes: capacity / 2,
+            lap_bytes: AtomicU64::new(capacity / 2),
         }
     }
 
@@ -67,7 +67,7 @@ impl AccessBits {
     /// Records `bytes` drained by eviction; starts a new generation every half capacity.
     pub fn note_drained(&self, bytes: u64) {
         let total = self.drained.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        if total >= self.lap_bytes {
+        if total >= self.lap_bytes.load(Ordering::Relaxed) {
             self.drained.store(0, Ordering::Relaxed);
             let next = 1 - self.current.load(Ordering::Relaxed);
             self.generations[next]
@@ -76,6 +76,11 @@ impl AccessBits {
             self.current.store(next, Ordering::Relaxed);
             self.changed.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// Adapts the generation length to a new capacity (the bit count stays).
+    pub fn set_capacity(&self, capacity: u64) {
+        self.lap_bytes.store(capacity / 2, Ordering::Relaxed);
     }
 
     /// True when bits changed since the last snapshot.

@@ -60,11 +60,12 @@ impl Inner {
             .filter(|(_, m)| force || (m.live_bytes as f64) < threshold * m.len.max(1) as f64)
             .map(|(id, _)| *id)
             .collect();
+        // Moved records must not land in a segment this run will drain later.
+        if let Some(active) = w.active.take_if(|a| sparse.contains(&a.id())) {
+            w.seg_meta.entry(active.id()).or_default().sealed = true;
+            w.dirty_meta.insert(active.id());
+        }
         for id in sparse {
-            // Once the writer moved on to a segment created by this run, stop: it is fresh.
-            if w.seg_meta.get(&id).is_none_or(|m| m.len == 0) {
-                continue;
-            }
             let drained = self.drain_segment(w, id, DrainMode::KeepAll)?;
             report.segments_compacted += 1;
             report.records_moved += drained.moved;

@@ -17,6 +17,8 @@ pub enum DrainMode {
     KeepAll,
     /// Keep only records read recently, drop the rest (eviction).
     KeepRecentlyRead,
+    /// Drop every record (eviction when second chances cannot free enough).
+    DropAll,
 }
 
 /// Counts from draining one segment.
@@ -66,7 +68,7 @@ impl Inner {
         w.doomed.insert(id);
         Counters::add(&self.counters.evictions, done.evicted);
         Counters::add(&self.counters.expirations, done.expired);
-        if mode == DrainMode::KeepRecentlyRead {
+        if mode != DrainMode::KeepAll {
             self.access
                 .note_drained(done.evicted_bytes + done.moved_bytes);
         }
@@ -101,7 +103,11 @@ impl Inner {
                 continue;
             };
             let keep = !loc.is_expired(now)
-                && (mode == DrainMode::KeepAll || self.access.recently_read(view.key));
+                && match mode {
+                    DrainMode::KeepAll => true,
+                    DrainMode::KeepRecentlyRead => self.access.recently_read(view.key),
+                    DrainMode::DropAll => false,
+                };
             let record = &bytes[offset as usize..offset as usize + view.header.record_len()];
             if keep {
                 done.moved += 1;

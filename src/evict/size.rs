@@ -39,23 +39,39 @@ impl Inner {
         result
     }
 
+    /// Drains the oldest segments until `incoming` more bytes fit under `target`. Recently
+    /// read entries get a second chance (they move forward) until the moves of this run
+    /// reach a quarter of the capacity; after that, or when a whole pass freed too little
+    /// because everything was hot, segments are drained without second chances, so
+    /// eviction always makes room.
     fn evict_down_to(&self, w: &mut Writer, incoming: u64, target: u64) -> Result<bool> {
         self.commit_locked(w, false)?;
         let mut drained = false; // drain_segment commits durably and deletes each file
-        let active = w.active.as_ref().map(|s| s.id());
-        // Oldest first: segment ids grow with time, and moved entries go to the newest.
-        let victims: Vec<u32> = w
-            .seg_meta
-            .keys()
-            .copied()
-            .filter(|id| Some(*id) != active)
-            .collect();
-        for id in victims {
-            if self.used_bytes(w) + incoming <= target {
-                break;
+        let mut moved = 0u64;
+        let mut second_chances = true;
+        for _pass in 0..2 {
+            let active = w.active.as_ref().map(|s| s.id());
+            // Oldest first: segment ids grow with time, and moved entries go to the newest.
+            let victims: Vec<u32> = w
+                .seg_meta
+                .keys()
+                .copied()
+                .filter(|id| Some(*id) != active)
+                .collect();
+            for id in victims {
+                if self.used_bytes(w) + incoming <= target {
+                    return Ok(drained);
+                }
+                let mode = if second_chances {
+                    DrainMode::KeepRecentlyRead
+                } else {
+                    DrainMode::DropAll
+                };
+                moved += self.drain_segment(w, id, mode)?.moved_bytes;
+                drained = true;
+                second_chances &= moved < w.capacity / 4;
             }
-            self.drain_segment(w, id, DrainMode::KeepRecentlyRead)?;
-            drained = true;
+            second_chances = false;
         }
         Ok(drained)
     }
@@ -75,6 +91,7 @@ impl Inner {
         self.check_writable(&w)?;
         w.capacity = capacity;
         w.segment_size = self.config.segment_size_for(capacity);
+        self.access.set_capacity(capacity);
         // An active segment reserved for a larger capacity would grow past the new bound.
         let segment_size = w.segment_size;
         if let Some(active) = w.active.take_if(|a| a.reserved_len() > segment_size) {
