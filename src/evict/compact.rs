@@ -67,9 +67,20 @@ impl Inner {
         }
         for id in sparse {
             let drained = self.drain_segment(w, id, DrainMode::KeepAll)?;
+            self.release_doomed_over_budget(w)?;
             report.segments_compacted += 1;
             report.records_moved += drained.moved;
             report.bytes_moved += drained.moved_bytes;
+        }
+        Ok(())
+    }
+
+    /// Originals and their moved copies both take space until a durable commit lets the
+    /// originals go: commit once they reach an eighth of the capacity (one fsync round per
+    /// several segments, not per segment).
+    fn release_doomed_over_budget(&self, w: &mut Writer) -> Result<()> {
+        if w.doomed_bytes >= (w.capacity / 8).max(w.segment_size) {
+            self.commit_locked(w, true)?;
         }
         Ok(())
     }
@@ -103,7 +114,8 @@ impl Inner {
                 w.in_maintenance = true;
                 let mut result = Ok(());
                 for id in sparse {
-                    if let Err(e) = self.drain_segment(&mut w, id, DrainMode::KeepAll) {
+                    let drained = self.drain_segment(&mut w, id, DrainMode::KeepAll);
+                    if let Err(e) = drained.and_then(|_| self.release_doomed_over_budget(&mut w)) {
                         result = Err(e);
                         break;
                     }

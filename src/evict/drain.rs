@@ -63,7 +63,9 @@ impl Inner {
                 self.stage(w, &key, op)?;
             }
         }
-        w.seg_meta.remove(&id);
+        if let Some(meta) = w.seg_meta.remove(&id) {
+            w.doomed_bytes += meta.len;
+        }
         w.dirty_meta.insert(id);
         w.doomed.insert(id);
         Counters::add(&self.counters.evictions, done.evicted);
@@ -72,9 +74,6 @@ impl Inner {
             self.access
                 .note_drained(done.evicted_bytes + done.moved_bytes);
         }
-        // Release the file at once (durable commit, then delete), so copies and originals
-        // never pile up beyond one segment.
-        self.commit_locked(w, true)?;
         Ok(done)
     }
 

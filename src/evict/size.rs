@@ -18,7 +18,7 @@ const LOW_WATERMARK_PCT: u64 = 100;
 impl Inner {
     /// Bytes the store occupies by its own accounting: segments plus the index file.
     pub fn used_bytes(&self, w: &Writer) -> u64 {
-        let segments: u64 = w.seg_meta.values().map(|m| m.len).sum();
+        let segments: u64 = w.seg_meta.values().map(|m| m.len).sum::<u64>() + w.doomed_bytes;
         let index = std::fs::metadata(&self.index_path).map_or(0, |m| m.len());
         segments + index
     }
@@ -46,7 +46,7 @@ impl Inner {
     /// eviction always makes room.
     fn evict_down_to(&self, w: &mut Writer, incoming: u64, target: u64) -> Result<bool> {
         self.commit_locked(w, false)?;
-        let mut drained = false; // drain_segment commits durably and deletes each file
+        let mut drained = false;
         let mut moved = 0u64;
         let mut second_chances = true;
         for _pass in 0..2 {
@@ -68,6 +68,8 @@ impl Inner {
                     DrainMode::DropAll
                 };
                 moved += self.drain_segment(w, id, mode)?.moved_bytes;
+                // Release the file now: the space is needed for the segment being created.
+                self.commit_locked(w, true)?;
                 drained = true;
                 second_chances &= moved < w.capacity / 4;
             }

@@ -1,15 +1,15 @@
 //! TTL sweep: deletes expired entries through the expiry-ordered table, in bounded batches,
 //! so its cost grows with the number expired, not with the size of the store.
 
-use redb::ReadableDatabase;
+use redb::ReadableTable;
 
-use crate::error::{IndexResultExt, Result};
-use crate::index::tables::EXPIRY;
+use crate::error::Result;
+use crate::index::tables::{ENTRIES, EXPIRY};
 use crate::store::counters::Counters;
-use crate::store::inner::{Inner, Pending};
+use crate::store::inner::{Inner, Writer};
 
-/// Expired entries removed per batch.
-const SWEEP_BATCH: usize = 1024;
+/// Expired entries removed per batch (one index transaction each).
+const SWEEP_BATCH: usize = 8192;
 
 impl Inner {
     /// Removes every entry expired as of now; returns how many.
@@ -18,45 +18,62 @@ impl Inner {
         loop {
             let mut w = self.writer.lock();
             self.check_writable(&w)?;
+            // With staged changes committed and the writer lock held, the expiry table is
+            // the whole truth: each expired row is removed with its entry, no lookups.
             self.commit_locked(&mut w, false)?;
             let now = self.config.clock.now_ms();
-            let batch = self.expired_batch(now)?;
-            let before = total;
-            for (key, expires_at) in &batch {
-                // Still the same entry? (It may have been overwritten since.)
-                if self
-                    .lookup(key)?
-                    .is_some_and(|loc| loc.expires_at == *expires_at)
-                {
-                    self.stage(&mut w, key, Pending::Remove)?;
-                    Counters::bump(&self.counters.expirations);
-                    total += 1;
-                }
+            let swept = match self.sweep_batch(&mut w, now) {
+                Ok(swept) => swept,
+                Err(e) => return Err(self.poison(&mut w, e)),
+            };
+            for key in &swept {
+                self.locs.update(key, None);
             }
-            self.commit_locked(&mut w, false)?;
-            // A short batch was the last; a batch that removed nothing holds only stale rows.
-            if batch.len() < SWEEP_BATCH || total == before {
+            Counters::add(&self.counters.expirations, swept.len() as u64);
+            total += swept.len();
+            w.dirty |= !swept.is_empty();
+            if swept.len() < SWEEP_BATCH {
                 return Ok(total);
             }
         }
     }
 
-    /// Up to one batch of (key, expiry) pairs with expiry at or before `now`.
-    fn expired_batch(&self, now: u64) -> Result<Vec<(Vec<u8>, u64)>> {
-        let txn = self.db.read().begin_read().ix(&self.index_path)?;
-        let table = txn.open_table(EXPIRY).ix(&self.index_path)?;
-        let mut batch = Vec::new();
-        for row in table
-            .range((0u64, &[][..])..(now.saturating_add(1), &[][..]))
-            .ix(&self.index_path)?
-        {
-            let (k, _) = row.ix(&self.index_path)?;
-            let (expires_at, key) = k.value();
-            batch.push((key.to_vec(), expires_at));
-            if batch.len() == SWEEP_BATCH {
-                break;
+    /// Takes up to one batch of expired rows from the front of the expiry table, deletes
+    /// them with one range operation and removes their entries, all in one non-durable
+    /// transaction. Returns the removed keys.
+    fn sweep_batch(&self, w: &mut Writer, now: u64) -> Result<Vec<Vec<u8>>> {
+        self.in_write_txn(false, |txn| {
+            let mut expiry = txn.open_table(EXPIRY)?;
+            let mut entries = txn.open_table(ENTRIES)?;
+            let mut rows: Vec<(u64, Vec<u8>)> = Vec::new();
+            for row in expiry.range((0u64, &[][..])..(now.saturating_add(1), &[][..]))? {
+                let (guard, _) = row?;
+                let (at, key) = guard.value();
+                rows.push((at, key.to_vec()));
+                if rows.len() == SWEEP_BATCH {
+                    break;
+                }
             }
-        }
-        Ok(batch)
+            if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+                let range = (first.0, first.1.as_slice())..=(last.0, last.1.as_slice());
+                expiry.retain_in(range, |_, _| false)?;
+            }
+            let mut swept = Vec::with_capacity(rows.len());
+            for (at, key) in rows {
+                let removed = entries.remove(key.as_slice())?.map(|g| g.value());
+                match removed {
+                    Some(old) if old.expires_at == at => {
+                        self.account(w, &old, -1);
+                        swept.push(key);
+                    }
+                    // A stale row (the entry changed since): put the entry back.
+                    Some(old) => {
+                        entries.insert(key.as_slice(), old)?;
+                    }
+                    None => {}
+                }
+            }
+            Ok(swept)
+        })
     }
 }

@@ -77,14 +77,33 @@ impl Inner {
     }
 
     /// Applies the staged changes and the segment accounting in one redb transaction.
-    /// A damaged index file can make redb panic; that becomes an error (and poisons writes).
     fn write_index(&self, w: &mut Writer, pending: &PendingMap, durable: bool) -> Result<()> {
         let save_access = durable
             && (w.closing
                 || w.access_saved_at
                     .is_none_or(|t| t.elapsed() >= ACCESS_SAVE_INTERVAL));
+        self.in_write_txn(durable, |txn| {
+            self.apply(txn, w, pending)?;
+            if save_access {
+                self.save_access_bits(txn)?;
+            }
+            Ok(())
+        })?;
+        if save_access {
+            w.access_saved_at = Some(std::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Runs `body` in a redb write transaction and commits it (durably when `durable`).
+    /// A damaged index file can make redb panic; that becomes an [`Error::Index`].
+    pub(crate) fn in_write_txn<T>(
+        &self,
+        durable: bool,
+        body: impl FnOnce(&redb::WriteTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T> {
         let db = self.db.read();
-        let commit = || -> Result<(), redb::Error> {
+        let run = || -> Result<T, redb::Error> {
             let mut txn = db.begin_write()?;
             txn.set_durability(if durable {
                 Durability::Immediate
@@ -92,27 +111,20 @@ impl Inner {
                 Durability::None
             })?;
             txn.set_quick_repair(durable);
-            self.apply(&txn, w, pending)?;
-            if save_access {
-                self.save_access_bits(&txn)?;
-            }
+            let out = body(&txn)?;
             txn.commit()?;
-            Ok(())
+            Ok(out)
         };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(commit)) {
-            Ok(result) => result.ix(&self.index_path)?,
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+            Ok(result) => result.ix(&self.index_path),
             Err(_) => {
                 let message = "the index is damaged (redb panicked while committing)".into();
-                return Err(Error::Index {
+                Err(Error::Index {
                     path: self.index_path.clone(),
                     message,
-                });
+                })
             }
         }
-        if save_access {
-            w.access_saved_at = Some(std::time::Instant::now());
-        }
-        Ok(())
     }
 
     /// Saves the access bits, lz4-compressed (they are mostly zeros), in 64 KiB chunks.
@@ -178,7 +190,7 @@ impl Inner {
     }
 
     /// Adds (`sign` = 1) or subtracts (-1) an entry from its segment's live accounting.
-    fn account(&self, w: &mut Writer, loc: &EntryLoc, sign: i64) {
+    pub(crate) fn account(&self, w: &mut Writer, loc: &EntryLoc, sign: i64) {
         if let Some(meta) = w.seg_meta.get_mut(&loc.segment) {
             let bytes = loc.record_len();
             if sign > 0 {
@@ -195,6 +207,7 @@ impl Inner {
     /// Deletes segment files that the (now durable) index no longer references.
     fn delete_doomed(&self, w: &mut Writer) {
         let doomed = std::mem::take(&mut w.doomed);
+        w.doomed_bytes = 0;
         let mut segments = self.segments.write();
         for id in doomed {
             if let Some(seg) = segments.remove(&id) {

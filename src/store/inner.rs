@@ -46,6 +46,8 @@ pub struct Writer {
     pub unsynced: BTreeSet<u32>,
     /// Segments dropped from the index, to delete after the next durable commit.
     pub doomed: BTreeSet<u32>,
+    /// Bytes of the doomed segments' files (still on disk until that commit).
+    pub doomed_bytes: u64,
     /// A segment file was created or deleted since the last directory sync.
     pub dir_changed: bool,
     /// Something changed since the last durable commit.

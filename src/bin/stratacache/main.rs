@@ -1,1 +1,112 @@
-fn main() {}
+//! `stratacache`: the command-line tool of the stratacache disk store.
+//!
+//! Parses the command line, opens the store, runs the command, closes the store and
+//! turns the result into the exit codes of [`exit`]. Every error is one line on stderr.
+
+mod cli;
+mod commands;
+mod diagnostics;
+mod exit;
+mod open;
+mod output;
+mod progress;
+mod units;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use stratacache::DiskStore;
+
+use crate::cli::{Cli, Command};
+use crate::exit::{CmdResult, ERROR_CODE, Fatal};
+use crate::open::Mode;
+
+fn main() -> ExitCode {
+    diagnostics::install();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(err),
+    };
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(outcome)) => outcome.code(),
+        Ok(Err(Fatal::BrokenPipe)) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
+            eprintln!("stratacache: {err}");
+            ExitCode::from(ERROR_CODE)
+        }
+        Err(_) => {
+            let msg = diagnostics::panic_message();
+            eprintln!("stratacache: internal error: {msg}");
+            ExitCode::from(ERROR_CODE)
+        }
+    }
+}
+
+/// Opens the store the command needs, runs it and closes the store (which makes
+/// everything durable and saves the counters).
+fn run(cli: Cli) -> CmdResult {
+    if let Command::Import(args) = &cli.command {
+        commands::import::check_source(&args.source)?;
+    }
+    let mode = if cli.command.creates_store() {
+        Mode::CreateIfMissing
+    } else {
+        Mode::Existing
+    };
+    let store = open::open(&cli.store_dir, cli.capacity, mode)?;
+    let outcome = dispatch(&store, cli.command);
+    let closed = store.close();
+    let outcome = outcome?;
+    closed?;
+    Ok(outcome)
+}
+
+/// Runs one command on an open store.
+fn dispatch(store: &DiskStore, command: Command) -> CmdResult {
+    use commands::*;
+    match command {
+        Command::Put(args) => put_get::put(store, args),
+        Command::Get(args) => put_get::get(store, args),
+        Command::Rm(args) => rm::run(store, args),
+        Command::Ls(args) => ls::run(store, args),
+        Command::Import(args) => import::run(store, args),
+        Command::Export(args) => export::run(store, args),
+        Command::Stats(args) => stats::run(store, args),
+        Command::Verify(args) => verify::run(store, args),
+        Command::Compact(args) => maintenance::compact(store, args),
+        Command::Sweep => maintenance::sweep(store),
+    }
+}
+
+/// clap's error message without its usage block, folded into one line.
+fn one_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let kept: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let joined = kept.join(" ");
+    let joined = joined.strip_prefix("error: ").unwrap_or(&joined);
+    if joined.is_empty() {
+        "invalid usage".into()
+    } else {
+        joined.to_string()
+    }
+}
+
+/// Help and version go to stdout with exit 0; a usage error is one line, exit 2.
+fn usage_error(err: clap::Error) -> ExitCode {
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => err.exit(),
+        _ => {
+            eprintln!("stratacache: {} (see 'stratacache --help')", one_line(&err));
+            ExitCode::from(ERROR_CODE)
+        }
+    }
+}

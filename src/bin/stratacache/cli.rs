@@ -1,0 +1,229 @@
+//! The command line, as clap structs: global options and one variant per command.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::units::{parse_size, parse_ttl};
+
+/// Store, inspect and export large values (OCR results, documents) in a persistent disk cache.
+#[derive(Debug, Parser)]
+#[command(
+    name = "stratacache",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true,
+    after_help = "\
+Exit codes: 0 ok, 1 not found, 2 error, 3 corruption found.
+
+Example:
+  stratacache --dir /var/cache/ocr --capacity 64GiB import ./ocr-out --prefix scans/
+  stratacache --dir /var/cache/ocr ls --long --prefix scans/2024/"
+)]
+pub struct Cli {
+    /// The store directory [default: $STRATACACHE_DIR, else ./.stratacache]
+    #[arg(
+        long = "dir",
+        global = true,
+        value_name = "DIR",
+        env = "STRATACACHE_DIR",
+        default_value = ".stratacache",
+        hide_default_value = true,
+        hide_env = true
+    )]
+    pub store_dir: PathBuf,
+
+    /// Capacity of the store, e.g. 64MiB, 10GiB [default for a new store: 10GiB]
+    ///
+    /// Bytes the store may keep on disk, segments and index together: 67108864, 512KiB,
+    /// 64MiB (or 64M), 10GiB (or 10G); KB/MB/GB are decimal. Sets the capacity when the
+    /// store is created and changes it for an existing store: a smaller one evicts down
+    /// to it at once.
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub capacity: Option<u64>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store FILE (or standard input) under KEY; creates the store if needed.
+    #[command(after_help = "\
+Examples:
+  stratacache put scans/0001.txt ocr/0001.txt
+  tesseract page.png - | stratacache put scans/page.txt --ttl 7d")]
+    Put(PutArgs),
+
+    /// Write the value of KEY to standard output or a file; exit 1 if absent.
+    #[command(after_help = "\
+Examples:
+  stratacache get scans/0001.txt
+  stratacache get scans/0001.txt -o page.txt")]
+    Get(GetArgs),
+
+    /// Remove keys; exit 1 if any of them was not there (the others are still removed).
+    #[command(after_help = "Example:\n  stratacache rm scans/0001.txt scans/0002.txt")]
+    Rm(RmArgs),
+
+    /// List keys, one per line (long: size, stored size, remaining TTL, key).
+    #[command(after_help = "\
+Examples:
+  stratacache ls --prefix scans/
+  stratacache ls --long
+  stratacache ls --json | jq '.[].key'")]
+    Ls(LsArgs),
+
+    /// Store every regular file under DIR, key = prefix + relative path; creates the store.
+    #[command(after_help = "\
+Files larger than the value limit (64 MiB) are skipped; unreadable files are reported and
+the import goes on (exit 2 at the end if any failed). With --key-by-hash the key is the
+prefix plus the BLAKE3 hash of the content, and \"KEY<TAB>PATH\" lines go to stdout.
+
+Examples:
+  stratacache import ./ocr-out --prefix scans/ --ttl 30d
+  stratacache import ./ocr-out --prefix scans/ --skip-existing   # resume
+  stratacache import ./ocr-out --prefix blobs/ --key-by-hash > index.tsv")]
+    Import(ImportArgs),
+
+    /// Write every live entry to DIR/<key>, creating directories as needed.
+    #[command(after_help = "\
+Keys that would escape DIR (a '..' component, a leading '/') are refused and reported;
+exit 2 at the end if any entry could not be written.
+
+Example:
+  stratacache export ./restored --prefix scans/")]
+    Export(ExportArgs),
+
+    /// Show sizes and lifetime counters.
+    #[command(after_help = "Examples:\n  stratacache stats\n  stratacache stats --json")]
+    Stats(JsonArgs),
+
+    /// Check the CRC of every record; exit 3 if any is bad.
+    #[command(after_help = "\
+Examples:
+  stratacache verify
+  stratacache verify --repair   # also remove the bad entries (still exits 3)")]
+    Verify(VerifyArgs),
+
+    /// Rewrite sparse segments now so disk usage tracks live data.
+    #[command(after_help = "Example:\n  stratacache compact")]
+    Compact(CompactArgs),
+
+    /// Delete expired entries now.
+    #[command(after_help = "Example:\n  stratacache sweep")]
+    Sweep,
+}
+
+impl Command {
+    /// Whether the command may create a missing store (`put`, `import`).
+    pub fn creates_store(&self) -> bool {
+        matches!(self, Command::Put(_) | Command::Import(_))
+    }
+}
+
+/// Arguments of `put`.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// The key.
+    pub key: OsString,
+    /// The file to store; standard input when absent or `-`.
+    pub file: Option<PathBuf>,
+    /// Expire after this long: 1500ms, 90s, 15m, 12h, 7d (no expiry by default).
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    pub ttl: Option<Duration>,
+}
+
+/// Arguments of `get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The key.
+    pub key: OsString,
+    /// Write the value to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Arguments of `rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// The keys.
+    #[arg(required = true)]
+    pub keys: Vec<OsString>,
+}
+
+/// Arguments of `ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Only keys starting with this.
+    #[arg(long, value_name = "P", default_value = "")]
+    pub prefix: OsString,
+    /// Add columns: size, stored size, remaining TTL (`-` for none), then the key.
+    #[arg(short, long, conflicts_with = "json")]
+    pub long: bool,
+    /// A JSON array of {key, size, stored_size, expires_in_ms}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The directory to import.
+    #[arg(value_name = "DIR")]
+    pub source: PathBuf,
+    /// Put this before every key.
+    #[arg(long, value_name = "P", default_value = "")]
+    pub prefix: OsString,
+    /// Expire every imported entry after this long (ms, s, m, h, d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    pub ttl: Option<Duration>,
+    /// Skip files whose key is already in the store (resumes an interrupted import).
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Key = prefix + hex BLAKE3 hash of the content: identical files are stored once.
+    #[arg(long)]
+    pub key_by_hash: bool,
+}
+
+/// Arguments of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The directory to write into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub target: PathBuf,
+    /// Only keys starting with this (files are still named by the full key).
+    #[arg(long, value_name = "P", default_value = "")]
+    pub prefix: OsString,
+}
+
+/// Arguments of commands whose only option is `--json`.
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Print the report as JSON: {checked, bad: [{key, segment, offset, reason}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Also remove the bad entries (the exit code is still 3).
+    #[arg(long)]
+    pub repair: bool,
+}
+
+/// Arguments of `compact`.
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Rewrite every segment, not only the sparse ones.
+    #[arg(long)]
+    pub all: bool,
+}

@@ -1,0 +1,78 @@
+//! `ls [--prefix P] [--long | --json]`: list live keys.
+//!
+//! Keys are shown as lossy UTF-8. Plain: one key per line, nothing else. Long:
+//! `SIZE  STORED  TTL  KEY`, sizes human, TTL the remaining time or `-`. JSON: an array
+//! of `{key, size, stored_size, expires_in_ms}` with `expires_in_ms` null for entries
+//! that never expire.
+
+use std::io::{BufWriter, Write};
+
+use serde::Serialize;
+use stratacache::{DiskStore, EntryInfo};
+
+use crate::cli::LsArgs;
+use crate::commands::keys;
+use crate::exit::{CmdResult, Fatal, Outcome};
+use crate::units::{human_duration, human_size};
+
+/// One entry of `ls --json`.
+#[derive(Serialize)]
+struct JsonEntry<'a> {
+    key: std::borrow::Cow<'a, str>,
+    size: u64,
+    stored_size: u64,
+    expires_in_ms: Option<u64>,
+}
+
+/// Lists the live keys under a prefix.
+pub fn run(store: &DiskStore, args: LsArgs) -> CmdResult {
+    let entries = store.list(keys::from_arg(&args.prefix))?;
+    let now = store.now_ms();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        let rows: Vec<JsonEntry<'_>> = entries
+            .iter()
+            .map(|e| JsonEntry {
+                key: keys::show(&e.key),
+                size: e.size,
+                stored_size: e.stored_size,
+                expires_in_ms: e.expires_at_ms.map(|at| at.saturating_sub(now)),
+            })
+            .collect();
+        let json = serde_json::to_string(&rows).map_err(|e| Fatal::msg(e.to_string()))?;
+        writeln!(out, "{json}").map_err(Fatal::stdout)?;
+    } else if args.long {
+        write_long(&mut out, &entries, now).map_err(Fatal::stdout)?;
+    } else {
+        for e in &entries {
+            writeln!(out, "{}", keys::show(&e.key)).map_err(Fatal::stdout)?;
+        }
+    }
+    out.flush().map_err(Fatal::stdout)?;
+    Ok(Outcome::Done)
+}
+
+/// The long listing, columns aligned across all rows.
+fn write_long(out: &mut impl Write, entries: &[EntryInfo], now: u64) -> std::io::Result<()> {
+    let rows: Vec<[String; 3]> = entries
+        .iter()
+        .map(|e| {
+            let ttl = match e.expires_at_ms {
+                Some(at) => human_duration(at.saturating_sub(now)),
+                None => "-".into(),
+            };
+            [human_size(e.size), human_size(e.stored_size), ttl]
+        })
+        .collect();
+    let width = |col: usize| rows.iter().map(|r| r[col].len()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for (row, e) in rows.iter().zip(entries) {
+        let key = keys::show(&e.key);
+        writeln!(
+            out,
+            "{:>w0$}  {:>w1$}  {:<w2$}  {key}",
+            row[0], row[1], row[2]
+        )?;
+    }
+    Ok(())
+}

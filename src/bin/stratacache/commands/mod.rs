@@ -1,0 +1,12 @@
+//! One module per command (or pair of closely related commands).
+
+pub mod export;
+pub mod import;
+pub mod keys;
+pub mod ls;
+pub mod maintenance;
+pub mod put_get;
+pub mod rm;
+pub mod stats;
+pub mod verify;
+pub mod walk;

@@ -1,0 +1,90 @@
+//! `put KEY [FILE] [--ttl D]` and `get KEY [-o FILE]`.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use stratacache::DiskStore;
+
+use crate::cli::{GetArgs, PutArgs};
+use crate::commands::keys;
+use crate::exit::{CmdResult, Fatal, Outcome};
+use crate::open::MAX_VALUE_SIZE;
+use crate::output;
+use crate::units::human_size;
+
+/// Stores a file (or standard input) under a key, durably.
+pub fn put(store: &DiskStore, args: PutArgs) -> CmdResult {
+    let value = match args.file.as_deref() {
+        Some(path) if path != Path::new("-") => read_file(path)?,
+        _ => read_stdin()?,
+    };
+    let key = keys::from_arg(&args.key);
+    match args.ttl {
+        Some(ttl) => store.insert_with_ttl(key, &value, ttl)?,
+        None => store.insert(key, &value)?,
+    }
+    store.flush()?;
+    Ok(Outcome::Done)
+}
+
+/// Writes the value of a key to standard output or a file; `NotFound` when absent.
+pub fn get(store: &DiskStore, args: GetArgs) -> CmdResult {
+    let Some(value) = store.get(keys::from_arg(&args.key))? else {
+        eprintln!("stratacache: not found: {}", args.key.to_string_lossy());
+        return Ok(Outcome::NotFound);
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &*value).map_err(|e| Fatal::io("write", path, e))?,
+        None => output::write(&value)?,
+    }
+    Ok(Outcome::Done)
+}
+
+/// Reads a whole file, refusing one over the value limit before reading it.
+fn read_file(path: &Path) -> Result<Vec<u8>, Fatal> {
+    let meta = std::fs::metadata(path).map_err(|e| Fatal::io("read", path, e))?;
+    if !meta.is_file() {
+        return Err(Fatal::msg(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    if meta.len() > MAX_VALUE_SIZE {
+        return Err(too_large(&path.display().to_string(), meta.len()));
+    }
+    let file = File::open(path).map_err(|e| Fatal::io("open", path, e))?;
+    let mut value = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_VALUE_SIZE + 1)
+        .read_to_end(&mut value)
+        .map_err(|e| Fatal::io("read", path, e))?;
+    if value.len() as u64 > MAX_VALUE_SIZE {
+        return Err(too_large(&path.display().to_string(), value.len() as u64));
+    }
+    Ok(value)
+}
+
+/// Reads standard input up to one byte past the value limit.
+fn read_stdin() -> Result<Vec<u8>, Fatal> {
+    let mut value = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_VALUE_SIZE + 1)
+        .read_to_end(&mut value)
+        .map_err(|e| Fatal::msg(format!("read standard input: {e}")))?;
+    if value.len() as u64 > MAX_VALUE_SIZE {
+        return Err(Fatal::msg(format!(
+            "standard input is over the value limit of {}",
+            human_size(MAX_VALUE_SIZE)
+        )));
+    }
+    Ok(value)
+}
+
+fn too_large(what: &str, len: u64) -> Fatal {
+    Fatal::msg(format!(
+        "{what} is {} ({len} bytes), over the value limit of {}",
+        human_size(len),
+        human_size(MAX_VALUE_SIZE)
+    ))
+}

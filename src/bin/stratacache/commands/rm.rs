@@ -1,0 +1,25 @@
+//! `rm KEY...`: remove keys, saying which ones were not there.
+
+use stratacache::DiskStore;
+
+use crate::cli::RmArgs;
+use crate::commands::keys;
+use crate::exit::{CmdResult, Outcome};
+
+/// Removes every key given; `NotFound` (exit 1) when any was missing. The others are
+/// removed anyway, durably.
+pub fn run(store: &DiskStore, args: RmArgs) -> CmdResult {
+    let mut missing = 0usize;
+    for key in &args.keys {
+        if !store.remove(keys::from_arg(key))? {
+            eprintln!("stratacache: not found: {}", key.to_string_lossy());
+            missing += 1;
+        }
+    }
+    store.flush()?;
+    Ok(if missing == 0 {
+        Outcome::Done
+    } else {
+        Outcome::NotFound
+    })
+}

@@ -1,0 +1,55 @@
+//! `stats [--json]`: sizes and lifetime counters of the store.
+
+use stratacache::{DiskStore, Stats};
+
+use crate::cli::JsonArgs;
+use crate::exit::{CmdResult, Fatal, Outcome};
+use crate::output;
+use crate::units::{grouped, human_size};
+
+/// Prints the store's stats: the library's `Stats` as one JSON object, or aligned lines.
+pub fn run(store: &DiskStore, args: JsonArgs) -> CmdResult {
+    let stats = store.stats()?;
+    let text = if args.json {
+        serde_json::to_string(&stats).map_err(|e| Fatal::msg(e.to_string()))? + "\n"
+    } else {
+        human(&stats)
+    };
+    output::write(text.as_bytes())?;
+    Ok(Outcome::Done)
+}
+
+/// The human form: one `label  value` line per field, values aligned.
+fn human(s: &Stats) -> String {
+    let share = if s.capacity_bytes > 0 {
+        format!(
+            "  ({:.1}% of capacity)",
+            s.disk_bytes as f64 * 100.0 / s.capacity_bytes as f64
+        )
+    } else {
+        String::new()
+    };
+    let lines = [
+        ("entries", grouped(s.entries)),
+        ("live data", human_size(s.live_bytes)),
+        ("on disk", format!("{}{share}", human_size(s.disk_bytes))),
+        ("capacity", human_size(s.capacity_bytes)),
+        ("segments", grouped(s.segments)),
+        ("hits", grouped(s.hits)),
+        ("misses", grouped(s.misses)),
+        ("inserts", grouped(s.inserts)),
+        ("removes", grouped(s.removes)),
+        ("evictions", grouped(s.evictions)),
+        ("expirations", grouped(s.expirations)),
+        ("corruptions", grouped(s.corruptions)),
+    ];
+    let width = lines
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|(label, value)| format!("{label:<width$}  {value}\n"))
+        .collect()
+}

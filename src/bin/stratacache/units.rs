@@ -1,0 +1,244 @@
+//! Sizes and durations: parsing what people type (`64MiB`, `7d`) and printing what people
+//! read (`12.4 MiB`, `6d 23h`).
+
+use std::time::Duration;
+
+/// Multipliers for size units, matched case-insensitively. `K`/`M`/`G`/`T` are binary (as
+/// in `dd`), `KB`/`MB`/... decimal, `KiB`/`MiB`/... binary.
+const SIZE_UNITS: &[(&str, u64)] = &[
+    ("", 1),
+    ("b", 1),
+    ("k", 1 << 10),
+    ("kib", 1 << 10),
+    ("kb", 1_000),
+    ("m", 1 << 20),
+    ("mib", 1 << 20),
+    ("mb", 1_000_000),
+    ("g", 1 << 30),
+    ("gib", 1 << 30),
+    ("gb", 1_000_000_000),
+    ("t", 1 << 40),
+    ("tib", 1 << 40),
+    ("tb", 1_000_000_000_000),
+];
+
+/// Milliseconds per TTL unit.
+const TTL_UNITS: &[(&str, u64)] = &[
+    ("ms", 1),
+    ("s", 1_000),
+    ("m", 60_000),
+    ("h", 3_600_000),
+    ("d", 86_400_000),
+];
+
+const TTL_HINT: &str = "use ms, s, m, h or d, e.g. 90s, 15m, 7d";
+
+/// Parses a byte size: `67108864`, `64MiB`, `10GiB`, `512KiB`, `64M`, `1.5G`, `64 MiB`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = (&t[..split], t[split..].trim());
+    if number.is_empty() {
+        return Err("a size starts with a number, e.g. 64MiB".into());
+    }
+    let multiplier = SIZE_UNITS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(unit))
+        .map(|(_, m)| *m)
+        .ok_or_else(|| {
+            format!("unknown size unit '{unit}' (use B, KiB, MiB, GiB, TiB, or K, M, G, T)")
+        })?;
+    let too_big = || "size is too large".to_string();
+    if number.contains('.') {
+        let n: f64 = number
+            .parse()
+            .map_err(|_| format!("'{number}' is not a number"))?;
+        let bytes = (n * multiplier as f64).round();
+        return if bytes < u64::MAX as f64 {
+            Ok(bytes as u64)
+        } else {
+            Err(too_big())
+        };
+    }
+    let n: u64 = number.parse().map_err(|_| too_big())?;
+    n.checked_mul(multiplier).ok_or_else(too_big)
+}
+
+/// Parses a TTL: one or more `<integer><unit>` parts with units `ms`, `s`, `m`, `h`, `d`
+/// (`90s`, `7d`, `1500ms`, `1h30m`). Zero is rejected: the entry would expire at once.
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(format!("empty duration ({TTL_HINT})"));
+    }
+    let mut total_ms: u64 = 0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("expected a number at '{rest}' ({TTL_HINT})"));
+        }
+        let number: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| "duration is too large".to_string())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        if unit.is_empty() {
+            return Err(format!("missing unit after '{number}' ({TTL_HINT})"));
+        }
+        let per = TTL_UNITS
+            .iter()
+            .find(|(name, _)| *name == unit)
+            .map(|(_, ms)| *ms)
+            .ok_or_else(|| format!("unknown unit '{unit}' ({TTL_HINT})"))?;
+        total_ms = number
+            .checked_mul(per)
+            .and_then(|ms| total_ms.checked_add(ms))
+            .ok_or_else(|| "duration is too large".to_string())?;
+        rest = &rest[unit_len..];
+    }
+    if total_ms == 0 {
+        return Err("a TTL must be greater than zero".into());
+    }
+    Ok(Duration::from_millis(total_ms))
+}
+
+/// A byte count for people: `512 B`, `12.4 MiB`, `3.0 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    // Move up before rounding would print "1024.0".
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// A duration for people, its two largest units, rounded down: `850ms`, `42s`, `1m 30s`,
+/// `5h 0m`, `6d 23h`.
+pub fn human_duration(ms: u64) -> String {
+    const SEC: u64 = 1_000;
+    const MIN: u64 = 60 * SEC;
+    const HOUR: u64 = 60 * MIN;
+    const DAY: u64 = 24 * HOUR;
+    match ms {
+        0..SEC => format!("{ms}ms"),
+        SEC..MIN => format!("{}s", ms / SEC),
+        MIN..HOUR => format!("{}m {}s", ms / MIN, ms % MIN / SEC),
+        HOUR..DAY => format!("{}h {}m", ms / HOUR, ms % HOUR / MIN),
+        _ => format!("{}d {}h", ms / DAY, ms % DAY / HOUR),
+    }
+}
+
+/// A count and its noun: `1 segment`, `3 segments`.
+pub fn count(n: u64, noun: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{s}", grouped(n))
+}
+
+/// A whole number with thousands separators: `1,234,567`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_in_every_spelling() {
+        assert_eq!(parse_size("67108864"), Ok(64 << 20));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("64mib"), Ok(64 << 20));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("64 MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_size("10G"), Ok(10 << 30));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("2TiB"), Ok(2 << 40));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("100MB"), Ok(100_000_000));
+        assert_eq!(parse_size("7B"), Ok(7));
+    }
+
+    #[test]
+    fn bad_sizes_name_the_problem() {
+        assert!(parse_size("64XB").unwrap_err().contains("'XB'"));
+        assert!(parse_size("MiB").unwrap_err().contains("number"));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("-5M").is_err());
+        assert!(parse_size("99999999999999999999").is_err());
+        assert!(parse_size("20000000TiB").is_err());
+        assert!(parse_size("1.2.3M").is_err());
+    }
+
+    #[test]
+    fn ttls_in_every_unit() {
+        assert_eq!(parse_ttl("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn bad_ttls_name_the_problem() {
+        assert!(parse_ttl("5y").unwrap_err().contains("'y'"));
+        assert!(parse_ttl("90").unwrap_err().contains("missing unit"));
+        assert!(parse_ttl("s").unwrap_err().contains("number"));
+        assert!(parse_ttl("0s").unwrap_err().contains("greater than zero"));
+        assert!(parse_ttl("").is_err());
+        assert!(parse_ttl("-5s").is_err());
+        assert!(parse_ttl("1.5h").is_err());
+        assert!(parse_ttl("99999999999999999999d").is_err());
+        assert!(parse_ttl("999999999999999d").is_err());
+    }
+
+    #[test]
+    fn sizes_for_people() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1024), "1.0 KiB");
+        assert_eq!(human_size(13_002_342), "12.4 MiB");
+        assert_eq!(human_size(10 << 30), "10.0 GiB");
+        assert_eq!(human_size((1 << 20) - 1), "1.0 MiB");
+        assert_eq!(human_size(u64::MAX), "16.0 EiB");
+    }
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(human_duration(850), "850ms");
+        assert_eq!(human_duration(42_000), "42s");
+        assert_eq!(human_duration(90_000), "1m 30s");
+        assert_eq!(human_duration(5 * 3_600_000), "5h 0m");
+        assert_eq!(human_duration(7 * 86_400_000 - 1), "6d 23h");
+    }
+
+    #[test]
+    fn grouping() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
+}
