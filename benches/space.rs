@@ -24,7 +24,8 @@ use stratacache::{DiskStore, ManualClock};
 /// Smoke mode: criterion's test mode (no `--bench` flag, as under `cargo test --benches`)
 /// or `STRATACACHE_BENCH_QUICK=1`.
 fn quick() -> bool {
-    !std::env::args().any(|a| a == "--bench") || std::env::var("STRATACACHE_BENCH_QUICK").is_ok_and(|v| v == "1")
+    !std::env::args().any(|a| a == "--bench")
+        || std::env::var("STRATACACHE_BENCH_QUICK").is_ok_and(|v| v == "1")
 }
 
 fn random_values(n: usize, size: usize, seed: u64) -> Vec<Vec<u8>> {
@@ -39,7 +40,10 @@ fn random_values(n: usize, size: usize, seed: u64) -> Vec<Vec<u8>> {
 }
 
 fn open(dir: &Path, capacity: u64) -> DiskStore {
-    DiskStore::builder(dir).capacity_bytes(capacity).open().expect("open")
+    DiskStore::builder(dir)
+        .capacity_bytes(capacity)
+        .open()
+        .expect("open")
 }
 
 /// Inserts `iters` values under fresh keys and returns the elapsed time.
@@ -57,7 +61,10 @@ fn insert_at_capacity(c: &mut Criterion) {
     let capacity: u64 = if quick() { 8 << 20 } else { 64 << 20 };
     let values = random_values(256, 4096, 1);
     let mut group = c.benchmark_group("insert_at_capacity");
-    group.throughput(Throughput::Elements(1)).sample_size(10).measurement_time(Duration::from_secs(4));
+    group
+        .throughput(Throughput::Elements(1))
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
     group.bench_function("empty_store", |b| {
         b.iter_custom(|iters| {
             let dir = tempfile::tempdir().expect("tempdir");
@@ -71,7 +78,9 @@ fn insert_at_capacity(c: &mut Criterion) {
     let mut next = 0u64;
     // Fill to capacity first (twice over), untimed.
     timed_inserts(&store, &values, &mut next, 2 * capacity / 4096);
-    group.bench_function("at_capacity", |b| b.iter_custom(|iters| timed_inserts(&store, &values, &mut next, iters)));
+    group.bench_function("at_capacity", |b| {
+        b.iter_custom(|iters| timed_inserts(&store, &values, &mut next, iters))
+    });
     group.finish();
     let stats = store.stats().expect("stats");
     println!(
@@ -97,12 +106,18 @@ fn sweep(c: &mut Criterion) {
         .expect("open");
     let value = [7u8; 16];
     for i in 0..n {
-        store.insert(format!("entry/{i:09}"), &value).expect("insert");
+        store
+            .insert(format!("entry/{i:09}"), &value)
+            .expect("insert");
     }
     store.flush().expect("flush");
     let mut group = c.benchmark_group("sweep");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
-    group.bench_function(format!("iterate_all_{n}"), |b| b.iter(|| black_box(store.list("").expect("list").len())));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function(format!("iterate_all_{n}"), |b| {
+        b.iter(|| black_box(store.list("").expect("list").len()))
+    });
     let mut round = 0u64;
     group.bench_function(format!("sweep_{expiring}_of_{n}"), |b| {
         b.iter_custom(|iters| {
@@ -111,7 +126,9 @@ fn sweep(c: &mut Criterion) {
                 round += 1;
                 for i in 0..expiring {
                     let key = format!("ttl/{round}/{i}");
-                    store.insert_with_ttl(key, &value, Duration::from_secs(1)).expect("insert");
+                    store
+                        .insert_with_ttl(key, &value, Duration::from_secs(1))
+                        .expect("insert");
                 }
                 store.flush().expect("flush");
                 clock.advance(Duration::from_secs(2));
@@ -130,19 +147,29 @@ fn compaction(c: &mut Criterion) {
     let n = if quick() { 2_000 } else { 20_000 };
     let values = random_values(64, 4096, 3);
     let mut group = c.benchmark_group("compaction");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Bytes((n as u64 / 2) * 4096));
     group.bench_function("compact_half_dead", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 let dir = tempfile::tempdir().expect("tempdir");
-                let store = DiskStore::builder(dir.path()).segment_size(4 << 20).background_maintenance(false).open().expect("open");
+                let store = DiskStore::builder(dir.path())
+                    .segment_size(4 << 20)
+                    .background_maintenance(false)
+                    .open()
+                    .expect("open");
                 for i in 0..n {
-                    store.insert(format!("k{i:08}"), &values[i % 64]).expect("insert");
+                    store
+                        .insert(format!("k{i:08}"), &values[i % 64])
+                        .expect("insert");
                 }
                 for i in (0..n).step_by(2) {
-                    store.insert(format!("k{i:08}"), &values[(i + 1) % 64]).expect("overwrite");
+                    store
+                        .insert(format!("k{i:08}"), &values[(i + 1) % 64])
+                        .expect("overwrite");
                 }
                 store.flush().expect("flush");
                 let start = Instant::now();
@@ -156,14 +183,22 @@ fn compaction(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let dir = tempfile::tempdir().expect("tempdir");
             let src = dir.path().join("src");
-            let bytes: Vec<u8> = values.iter().flatten().copied().cycle().take(n / 2 * 4096).collect();
+            let bytes: Vec<u8> = values
+                .iter()
+                .flatten()
+                .copied()
+                .cycle()
+                .take(n / 2 * 4096)
+                .collect();
             std::fs::write(&src, &bytes).expect("write");
             let mut total = Duration::ZERO;
             for i in 0..iters {
                 let dst = dir.path().join(format!("dst{i}"));
                 let start = Instant::now();
                 std::fs::copy(&src, &dst).expect("copy");
-                std::fs::File::open(&dst).and_then(|f| f.sync_all()).expect("sync");
+                std::fs::File::open(&dst)
+                    .and_then(|f| f.sync_all())
+                    .expect("sync");
                 total += start.elapsed();
                 std::fs::remove_file(&dst).expect("remove");
             }

@@ -15,8 +15,25 @@ use stratacache::DiskStore;
 /// A page of OCR-like text: lines of words with confidences, varying per page.
 fn ocr_page(page: u32) -> String {
     const WORDS: &[&str] = &[
-        "invoice", "total", "amount", "due", "date", "customer", "number", "the", "of", "and",
-        "payment", "terms", "net", "thirty", "days", "reference", "order", "quantity", "unit",
+        "invoice",
+        "total",
+        "amount",
+        "due",
+        "date",
+        "customer",
+        "number",
+        "the",
+        "of",
+        "and",
+        "payment",
+        "terms",
+        "net",
+        "thirty",
+        "days",
+        "reference",
+        "order",
+        "quantity",
+        "unit",
     ];
     let mut text = format!("# page {page}\n");
     let mut x = page.wrapping_mul(2_654_435_761) | 1;
@@ -33,12 +50,21 @@ fn ocr_page(page: u32) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "target/quickstart-store".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/quickstart-store".into());
     let pages = 2_000u32;
 
     let store = DiskStore::builder(&dir).capacity_bytes(256 << 20).open()?;
     let already = store.contains_key("ocr/page-00000.tsv")?;
-    println!("store at {dir}: {}", if already { "reopened, pages from an earlier run are here" } else { "new" });
+    println!(
+        "store at {dir}: {}",
+        if already {
+            "reopened, pages from an earlier run are here"
+        } else {
+            "new"
+        }
+    );
 
     let texts: Vec<String> = (0..pages).map(ocr_page).collect();
     let bytes: usize = texts.iter().map(String::len).sum();
@@ -46,7 +72,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (page, text) in texts.iter().enumerate() {
         store.insert(format!("ocr/page-{page:05}.tsv"), text.as_bytes())?;
     }
-    store.insert_with_ttl("ocr/run-marker", b"expires in a minute", Duration::from_secs(60))?;
+    store.insert_with_ttl(
+        "ocr/run-marker",
+        b"expires in a minute",
+        Duration::from_secs(60),
+    )?;
     store.flush()?; // everything above is now durable, even across kill -9
     let took = started.elapsed();
     println!(
@@ -63,7 +93,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opened = started.elapsed();
     let started = Instant::now();
     for (page, text) in texts.iter().enumerate() {
-        let value = store.get(format!("ocr/page-{page:05}.tsv"))?.ok_or("page missing after reopen")?;
+        let value = store
+            .get(format!("ocr/page-{page:05}.tsv"))?
+            .ok_or("page missing after reopen")?;
         assert_eq!(&*value, text.as_bytes(), "page {page} differs");
     }
     let read = started.elapsed();
