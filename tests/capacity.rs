@@ -159,7 +159,7 @@ fn four_times_capacity_stays_within_bound_and_keeps_hot_set() -> TestResult {
                 None => hot_misses.push((i, h)),
             }
         }
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             watch.sample(&format!("after insert {i}"));
         }
         i += 1;
@@ -236,12 +236,12 @@ fn recently_read_entries_outlive_unread_ones() -> TestResult {
         let v = value(seed, i, Some(32 << 10));
         store.insert(format!("filler/{i}"), &v)?;
         written += v.len() as u64;
-        if i % 200 == 0 {
+        if i.is_multiple_of(200) {
             for p in 0..pairs {
                 assert!(store.get(format!("read/{p}"))?.is_some(), "read/{p} at {i}");
             }
         }
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             watch.sample(&format!("after insert {i}"));
         }
         i += 1;
@@ -481,7 +481,7 @@ fn write_while_reading_everything(
         store.insert(format!("k/{i:06}"), &v)?;
         written += v.len() as u64;
         live.push(i);
-        if i % 16 == 0 {
+        if i.is_multiple_of(16) {
             let mut kept = Vec::with_capacity(live.len());
             for k in live {
                 if store.get(format!("k/{k:06}"))?.is_some() {

@@ -48,8 +48,13 @@ proptest! {
 #[test]
 fn saved_fuzz_inputs_replay() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
-    for (target, run) in [("decoders", decoders as fn(&[u8])), ("op_model", |d: &[u8]| op_sequence(&ops_from_bytes(d)))] {
-        let Ok(entries) = std::fs::read_dir(root.join(target)) else { continue };
+    for (target, run) in [
+        ("decoders", decoders as fn(&[u8])),
+        ("op_model", |d: &[u8]| op_sequence(&ops_from_bytes(d))),
+    ] {
+        let Ok(entries) = std::fs::read_dir(root.join(target)) else {
+            continue;
+        };
         for entry in entries {
             let path = entry?.path();
             println!("replaying {}", path.display());

@@ -26,7 +26,10 @@ fn hit_ratio_is_at_least_097_of_exact_lru() -> Result<(), Box<dyn std::error::Er
             .open()?;
         let r = replay(&store, trace, capacity, value_size, len / 4)?;
         let ratio = r.store_hit_ratio / r.lru_hit_ratio;
-        println!("{}: store {:.4}, exact LRU {:.4}, {ratio:.3}x", r.trace, r.store_hit_ratio, r.lru_hit_ratio);
+        println!(
+            "{}: store {:.4}, exact LRU {:.4}, {ratio:.3}x",
+            r.trace, r.store_hit_ratio, r.lru_hit_ratio
+        );
         assert!(ratio >= 0.97, "{}: {ratio:.3}x of exact LRU", r.trace);
         assert!(store.stats()?.evictions > 0);
     }

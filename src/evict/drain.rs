@@ -1,11 +1,13 @@
 //! Draining a segment: every live record is either moved forward (to the active segment) or
 //! dropped, and the segment is doomed. Its file is deleted only after the next durable commit
-//! (DESIGN invariant 3), by `commit_locked`.
+//! (DESIGN invariant 3), by `commit_locked`; callers decide when to make that commit.
 
 use redb::ReadableDatabase;
 
 use crate::error::{IndexResultExt, Result};
 use crate::index::EntryLoc;
+use crate::index::tables::ENTRIES;
+use crate::segment::Segment;
 use crate::segment::scan::RecordScan;
 use crate::store::counters::Counters;
 use crate::store::inner::{Inner, Pending, Writer};
@@ -47,20 +49,22 @@ impl Inner {
         let has_live = w.seg_meta.get(&id).is_some_and(|m| m.live_count > 0);
         let segment = self.segments.read().get(&id).cloned().filter(|_| has_live);
         if let Some(seg) = segment {
-            let ops = self.plan_drain(&seg, id, mode, &mut done)?;
-            for (key, old, bytes) in ops {
-                let op = match bytes {
-                    Some(bytes) => {
-                        let (segment, offset) = self.append(w, &[bytes])?;
-                        Pending::Put(EntryLoc {
-                            segment,
-                            offset,
-                            ..old
-                        })
-                    }
-                    None => Pending::Remove,
+            let plan = self.plan_drain(&seg, id, mode, &mut done)?;
+            // All moved records go out in one positional write.
+            let base = match plan.moved.is_empty() {
+                true => None,
+                false => Some(self.append(w, &[&plan.moved])?),
+            };
+            for fate in plan.fates {
+                let op = match (fate.moved_at, base) {
+                    (Some(at), Some((segment, offset))) => Pending::Put(EntryLoc {
+                        segment,
+                        offset: offset + at,
+                        ..fate.old
+                    }),
+                    _ => Pending::Remove,
                 };
-                self.stage(w, &key, op)?;
+                self.stage(w, &fate.key, op)?;
             }
         }
         if let Some(meta) = w.seg_meta.remove(&id) {
@@ -77,48 +81,70 @@ impl Inner {
         Ok(done)
     }
 
-    /// Decides the fate of each live record: `Some(record bytes)` to move, `None` to drop.
-    fn plan_drain<'s>(
+    /// Decides the fate of each live record: moved (copied, verbatim, into `moved`) or
+    /// dropped.
+    fn plan_drain(
         &self,
-        seg: &'s crate::segment::Segment,
+        seg: &Segment,
         id: u32,
         mode: DrainMode,
         done: &mut Drained,
-    ) -> Result<Vec<(Vec<u8>, EntryLoc, Option<&'s [u8]>)>> {
-        let txn = self.db.read().begin_read().ix(&self.index_path)?;
-        let table = txn
-            .open_table(crate::index::tables::ENTRIES)
-            .ix(&self.index_path)?;
+    ) -> Result<DrainPlan> {
+        let path = &self.index_path;
+        let txn = self.db.read().begin_read().ix(path)?;
+        let table = txn.open_table(ENTRIES).ix(path)?;
         let now = self.config.clock.now_ms();
         let bytes = seg.tail(0).unwrap_or(&[]);
-        let mut ops = Vec::new();
+        let mut plan = DrainPlan::default();
         for (offset, view) in RecordScan::new(bytes) {
             let current = match self.pending.read().get(view.key) {
                 Some(Pending::Put(loc)) => Some(*loc),
                 Some(Pending::Remove) => None,
-                None => table.get(view.key).ix(&self.index_path)?.map(|g| g.value()),
+                None => table.get(view.key).ix(path)?.map(|g| g.value()),
             };
             let Some(loc) = current.filter(|l| l.segment == id && l.offset == offset) else {
                 continue;
             };
-            let keep = !loc.is_expired(now)
+            let expired = loc.is_expired(now);
+            let keep = !expired
                 && match mode {
                     DrainMode::KeepAll => true,
                     DrainMode::KeepRecentlyRead => self.access.recently_read(view.key),
                     DrainMode::DropAll => false,
                 };
             let record = &bytes[offset as usize..offset as usize + view.header.record_len()];
+            let moved_at = keep.then_some(plan.moved.len() as u32);
             if keep {
                 done.moved += 1;
                 done.moved_bytes += record.len() as u64;
-            } else if loc.is_expired(now) {
+                plan.moved.extend_from_slice(record);
+            } else if expired {
                 done.expired += 1;
             } else {
                 done.evicted += 1;
                 done.evicted_bytes += record.len() as u64;
             }
-            ops.push((view.key.to_vec(), loc, keep.then_some(record)));
+            plan.fates.push(Fate {
+                key: view.key.to_vec(),
+                old: loc,
+                moved_at,
+            });
         }
-        Ok(ops)
+        Ok(plan)
     }
+}
+
+/// What happens to one live record of a drained segment.
+struct Fate {
+    key: Vec<u8>,
+    old: EntryLoc,
+    /// Offset of the record within `DrainPlan::moved`, when it moves.
+    moved_at: Option<u32>,
+}
+
+/// The live records of a segment and the bytes of those that move.
+#[derive(Default)]
+struct DrainPlan {
+    fates: Vec<Fate>,
+    moved: Vec<u8>,
 }

@@ -60,33 +60,31 @@ impl Inner {
     /// One round of background work: sweep expired entries when due, keep within capacity,
     /// compact sparse segments, then a durable checkpoint when anything changed.
     pub fn background_tick(&self, last_sweep: &mut Instant) {
-        if let Some(every) = self.config.sweep_interval {
-            if last_sweep.elapsed() >= every {
-                *last_sweep = Instant::now();
-                if let Err(e) = self.sweep_expired() {
-                    log::error!("stratacache sweep at {} failed: {e}", self.dir.display());
-                }
+        if let Some(every) = self.config.sweep_interval
+            && last_sweep.elapsed() >= every
+        {
+            *last_sweep = Instant::now();
+            if let Err(e) = self.sweep_expired() {
+                log::error!("stratacache sweep at {} failed: {e}", self.dir.display());
             }
         }
-        if self.config.background_maintenance {
-            if let Err(e) = self.maintain() {
-                log::error!(
-                    "stratacache maintenance at {} failed: {e}",
-                    self.dir.display()
-                );
-            }
+        if self.config.background_maintenance
+            && let Err(e) = self.maintain()
+        {
+            log::error!(
+                "stratacache maintenance at {} failed: {e}",
+                self.dir.display()
+            );
         }
         let dirty = {
             let w = self.writer.lock();
             w.dirty && w.poisoned.is_none()
         };
-        if dirty {
-            if let Err(e) = self.flush() {
-                log::error!(
-                    "stratacache checkpoint at {} failed: {e}",
-                    self.dir.display()
-                );
-            }
+        if dirty && let Err(e) = self.flush() {
+            log::error!(
+                "stratacache checkpoint at {} failed: {e}",
+                self.dir.display()
+            );
         }
     }
 

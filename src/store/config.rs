@@ -162,12 +162,12 @@ impl DiskStoreBuilder {
 
     fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));
-        if let Some(c) = self.capacity_bytes {
-            if c < MIN_CAPACITY {
-                return bad(format!(
-                    "capacity_bytes {c} is below the minimum of {MIN_CAPACITY}"
-                ));
-            }
+        if let Some(c) = self.capacity_bytes
+            && c < MIN_CAPACITY
+        {
+            return bad(format!(
+                "capacity_bytes {c} is below the minimum of {MIN_CAPACITY}"
+            ));
         }
         if self.max_key_len == 0 || self.max_key_len > u16::MAX as usize {
             return bad(format!(
@@ -183,10 +183,10 @@ impl DiskStoreBuilder {
                 self.max_value_size
             ));
         }
-        if let Some(s) = self.segment_size {
-            if !(4096..=(1 << 31)).contains(&s) {
-                return bad(format!("segment_size {s} must be between 4 KiB and 2 GiB"));
-            }
+        if let Some(s) = self.segment_size
+            && !(4096..=(1 << 31)).contains(&s)
+        {
+            return bad(format!("segment_size {s} must be between 4 KiB and 2 GiB"));
         }
         if !(0.0..=1.0).contains(&self.compaction_threshold) {
             return bad(format!(

@@ -303,7 +303,7 @@ fn open_segments(dir: &Path, w: &mut Writer) -> Result<HashMap<u32, Arc<Segment>
         }
         let reserve = is_active.then(|| w.segment_size.max(meta.len));
         match Segment::open(dir, id, meta.len, reserve).and_then(|s| {
-            s.check_header().map_err(|reason| Error::Config(reason))?;
+            s.check_header().map_err(Error::Config)?;
             Ok(s)
         }) {
             Ok(seg) => {

@@ -5,7 +5,6 @@
 //! if the epoch did not move meanwhile, so a stale location is never cached.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
 
 use parking_lot::RwLock;
 
@@ -39,9 +38,7 @@ impl LocCache {
     }
 
     fn shard(&self, key: &[u8]) -> &RwLock<Shard> {
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        &self.shards[(h.finish() as usize) % SHARDS]
+        &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
     /// The cached location and the shard epoch to pass to [`Self::fill`] after a miss.

@@ -105,13 +105,13 @@ impl Inner {
     pub fn lookup(&self, key: &[u8]) -> Result<Option<EntryLoc>> {
         {
             let pending = self.pending.read();
-            if !pending.is_empty() {
-                if let Some(op) = pending.get(key) {
-                    return Ok(match op {
-                        Pending::Put(loc) => Some(*loc),
-                        Pending::Remove => None,
-                    });
-                }
+            if !pending.is_empty()
+                && let Some(op) = pending.get(key)
+            {
+                return Ok(match op {
+                    Pending::Put(loc) => Some(*loc),
+                    Pending::Remove => None,
+                });
             }
         }
         let (cached, epoch) = self.locs.get(key);

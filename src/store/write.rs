@@ -210,10 +210,10 @@ impl Inner {
         if w.poisoned.is_some() {
             return;
         }
-        if let Ok(Some(current)) = self.lookup(key) {
-            if current == *loc {
-                let _ = self.stage(&mut w, key, Pending::Remove);
-            }
+        if let Ok(Some(current)) = self.lookup(key)
+            && current == *loc
+        {
+            let _ = self.stage(&mut w, key, Pending::Remove);
         }
     }
 }
