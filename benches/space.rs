@@ -189,7 +189,7 @@ fn compaction(c: &mut Criterion) {
                 .flatten()
                 .copied()
                 .cycle()
-                .take(n / 2 * 4096)
+                .take(n * 4096)
                 .collect();
             std::fs::write(&src, &bytes).expect("write");
             let mut total = Duration::ZERO;
