@@ -59,7 +59,7 @@ pub fn maybe_compress(value: &[u8], compression: Compression, threshold: usize) 
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         if value.len() >= SAMPLE_FROM {
-            let sample = &value[..(value.len() / 8).clamp(2048, 64 << 10)];
+            let sample = &value[..(value.len() / 8).clamp(2048, 16 << 10)];
             compressed_len(sample, &mut scratch)?;
         }
         if value.len() > 1 << 20 {
