@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{IndexResultExt, Result};
 use crate::evict::drain::DrainMode;
-use crate::store::inner::{Inner, Writer};
+use crate::index::SegmentMeta;
+use crate::store::inner::Inner;
 
 /// What a compaction run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,104 +29,81 @@ impl Inner {
     /// Compacts every segment whose live ratio is below the threshold (all of them when
     /// `force`), including the active one, then the index file if it is mostly free space.
     pub fn compact(&self, force: bool) -> Result<CompactReport> {
+        // A checkpoint first, so the live accounting covers every acknowledged change.
+        self.flush()?;
         let mut report = CompactReport {
             disk_bytes_before: self.disk_bytes(),
             ..Default::default()
         };
-        {
-            let mut w = self.writer.lock();
-            self.check_writable(&w)?;
-            self.commit_locked(&mut w, false)?;
-            w.in_maintenance = true;
-            let result = self.compact_segments(&mut w, force, &mut report);
-            w.in_maintenance = false;
-            result?;
-            self.commit_locked(&mut w, true)?;
-        }
+        let threshold = self.config.compaction_threshold;
+        self.compact_matching(|m, _| force || is_sparse(m, threshold), &mut report)?;
+        // Makes the moved copies durable, then deletes the originals.
+        self.flush()?;
         report.index_compacted = self.compact_index_if_sparse()?;
         report.disk_bytes_after = self.disk_bytes();
         Ok(report)
     }
 
-    fn compact_segments(
-        &self,
-        w: &mut Writer,
-        force: bool,
-        report: &mut CompactReport,
-    ) -> Result<()> {
-        let threshold = self.config.compaction_threshold;
-        let sparse: Vec<u32> = w
-            .seg_meta
-            .iter()
-            .filter(|(_, m)| force || (m.live_bytes as f64) < threshold * m.len.max(1) as f64)
-            .map(|(id, _)| *id)
-            .collect();
-        // Moved records must not land in a segment this run will drain later.
-        if let Some(active) = w.active.take_if(|a| sparse.contains(&a.id())) {
-            w.seg_meta.entry(active.id()).or_default().sealed = true;
-            w.dirty_meta.insert(active.id());
-        }
-        for id in sparse {
-            let drained = self.drain_segment(w, id, DrainMode::KeepAll)?;
-            self.release_doomed_over_budget(w)?;
-            report.segments_compacted += 1;
-            report.records_moved += drained.moved;
-            report.bytes_moved += drained.moved_bytes;
-        }
-        Ok(())
-    }
-
-    /// Originals and their moved copies both take space until a durable commit lets the
-    /// originals go: commit once they reach an eighth of the capacity (one fsync round per
-    /// several segments, not per segment).
-    fn release_doomed_over_budget(&self, w: &mut Writer) -> Result<()> {
-        if w.doomed_bytes >= (w.capacity / 8).max(w.segment_size) {
-            self.commit_locked(w, true)?;
-        }
-        Ok(())
-    }
-
-    /// Background compaction: only when some sealed segment is below the threshold.
+    /// Background compaction: sealed segments below the threshold only.
     pub fn compact_if_needed(&self) -> Result<()> {
-        let needed = {
-            let w = self.writer.lock();
-            let active = w.active.as_ref().map(|s| s.id());
-            let threshold = self.config.compaction_threshold;
-            w.seg_meta.iter().any(|(id, m)| {
-                Some(*id) != active && m.sealed && (m.live_bytes as f64) < threshold * m.len as f64
-            })
-        };
+        let threshold = self.config.compaction_threshold;
+        let pick = |m: &SegmentMeta, active: bool| !active && m.sealed && is_sparse(m, threshold);
+        let needed = self.writer.lock().seg_meta.values().any(|m| pick(m, false));
         if needed {
-            let mut w = self.writer.lock();
-            if w.poisoned.is_none() {
-                let active = w.active.as_ref().map(|s| s.id());
-                let threshold = self.config.compaction_threshold;
-                let sparse: Vec<u32> = w
-                    .seg_meta
-                    .iter()
-                    .filter(|(id, m)| {
-                        Some(**id) != active
-                            && m.sealed
-                            && (m.live_bytes as f64) < threshold * m.len as f64
-                    })
-                    .map(|(id, _)| *id)
-                    .collect();
-                self.commit_locked(&mut w, false)?;
-                w.in_maintenance = true;
-                let mut result = Ok(());
-                for id in sparse {
-                    let drained = self.drain_segment(&mut w, id, DrainMode::KeepAll);
-                    if let Err(e) = drained.and_then(|_| self.release_doomed_over_budget(&mut w)) {
-                        result = Err(e);
-                        break;
-                    }
-                }
-                w.in_maintenance = false;
-                result?;
-                self.commit_locked(&mut w, true)?;
-            }
+            self.compact_matching(pick, &mut CompactReport::default())?;
+            self.flush()?;
         }
         self.compact_index_if_sparse().map(|_| ())
+    }
+
+    /// Drains every segment `pick` selects (given its accounting and whether it is the
+    /// active one), one writer-lock section per segment so inserts go on in between.
+    fn compact_matching(
+        &self,
+        pick: impl Fn(&SegmentMeta, bool) -> bool,
+        report: &mut CompactReport,
+    ) -> Result<()> {
+        let chosen: Vec<u32> = {
+            let mut w = self.writer.lock();
+            self.check_writable(&w)?;
+            let active = w.active.as_ref().map(|s| s.id());
+            let chosen: Vec<u32> = w
+                .seg_meta
+                .iter()
+                .filter(|(id, m)| pick(m, Some(**id) == active))
+                .map(|(id, _)| *id)
+                .collect();
+            // Moved records must not land in a segment this run will drain later.
+            if let Some(active) = w.active.take_if(|a| chosen.contains(&a.id())) {
+                w.seg_meta.entry(active.id()).or_default().sealed = true;
+                w.dirty_meta.insert(active.id());
+            }
+            chosen
+        };
+        for id in chosen {
+            let over_budget = {
+                let mut w = self.writer.lock();
+                self.check_writable(&w)?;
+                if !w.seg_meta.contains_key(&id) {
+                    continue; // evicted meanwhile
+                }
+                w.in_maintenance = true;
+                let drained = self.drain_segment(&mut w, id, DrainMode::KeepAll);
+                w.in_maintenance = false;
+                let drained = drained?;
+                report.segments_compacted += 1;
+                report.records_moved += drained.moved;
+                report.bytes_moved += drained.moved_bytes;
+                w.doomed.values().map(|m| m.len).sum::<u64>()
+                    >= (w.capacity / 8).max(w.segment_size)
+            };
+            // Originals and their copies both take space until a checkpoint lets the
+            // originals go: one checkpoint per eighth of the capacity, not per segment.
+            if over_budget {
+                self.flush()?;
+            }
+        }
+        Ok(())
     }
 
     /// Compacts the redb file when over 4 MiB and more than half of it is unused.
@@ -152,4 +130,8 @@ impl Inner {
             Err(e) => Err(e).ix(&self.index_path),
         }
     }
+}
+
+fn is_sparse(m: &SegmentMeta, threshold: f64) -> bool {
+    (m.live_bytes as f64) < threshold * m.len.max(1) as f64
 }

@@ -18,13 +18,14 @@ const LOW_WATERMARK_PCT: u64 = 100;
 impl Inner {
     /// Bytes the store occupies by its own accounting: segments plus the index file.
     pub fn used_bytes(&self, w: &Writer) -> u64 {
-        let segments: u64 = w.seg_meta.values().map(|m| m.len).sum::<u64>() + w.doomed_bytes;
+        let segments: u64 = w.seg_meta.values().map(|m| m.len).sum::<u64>()
+            + w.doomed.values().map(|m| m.len).sum::<u64>();
         let index = std::fs::metadata(&self.index_path).map_or(0, |m| m.len());
         segments + index
     }
 
     /// Evicts until `incoming` more bytes fit under the watermarks. Returns true when
-    /// anything was drained (the caller's next durable commit releases the files).
+    /// anything was drained.
     pub fn make_room(&self, w: &mut Writer, incoming: u64) -> Result<bool> {
         if w.in_maintenance {
             return Ok(false);
@@ -45,7 +46,7 @@ impl Inner {
     /// because everything was hot, segments are drained without second chances, so
     /// eviction always makes room.
     fn evict_down_to(&self, w: &mut Writer, incoming: u64, target: u64) -> Result<bool> {
-        self.commit_locked(w, false)?;
+        // Eviction reads staged changes and the index together: no commit needed first.
         let mut drained = false;
         let mut moved = 0u64;
         let mut second_chances = true;
@@ -67,9 +68,8 @@ impl Inner {
                 } else {
                     DrainMode::DropAll
                 };
+                // Eviction commits its removals durably and deletes the file at once.
                 moved += self.drain_segment(w, id, mode)?.moved_bytes;
-                // Release the file now: the space is needed for the segment being created.
-                self.commit_locked(w, true)?;
                 drained = true;
                 second_chances &= moved < w.capacity / 4;
             }
@@ -81,14 +81,19 @@ impl Inner {
     /// Evicts now if the store is over its capacity (at open, after a capacity change).
     pub fn enforce_capacity(&self) -> Result<()> {
         let mut w = self.writer.lock();
-        if w.poisoned.is_none() && self.make_room(&mut w, 0)? {
-            self.commit_locked(&mut w, true)?;
+        if w.poisoned.is_none() {
+            self.make_room(&mut w, 0)?;
         }
         Ok(())
     }
 
     /// Applies a new capacity (from reopen or the CLI), evicting down to it at once.
     pub fn set_capacity(&self, capacity: u64) -> Result<()> {
+        self.set_capacity_locked(capacity)?;
+        self.flush()
+    }
+
+    fn set_capacity_locked(&self, capacity: u64) -> Result<()> {
         let mut w = self.writer.lock();
         self.check_writable(&w)?;
         w.capacity = capacity;
@@ -101,7 +106,6 @@ impl Inner {
             w.dirty_meta.insert(active.id());
         }
         w.dirty = true;
-        self.make_room(&mut w, 0)?;
-        self.commit_locked(&mut w, true)
+        self.make_room(&mut w, 0).map(|_| ())
     }
 }

@@ -14,13 +14,13 @@ const SWEEP_BATCH: usize = 8192;
 impl Inner {
     /// Removes every entry expired as of now; returns how many.
     pub fn sweep_expired(&self) -> Result<usize> {
+        // A checkpoint first: then the expiry table lists every entry acknowledged so far.
+        // Changes staged after it only ever replace what the sweep removes.
+        self.flush()?;
         let mut total = 0;
         loop {
             let mut w = self.writer.lock();
             self.check_writable(&w)?;
-            // With staged changes committed and the writer lock held, the expiry table is
-            // the whole truth: each expired row is removed with its entry, no lookups.
-            self.commit_locked(&mut w, false)?;
             let now = self.config.clock.now_ms();
             let swept = match self.sweep_batch(&mut w, now) {
                 Ok(swept) => swept,

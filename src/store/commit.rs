@@ -1,42 +1,128 @@
-//! Committing staged index changes to redb, and durable checkpoints.
+//! Checkpoints: making staged index changes durable.
 //!
-//! Order for a durable checkpoint (DESIGN invariant 1): sync every segment written since the
-//! last one, sync the segments directory if files came or went, then commit the index with
-//! `Durability::Immediate`. Batches in between commit with `Durability::None`.
+//! redb never references bytes that were not synced. A checkpoint (DESIGN invariant 1):
+//!
+//! 1. under the writer lock, moves the staged changes to `committing` (readers still see
+//!    them) and takes the set of segments written since the last checkpoint;
+//! 2. without the writer lock, `fdatasync`s those segments (and the segments directory when
+//!    files came or went), so inserts go on while the disk works;
+//! 3. under the writer lock, commits `committing` with `Durability::Immediate`, then deletes
+//!    the segments compaction drained before step 1 (their moved copies are now durable).
+//!
+//! Other index transactions only remove entries (eviction, sweep), so they never need a
+//! data sync either.
+
+use std::sync::Arc;
 
 use redb::Durability;
 
 use crate::error::{Error, IndexResultExt, Result, io_err};
 use crate::index::EntryLoc;
 use crate::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
-
-/// Access bits are saved at a durable commit at most this often (and always at close).
-const ACCESS_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+use crate::segment::Segment;
 use crate::store::inner::{Inner, Pending, PendingMap, Writer};
 
-impl Inner {
-    /// Makes every acknowledged change durable.
-    pub fn flush(&self) -> Result<()> {
-        let mut w = self.writer.lock();
-        self.check_writable(&w)?;
-        self.commit_locked(&mut w, true)
-    }
+/// Access bits are saved at a checkpoint at most this often (and always at close).
+const ACCESS_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
-    /// Commits staged changes; durably (after syncing segments) when `durable`.
-    pub fn commit_locked(&self, w: &mut Writer, durable: bool) -> Result<()> {
-        if durable {
-            if let Err(e) = self.sync_segments(w) {
-                return Err(self.poison(w, e));
-            }
-        } else if self.pending.read().is_empty() && w.dirty_meta.is_empty() {
+/// What step 1 of a checkpoint hands to steps 2 and 3.
+struct CheckpointStart {
+    files: Vec<Arc<Segment>>,
+    sync_dir: bool,
+    doomed: Vec<u32>,
+}
+
+impl Inner {
+    /// Makes every change acknowledged so far durable (a checkpoint). Call without holding
+    /// the writer lock.
+    pub fn flush(&self) -> Result<()> {
+        let _one_at_a_time = self.checkpoint_lock.lock();
+        if self.nothing_to_checkpoint() {
             return Ok(());
         }
-        let pending = self.pending.read();
-        if let Err(e) = self.write_index(w, &pending, durable) {
-            drop(pending);
-            return Err(self.poison(w, e));
+        let start = self.begin_checkpoint()?;
+        if let Err(e) = self.sync_files(&start) {
+            let mut w = self.writer.lock();
+            return Err(self.poison(&mut w, e));
         }
-        for (key, op) in pending.iter() {
+        self.finish_checkpoint(&start.doomed)
+    }
+
+    /// A checkpoint, so that redb holds every acknowledged change; skipped when writes
+    /// are refused (reads of what redb holds go on).
+    pub fn checkpoint_unless_poisoned(&self) -> Result<()> {
+        if self.writer.lock().poisoned.is_some() {
+            return Ok(());
+        }
+        self.flush()
+    }
+
+    /// True when a checkpoint would write nothing new (then it is skipped, so reading
+    /// stats or listing keys of an idle store writes nothing).
+    fn nothing_to_checkpoint(&self) -> bool {
+        let w = self.writer.lock();
+        !w.dirty
+            && w.dirty_meta.is_empty()
+            && w.unsynced.is_empty()
+            && w.doomed.is_empty()
+            && !w.dir_changed
+            && self.pending.read().is_empty()
+            && !self.counters.changed()
+            && !(w.closing && self.access.changed())
+    }
+
+    fn begin_checkpoint(&self) -> Result<CheckpointStart> {
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        {
+            let mut staged = self.pending.write();
+            let current = std::mem::take(&mut staged.current);
+            staged.committing.extend(current);
+        }
+        let segments = self.segments.read();
+        let files = std::mem::take(&mut w.unsynced)
+            .iter()
+            .filter_map(|id| segments.get(id).cloned())
+            .collect();
+        let sync_dir = std::mem::take(&mut w.dir_changed);
+        w.dirty = false;
+        Ok(CheckpointStart {
+            files,
+            sync_dir,
+            doomed: w.doomed.keys().copied().collect(),
+        })
+    }
+
+    fn sync_files(&self, start: &CheckpointStart) -> Result<()> {
+        for seg in &start.files {
+            seg.file()
+                .sync_data()
+                .map_err(io_err("sync segment", seg.path()))?;
+        }
+        if start.sync_dir {
+            let dir = &self.segments_dir;
+            let handle = std::fs::File::open(dir).map_err(io_err("open directory", dir))?;
+            handle.sync_all().map_err(io_err("sync directory", dir))?;
+        }
+        Ok(())
+    }
+
+    fn finish_checkpoint(&self, doomed: &[u32]) -> Result<()> {
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        // Segments compaction drained before this checkpoint began: their rows go in the same
+        // commit that makes the moved copies durable; their files go right after it.
+        let releasing: Vec<(u32, u64)> = doomed
+            .iter()
+            .filter_map(|id| w.doomed.remove(id).map(|m| (*id, m.len)))
+            .collect();
+        w.dirty_meta.extend(releasing.iter().map(|(id, _)| *id));
+        let staged = self.pending.read();
+        if let Err(e) = self.write_index(&mut w, &staged.committing, true) {
+            drop(staged);
+            return Err(self.poison(&mut w, e));
+        }
+        for (key, op) in staged.committing.iter() {
             self.locs.update(
                 key,
                 match op {
@@ -45,35 +131,23 @@ impl Inner {
                 },
             );
         }
-        drop(pending);
-        self.pending.write().clear();
+        drop(staged);
+        self.pending.write().committing.clear();
         w.dirty_meta.clear();
-        if durable {
-            w.dirty = false;
-            self.delete_doomed(w);
+        for (id, len) in releasing {
+            self.delete_segment(&mut w, id, len);
         }
         Ok(())
     }
 
-    fn sync_segments(&self, w: &mut Writer) -> Result<()> {
-        let segments = self.segments.read();
-        for id in &w.unsynced {
-            if let Some(seg) = segments.get(id) {
-                seg.file()
-                    .sync_data()
-                    .map_err(io_err("sync segment", seg.path()))?;
+    /// Deletes a segment file that no durable index state references any more.
+    pub(crate) fn delete_segment(&self, w: &mut Writer, id: u32, _len: u64) {
+        if let Some(seg) = self.segments.write().remove(&id) {
+            if let Err(e) = std::fs::remove_file(seg.path()) {
+                log::warn!("could not delete segment {}: {e}", seg.path().display());
             }
+            w.dir_changed = true;
         }
-        drop(segments);
-        w.unsynced.clear();
-        if w.dir_changed {
-            let dir = std::fs::File::open(&self.segments_dir)
-                .map_err(io_err("open directory", &self.segments_dir))?;
-            dir.sync_all()
-                .map_err(io_err("sync directory", &self.segments_dir))?;
-            w.dir_changed = false;
-        }
-        Ok(())
     }
 
     /// Applies the staged changes and the segment accounting in one redb transaction.
@@ -171,9 +245,19 @@ impl Inner {
                 }
             }
         }
+        self.write_meta(txn, w)
+    }
+
+    /// Writes the changed segment accounting, the allocation state and the counters.
+    pub(crate) fn write_meta(
+        &self,
+        txn: &redb::WriteTransaction,
+        w: &Writer,
+    ) -> Result<(), redb::Error> {
         let mut segments = txn.open_table(SEGMENTS)?;
         for id in &w.dirty_meta {
-            match w.seg_meta.get(id) {
+            // A drained segment keeps its row, up to date, until the checkpoint that deletes it.
+            match w.seg_meta.get(id).or_else(|| w.doomed.get(id)) {
                 Some(meta) => segments.insert(id, meta)?,
                 None => segments.remove(id)?,
             };
@@ -191,7 +275,11 @@ impl Inner {
 
     /// Adds (`sign` = 1) or subtracts (-1) an entry from its segment's live accounting.
     pub(crate) fn account(&self, w: &mut Writer, loc: &EntryLoc, sign: i64) {
-        if let Some(meta) = w.seg_meta.get_mut(&loc.segment) {
+        let meta = match w.seg_meta.get_mut(&loc.segment) {
+            Some(meta) => Some(meta),
+            None => w.doomed.get_mut(&loc.segment),
+        };
+        if let Some(meta) = meta {
             let bytes = loc.record_len();
             if sign > 0 {
                 meta.live_bytes += bytes;
@@ -201,21 +289,6 @@ impl Inner {
                 meta.live_count = meta.live_count.saturating_sub(1);
             }
             w.dirty_meta.insert(loc.segment);
-        }
-    }
-
-    /// Deletes segment files that the (now durable) index no longer references.
-    fn delete_doomed(&self, w: &mut Writer) {
-        let doomed = std::mem::take(&mut w.doomed);
-        w.doomed_bytes = 0;
-        let mut segments = self.segments.write();
-        for id in doomed {
-            if let Some(seg) = segments.remove(&id) {
-                if let Err(e) = std::fs::remove_file(seg.path()) {
-                    log::warn!("could not delete segment {}: {e}", seg.path().display());
-                }
-                w.dir_changed = true;
-            }
         }
     }
 }

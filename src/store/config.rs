@@ -46,7 +46,7 @@ impl DiskStoreBuilder {
             compression: Compression::Lz4,
             compression_threshold: 1024,
             checkpoint_interval: Some(Duration::from_secs(1)),
-            commit_batch: 4096,
+            commit_batch: 1 << 18,
             location_cache_entries: 1 << 18,
             create: true,
             compaction_threshold: 0.5,
@@ -101,7 +101,9 @@ impl DiskStoreBuilder {
         self
     }
 
-    /// Index updates gathered before they are committed (non-durably) to redb. Default: 4096.
+    /// Index changes staged in memory before an insert runs a checkpoint itself (normally
+    /// the background checkpoint comes first; this bounds the memory they take).
+    /// Default: 262144.
     pub fn commit_batch(mut self, ops: usize) -> Self {
         self.commit_batch = ops;
         self

@@ -212,22 +212,16 @@ impl DiskStore {
         if let Some(mut c) = self.checkpointer.take() {
             c.stop();
         }
-        let mut w = self.inner.writer.lock();
-        if w.poisoned.is_some() {
-            return Ok(());
-        }
-        w.closing = true;
         let inner = &self.inner;
-        let idle = !w.dirty
-            && w.dirty_meta.is_empty()
-            && w.doomed.is_empty()
-            && inner.pending.read().is_empty()
-            && !inner.counters.changed()
-            && !inner.access.changed();
-        if idle {
-            return Ok(()); // nothing to save: a read-nothing session writes nothing
+        {
+            let mut w = inner.writer.lock();
+            if w.poisoned.is_some() {
+                return Ok(());
+            }
+            w.closing = true;
         }
-        inner.commit_locked(&mut w, true)
+        // Skipped when there is nothing to save: a read-nothing session writes nothing.
+        inner.flush()
     }
 }
 

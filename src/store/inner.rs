@@ -29,7 +29,46 @@ pub enum Pending {
     Remove,
 }
 
+impl Pending {
+    /// The location this change leaves the key at.
+    pub fn loc(&self) -> Option<EntryLoc> {
+        match self {
+            Pending::Put(loc) => Some(*loc),
+            Pending::Remove => None,
+        }
+    }
+}
+
 pub(crate) type PendingMap = HashMap<Box<[u8]>, Pending, ahash::RandomState>;
+
+/// Index changes not yet in redb. `current` receives new changes; `committing` holds the
+/// ones a checkpoint is making durable (their bytes are being synced). Readers look in
+/// `current`, then `committing`, then the location cache, then redb.
+///
+/// redb never references bytes that were not synced: changes reach it only through a
+/// checkpoint (after the sync) or as pure removals (eviction, sweep).
+#[derive(Default)]
+pub struct Staged {
+    /// Changes since the last checkpoint began.
+    pub current: PendingMap,
+    /// Changes the running checkpoint is committing.
+    pub committing: PendingMap,
+}
+
+impl Staged {
+    /// The staged change for `key`, newest first.
+    pub fn get(&self, key: &[u8]) -> Option<&Pending> {
+        if self.current.is_empty() && self.committing.is_empty() {
+            return None;
+        }
+        self.current.get(key).or_else(|| self.committing.get(key))
+    }
+
+    /// True when nothing is staged.
+    pub fn is_empty(&self) -> bool {
+        self.current.is_empty() && self.committing.is_empty()
+    }
+}
 
 /// State only the writer touches, under `Inner::writer`.
 #[derive(Debug, Default)]
@@ -44,10 +83,10 @@ pub struct Writer {
     pub dirty_meta: BTreeSet<u32>,
     /// Segments written since the last durable sync.
     pub unsynced: BTreeSet<u32>,
-    /// Segments dropped from the index, to delete after the next durable commit.
-    pub doomed: BTreeSet<u32>,
-    /// Bytes of the doomed segments' files (still on disk until that commit).
-    pub doomed_bytes: u64,
+    /// Segments drained by compaction, with their last accounting (the row stays, up to
+    /// date, until they go), deleted by the first checkpoint that starts after the drain
+    /// (it makes the moved copies durable first).
+    pub doomed: BTreeMap<u32, SegmentMeta>,
     /// A segment file was created or deleted since the last directory sync.
     pub dir_changed: bool,
     /// Something changed since the last durable commit.
@@ -75,7 +114,9 @@ pub struct Inner {
     pub db: RwLock<Database>,
     pub access: AccessBits,
     pub segments: RwLock<HashMap<u32, Arc<Segment>>>,
-    pub pending: RwLock<PendingMap>,
+    pub pending: RwLock<Staged>,
+    /// One checkpoint at a time.
+    pub checkpoint_lock: Mutex<()>,
     pub locs: LocCache,
     pub writer: Mutex<Writer>,
     pub counters: Counters,
@@ -124,7 +165,8 @@ impl Inner {
             config,
             db: RwLock::new(db),
             segments: RwLock::new(segments),
-            pending: RwLock::new(PendingMap::default()),
+            pending: RwLock::new(Staged::default()),
+            checkpoint_lock: Mutex::new(()),
             writer: Mutex::new(writer),
             counters,
             seq: AtomicU64::new(meta.next_seq),
@@ -289,6 +331,7 @@ fn read_or_create_meta(
 /// deletes files the index does not reference (written after the last durable commit).
 fn open_segments(dir: &Path, w: &mut Writer) -> Result<HashMap<u32, Arc<Segment>>> {
     let mut open = HashMap::new();
+    let mut empty_and_gone = Vec::new();
     let active_id = w
         .seg_meta
         .iter()
@@ -313,6 +356,10 @@ fn open_segments(dir: &Path, w: &mut Writer) -> Result<HashMap<u32, Arc<Segment>
                 }
                 open.insert(id, seg);
             }
+            Err(_) if meta.live_count == 0 => {
+                // Nothing refers to it (an eviction deleted the file just before a crash).
+                empty_and_gone.push(id);
+            }
             Err(e) => {
                 log::warn!(
                     "segment {id} in {} is unusable, its entries will read as misses: {e}",
@@ -322,6 +369,10 @@ fn open_segments(dir: &Path, w: &mut Writer) -> Result<HashMap<u32, Arc<Segment>
                 w.dirty_meta.insert(id);
             }
         }
+    }
+    for id in empty_and_gone {
+        w.seg_meta.remove(&id);
+        w.dirty_meta.insert(id);
     }
     let entries = std::fs::read_dir(dir).map_err(io_err("read directory", dir))?;
     for entry in entries {

@@ -23,12 +23,7 @@ pub struct EntryInfo {
 impl Inner {
     /// Every live (unexpired) entry whose key starts with `prefix`, in key order.
     pub fn list(&self, prefix: &[u8]) -> Result<Vec<EntryInfo>> {
-        {
-            let mut w = self.writer.lock();
-            if w.poisoned.is_none() {
-                self.commit_locked(&mut w, false)?;
-            }
-        }
+        self.checkpoint_unless_poisoned()?;
         let now = self.config.clock.now_ms();
         let path = &self.index_path;
         let txn = self.db.read().begin_read().ix(path)?;

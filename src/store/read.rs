@@ -103,16 +103,11 @@ pub fn check_record<'a>(
 impl Inner {
     /// Current location of `key`: staged change, then location cache, then redb.
     pub fn lookup(&self, key: &[u8]) -> Result<Option<EntryLoc>> {
-        {
-            let pending = self.pending.read();
-            if !pending.is_empty()
-                && let Some(op) = pending.get(key)
-            {
-                return Ok(match op {
-                    Pending::Put(loc) => Some(*loc),
-                    Pending::Remove => None,
-                });
-            }
+        if let Some(op) = self.pending.read().get(key) {
+            return Ok(match op {
+                Pending::Put(loc) => Some(*loc),
+                Pending::Remove => None,
+            });
         }
         let (cached, epoch) = self.locs.get(key);
         if cached.is_some() {

@@ -40,14 +40,12 @@ pub struct Stats {
 impl Inner {
     /// Collects the current stats (commits staged changes first, non-durably).
     pub fn stats(&self) -> Result<Stats> {
+        self.checkpoint_unless_poisoned()?;
         let (live_bytes, segments, capacity) = {
-            let mut w = self.writer.lock();
-            if w.poisoned.is_none() {
-                self.commit_locked(&mut w, false)?;
-            }
+            let w = self.writer.lock();
             (
                 w.seg_meta.values().map(|m| m.live_bytes).sum(),
-                w.seg_meta.len() as u64,
+                (w.seg_meta.len() + w.doomed.len()) as u64,
                 w.capacity,
             )
         };

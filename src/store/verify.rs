@@ -42,12 +42,7 @@ impl Inner {
     /// Verifies every indexed record; removes the bad ones when `repair` is set.
     /// `progress` is called with (records checked, total records).
     pub fn verify(&self, repair: bool, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
-        {
-            let mut w = self.writer.lock();
-            if w.poisoned.is_none() {
-                self.commit_locked(&mut w, false)?;
-            }
-        }
+        self.checkpoint_unless_poisoned()?;
         let err = index_err(&self.index_path);
         let txn = self.db.read().begin_read().map_err(err)?;
         let table = txn

@@ -104,29 +104,31 @@ impl Inner {
 
     /// Appends an encoded record and stages its index entry.
     pub fn insert_encoded(&self, key: &[u8], rec: &Encoded<'_>) -> Result<()> {
-        let mut w = self.writer.lock();
-        self.check_writable(&w)?;
-        let (segment, offset) = self.append(&mut w, &[&rec.head, rec.tail])?;
-        let loc = EntryLoc {
-            segment,
-            offset,
-            ..rec.loc
-        };
-        self.stage(&mut w, key, Pending::Put(loc))?;
-        Counters::bump(&self.counters.inserts);
-        Ok(())
+        {
+            let mut w = self.writer.lock();
+            self.check_writable(&w)?;
+            let (segment, offset) = self.append(&mut w, &[&rec.head, rec.tail])?;
+            let loc = EntryLoc {
+                segment,
+                offset,
+                ..rec.loc
+            };
+            self.stage(&mut w, key, Pending::Put(loc));
+            Counters::bump(&self.counters.inserts);
+        }
+        self.checkpoint_if_full()
     }
 
-    /// Stages an index change and commits the batch when it is full.
-    pub fn stage(&self, w: &mut Writer, key: &[u8], op: Pending) -> Result<()> {
-        let len = {
-            let mut pending = self.pending.write();
-            pending.insert(key.into(), op);
-            pending.len()
-        };
+    /// Stages an index change; it reaches redb at the next checkpoint.
+    pub fn stage(&self, w: &mut Writer, key: &[u8], op: Pending) {
+        self.pending.write().current.insert(key.into(), op);
         w.dirty = true;
-        if len >= self.config.commit_batch {
-            self.commit_locked(w, false)?;
+    }
+
+    /// Runs a checkpoint when `commit_batch` changes are staged (call without the lock).
+    fn checkpoint_if_full(&self) -> Result<()> {
+        if self.pending.read().current.len() >= self.config.commit_batch {
+            self.flush()?;
         }
         Ok(())
     }
@@ -194,14 +196,18 @@ impl Inner {
     /// Removes `key`; true when it was present (and not expired).
     pub fn remove(&self, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
-        let mut w = self.writer.lock();
-        self.check_writable(&w)?;
-        let Some(loc) = self.lookup(key)? else {
-            return Ok(false);
+        let removed = {
+            let mut w = self.writer.lock();
+            self.check_writable(&w)?;
+            let Some(loc) = self.lookup(key)? else {
+                return Ok(false);
+            };
+            self.stage(&mut w, key, Pending::Remove);
+            Counters::bump(&self.counters.removes);
+            !loc.is_expired(self.config.clock.now_ms())
         };
-        self.stage(&mut w, key, Pending::Remove)?;
-        Counters::bump(&self.counters.removes);
-        Ok(!loc.is_expired(self.config.clock.now_ms()))
+        self.checkpoint_if_full()?;
+        Ok(removed)
     }
 
     /// Drops `key` if it still points at `loc` (used when `loc` turned out to be corrupt).
@@ -213,7 +219,7 @@ impl Inner {
         if let Ok(Some(current)) = self.lookup(key)
             && current == *loc
         {
-            let _ = self.stage(&mut w, key, Pending::Remove);
+            self.stage(&mut w, key, Pending::Remove);
         }
     }
 }
