@@ -46,6 +46,8 @@ impl Inner {
 
     /// Background compaction: sealed segments below the threshold only.
     pub fn compact_if_needed(&self) -> Result<()> {
+        // Live accounting is brought up to date by checkpoints: take one first.
+        self.flush()?;
         let threshold = self.config.compaction_threshold;
         let pick = |m: &SegmentMeta, active: bool| !active && m.sealed && is_sparse(m, threshold);
         let needed = self.writer.lock().seg_meta.values().any(|m| pick(m, false));
@@ -67,10 +69,13 @@ impl Inner {
             let mut w = self.writer.lock();
             self.check_writable(&w)?;
             let active = w.active.as_ref().map(|s| s.id());
+            // Staged changes are not in the live accounting yet: a segment they point into
+            // only looks sparse.
+            let staged = self.segments_with_staged_changes();
             let chosen: Vec<u32> = w
                 .seg_meta
                 .iter()
-                .filter(|(id, m)| pick(m, Some(**id) == active))
+                .filter(|(id, m)| !staged.contains(id) && pick(m, Some(**id) == active))
                 .map(|(id, _)| *id)
                 .collect();
             // Moved records must not land in a segment this run will drain later.
@@ -129,6 +134,15 @@ impl Inner {
             Err(redb::CompactionError::TransactionInProgress) => Ok(false),
             Err(e) => Err(e).ix(&self.index_path),
         }
+    }
+}
+
+impl Inner {
+    /// Segments that staged (not yet checkpointed) changes point into.
+    fn segments_with_staged_changes(&self) -> std::collections::HashSet<u32> {
+        let staged = self.pending.read();
+        let ops = staged.current.values().chain(staged.committing.values());
+        ops.filter_map(|op| op.loc().map(|l| l.segment)).collect()
     }
 }
 
