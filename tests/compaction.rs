@@ -24,6 +24,9 @@ use rand::seq::SliceRandom;
 use rand::{RngCore, SeedableRng};
 use stratacache::{DiskStore, DiskStoreBuilder, Stats};
 
+mod common;
+use common::{assert_no_leftover_files, seg_files};
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const KEYS: usize = 2000;
@@ -51,38 +54,6 @@ fn builder(dir: &Path) -> DiskStoreBuilder {
         .background_maintenance(false)
         .sweep_interval(None)
         .checkpoint_interval(None)
-}
-
-/// Number of `.seg` files in `DIR/segments`.
-/// No leftover segment files: the files in `segments/` are exactly the ones the store
-/// counts. Background compaction may be deleting drained files at this moment, so this
-/// polls (up to 5 s) for the two to agree.
-fn assert_no_leftover_files(
-    store: &DiskStore,
-    dir: &Path,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let counted = store.stats()?.segments;
-        let files = seg_files(dir)?;
-        if files == counted {
-            return Ok(());
-        }
-        if std::time::Instant::now() > deadline {
-            return Err(format!("{files} segment files, but the store counts {counted}").into());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-fn seg_files(dir: &Path) -> Result<u64, std::io::Error> {
-    let mut n = 0;
-    for e in fs::read_dir(dir.join("segments"))? {
-        if e?.file_name().to_string_lossy().ends_with(".seg") {
-            n += 1;
-        }
-    }
-    Ok(n)
 }
 
 fn index_bytes(dir: &Path) -> u64 {
