@@ -108,7 +108,6 @@ impl Inner {
             }
         }
         let meta = w.seg_meta.remove(&id).unwrap_or_default();
-        let len = meta.len;
         if mode == DrainMode::KeepAll {
             // Its row stays in the segments table until the checkpoint that makes the moved
             // copies durable removes it and deletes the file (in that order).
@@ -130,7 +129,7 @@ impl Inner {
                 }
             }
             self.remove_from_index_durably(w, &index_removals)?;
-            self.delete_segment(w, id, len);
+            self.delete_segment(w, id);
             self.access
                 .note_drained(done.evicted_bytes + done.moved_bytes);
         }

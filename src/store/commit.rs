@@ -112,36 +112,31 @@ impl Inner {
         self.check_writable(&w)?;
         // Segments compaction drained before this checkpoint began: their rows go in the same
         // commit that makes the moved copies durable; their files go right after it.
-        let releasing: Vec<(u32, u64)> = doomed
+        let releasing: Vec<u32> = doomed
             .iter()
-            .filter_map(|id| w.doomed.remove(id).map(|m| (*id, m.len)))
+            .copied()
+            .filter(|id| w.doomed.remove(id).is_some())
             .collect();
-        w.dirty_meta.extend(releasing.iter().map(|(id, _)| *id));
+        w.dirty_meta.extend(releasing.iter().copied());
         let staged = self.pending.read();
         if let Err(e) = self.write_index(&mut w, &staged.committing, true) {
             drop(staged);
             return Err(self.poison(&mut w, e));
         }
         for (key, op) in staged.committing.iter() {
-            self.locs.update(
-                key,
-                match op {
-                    Pending::Put(loc) => Some(*loc),
-                    Pending::Remove => None,
-                },
-            );
+            self.locs.update(key, op.loc());
         }
         drop(staged);
         self.pending.write().committing.clear();
         w.dirty_meta.clear();
-        for (id, len) in releasing {
-            self.delete_segment(&mut w, id, len);
+        for id in releasing {
+            self.delete_segment(&mut w, id);
         }
         Ok(())
     }
 
     /// Deletes a segment file that no durable index state references any more.
-    pub(crate) fn delete_segment(&self, w: &mut Writer, id: u32, _len: u64) {
+    pub(crate) fn delete_segment(&self, w: &mut Writer, id: u32) {
         if let Some(seg) = self.segments.write().remove(&id) {
             if let Err(e) = std::fs::remove_file(seg.path()) {
                 log::warn!("could not delete segment {}: {e}", seg.path().display());

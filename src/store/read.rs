@@ -9,7 +9,7 @@ use crate::index::EntryLoc;
 use crate::segment::Segment;
 use crate::segment::format::{RecordView, decode_record};
 use crate::store::counters::Counters;
-use crate::store::inner::{Inner, Pending, read_index_loc};
+use crate::store::inner::{Inner, read_index_loc};
 
 /// A value read from the store. Uncompressed values borrow the segment mapping (no copy);
 /// the mapping stays valid as long as this guard lives, even if the segment is deleted.
@@ -104,10 +104,7 @@ impl Inner {
     /// Current location of `key`: staged change, then location cache, then redb.
     pub fn lookup(&self, key: &[u8]) -> Result<Option<EntryLoc>> {
         if let Some(op) = self.pending.read().get(key) {
-            return Ok(match op {
-                Pending::Put(loc) => Some(*loc),
-                Pending::Remove => None,
-            });
+            return Ok(op.loc());
         }
         let (cached, epoch) = self.locs.get(key);
         if cached.is_some() {
