@@ -83,6 +83,9 @@ pub enum Error {
         /// The failure that poisoned it.
         cause: String,
     },
+    /// An argument was rejected; the message says which and why.
+    #[error("invalid argument: {0}")]
+    InvalidInput(String),
     /// A value could not be serialized or deserialized.
     #[error("serialization of {what}: {message}")]
     Serialization {

@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
 mod clock;
 mod codec;
 mod error;
@@ -34,6 +35,10 @@ pub mod fuzzing;
 #[doc(hidden)]
 pub mod sim;
 
+pub use cache::{
+    Cache, CacheBuilder, CacheStats, CachedBytes, Evictions, HistogramSnapshot, InsertOptions,
+    LoadError, Placement, Promotion, TierKind, TierStats, WritePolicy,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};
 pub use error::{Error, Result};

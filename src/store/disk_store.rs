@@ -114,6 +114,32 @@ impl DiskStore {
             .map(|l| l.expires_at))
     }
 
+    /// The clock this store reads time from (TTLs are absolute times on it).
+    pub fn clock(&self) -> std::sync::Arc<dyn crate::Clock> {
+        self.inner.config.clock.clone()
+    }
+
+    /// Removes every entry whose key starts with `prefix` (an index range scan, so the
+    /// cost follows the number of matching keys). Returns how many live entries went.
+    pub fn remove_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<usize> {
+        let mut removed = 0;
+        for entry in self.inner.list(prefix.as_ref())? {
+            removed += usize::from(self.inner.remove(&entry.key)?);
+        }
+        Ok(removed)
+    }
+
+    /// Named numbers kept with the index for the layers above (for example the tiered
+    /// cache's tag generations), in name order. They are never evicted.
+    pub fn user_meta(&self) -> Result<Vec<(String, u64)>> {
+        self.inner.user_meta()
+    }
+
+    /// Sets a named number kept with the index; durable when this returns.
+    pub fn set_user_meta(&self, name: &str, value: u64) -> Result<()> {
+        self.inner.set_user_meta(name, value)
+    }
+
     /// Removes `key`; true when a live value was removed.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         self.inner.remove(key.as_ref())

@@ -9,6 +9,7 @@ mod list;
 mod loc_cache;
 pub(crate) mod read;
 mod stats;
+mod user_meta;
 mod verify;
 mod write;
 

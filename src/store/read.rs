@@ -15,6 +15,7 @@ use crate::store::inner::{Inner, read_index_loc};
 /// the mapping stays valid as long as this guard lives, even if the segment is deleted.
 pub struct ValueRef {
     repr: Repr,
+    expires_at: u64,
 }
 
 enum Repr {
@@ -30,6 +31,12 @@ impl ValueRef {
     /// Copies the value into a `Vec`.
     pub fn to_vec(&self) -> Vec<u8> {
         self.deref().to_vec()
+    }
+
+    /// Absolute expiry in ms since the Unix epoch (on the store's clock); `None` when the
+    /// value never expires.
+    pub fn expires_at_ms(&self) -> Option<u64> {
+        (self.expires_at != 0).then_some(self.expires_at)
     }
 
     /// True when the value borrows the segment mapping rather than owning a copy.
@@ -195,6 +202,7 @@ fn value_of(seg: &Arc<Segment>, loc: &EntryLoc, view: &RecordView<'_>) -> Result
                     start,
                     len: view.stored.len(),
                 },
+                expires_at: loc.expires_at,
             })
         }
         Codec::Lz4 => {
@@ -202,6 +210,7 @@ fn value_of(seg: &Arc<Segment>, loc: &EntryLoc, view: &RecordView<'_>) -> Result
                 .map_err(|e| format!("lz4: {e}"))?;
             Ok(ValueRef {
                 repr: Repr::Owned(raw),
+                expires_at: loc.expires_at,
             })
         }
     }

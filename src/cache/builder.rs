@@ -1,0 +1,214 @@
+//! Configuring and opening a [`Cache`].
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::cache::core::{CacheInner, Policies, Slot};
+use crate::cache::disk::DiskTier;
+use crate::cache::flight::Flights;
+use crate::cache::handle::Cache;
+use crate::cache::memory::{DropHook, MemoryTier};
+use crate::cache::policy::{Promotion, WritePolicy};
+use crate::cache::promote::HitCounter;
+use crate::cache::stats::CacheCounters;
+use crate::cache::tags::TagRegistry;
+use crate::cache::tier::{Tier, TierKind};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::store::DiskStoreBuilder;
+
+/// Default read order: memory, then Redis, then disk.
+const DEFAULT_ORDER: [TierKind; 3] = [TierKind::Memory, TierKind::Redis, TierKind::Disk];
+/// Key limit when there is no disk tier to take it from.
+const DEFAULT_MAX_KEY_LEN: usize = 4096;
+
+/// Builds a [`Cache`]; see [`Cache::builder`].
+#[derive(Default)]
+pub struct CacheBuilder {
+    memory_bytes: Option<u64>,
+    disk: Option<DiskStoreBuilder>,
+    order: Option<Vec<TierKind>>,
+    promotion: Promotion,
+    write: WritePolicy,
+    default_ttl: Option<Duration>,
+    refresh_ahead: Option<f64>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl CacheBuilder {
+    /// Adds a memory tier holding at most `budget_bytes` (keys, values and about 100 bytes
+    /// per entry).
+    pub fn memory(mut self, budget_bytes: u64) -> Self {
+        self.memory_bytes = Some(budget_bytes);
+        self
+    }
+
+    /// Adds a disk tier, opened from `store` when the cache opens.
+    pub fn disk(mut self, store: DiskStoreBuilder) -> Self {
+        self.disk = Some(store);
+        self
+    }
+
+    /// Sets the read order (writes go lowest first). Every configured tier must appear
+    /// once. Default: memory, Redis, disk; `[Memory, Disk, Redis]` puts disk above Redis.
+    pub fn tier_order(mut self, order: impl IntoIterator<Item = TierKind>) -> Self {
+        self.order = Some(order.into_iter().collect());
+        self
+    }
+
+    /// When lower-tier hits are copied up. Default: [`Promotion::Always`].
+    pub fn promotion(mut self, promotion: Promotion) -> Self {
+        self.promotion = promotion;
+        self
+    }
+
+    /// Where writes go. Default: [`WritePolicy::WriteThrough`].
+    pub fn write_policy(mut self, policy: WritePolicy) -> Self {
+        self.write = policy;
+        self
+    }
+
+    /// TTL for values inserted without one. Default: none (values live until evicted).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = Some(ttl);
+        self
+    }
+
+    /// Refresh-ahead for [`Cache::get_with_refresh`]: a hit with less than `fraction_left`
+    /// of its TTL remaining reloads in the background. `0.2` reloads once 80% of the TTL
+    /// has passed.
+    pub fn refresh_ahead(mut self, fraction_left: f64) -> Self {
+        self.refresh_ahead = Some(fraction_left);
+        self
+    }
+
+    /// The time source for TTLs (also given to the disk store). Default: the system clock,
+    /// or the disk store builder's clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Opens the tiers and the cache.
+    pub fn open(self) -> Result<Cache> {
+        if let Some(f) = self.refresh_ahead
+            && !(f > 0.0 && f < 1.0)
+        {
+            return Err(Error::Config(format!(
+                "refresh_ahead fraction {f} must be between 0 and 1 (exclusive)"
+            )));
+        }
+        if self.memory_bytes == Some(0) {
+            return Err(Error::Config(
+                "memory tier budget must be above 0 bytes".into(),
+            ));
+        }
+        if self.write == WritePolicy::WriteBack && self.memory_bytes.is_none() {
+            return Err(Error::Config(
+                "WritePolicy::WriteBack needs a memory tier".into(),
+            ));
+        }
+        let configured: Vec<TierKind> = DEFAULT_ORDER
+            .into_iter()
+            .filter(|k| match k {
+                TierKind::Memory => self.memory_bytes.is_some(),
+                TierKind::Disk => self.disk.is_some(),
+                TierKind::Redis => false,
+            })
+            .collect();
+        if configured.is_empty() {
+            return Err(Error::Config(
+                "a cache needs at least one tier (.memory(..) or .disk(..))".into(),
+            ));
+        }
+        let order = match &self.order {
+            None => configured.clone(),
+            Some(order) => check_order(order, &configured)?,
+        };
+
+        let mut disk_builder = self.disk;
+        if let (Some(clock), Some(builder)) = (&self.clock, disk_builder.take()) {
+            disk_builder = Some(builder.clock(clock.clone()));
+        }
+        let max_key_len = disk_builder
+            .as_ref()
+            .map_or(DEFAULT_MAX_KEY_LEN, |b| b.max_key_len);
+        let disk = disk_builder.map(|b| b.open().map(Arc::new)).transpose()?;
+        let clock: Arc<dyn Clock> = match (&self.clock, &disk) {
+            (Some(clock), _) => clock.clone(),
+            (None, Some(store)) => store.clock(),
+            (None, None) => Arc::new(SystemClock),
+        };
+        let on_drop: Arc<OnceLock<DropHook>> = Arc::new(OnceLock::new());
+        let memory = self
+            .memory_bytes
+            .map(|bytes| Arc::new(MemoryTier::new(bytes, clock.clone(), on_drop.clone())));
+        let slots = order
+            .iter()
+            .map(|kind| {
+                let tier: Arc<dyn Tier> = match kind {
+                    TierKind::Memory => memory.clone().expect("configured") as Arc<dyn Tier>,
+                    TierKind::Disk => {
+                        Arc::new(DiskTier::new(disk.clone().expect("configured"))) as Arc<dyn Tier>
+                    }
+                    TierKind::Redis => unreachable!("not configurable yet"),
+                };
+                Slot {
+                    tier,
+                    counters: Default::default(),
+                }
+            })
+            .collect();
+        let inner = Arc::new(CacheInner {
+            slots,
+            memory,
+            tags: TagRegistry::load(disk.clone())?,
+            disk,
+            clock,
+            policies: Policies {
+                promotion: self.promotion,
+                write: self.write,
+                default_ttl: self.default_ttl,
+                refresh_ahead: self.refresh_ahead,
+                max_key_len,
+            },
+            flights: Arc::new(Flights::default()),
+            counters: CacheCounters::default(),
+            dirty: Mutex::new(Default::default()),
+            seq: AtomicU64::new(0),
+            promote_hits: HitCounter::default(),
+        });
+        let weak = Arc::downgrade(&inner);
+        let hook: DropHook = Box::new(move |key, entry, why| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_memory_drop(key, entry, why);
+            }
+        });
+        let _ = on_drop.set(hook);
+        Ok(Cache { inner })
+    }
+}
+
+fn check_order(order: &[TierKind], configured: &[TierKind]) -> Result<Vec<TierKind>> {
+    for kind in order {
+        if !configured.contains(kind) {
+            return Err(Error::Config(format!(
+                "tier_order names the {kind} tier, which is not configured"
+            )));
+        }
+        if order.iter().filter(|k| *k == kind).count() > 1 {
+            return Err(Error::Config(format!(
+                "tier_order names the {kind} tier twice"
+            )));
+        }
+    }
+    if let Some(missing) = configured.iter().find(|k| !order.contains(k)) {
+        return Err(Error::Config(format!(
+            "tier_order leaves out the configured {missing} tier"
+        )));
+    }
+    Ok(order.to_vec())
+}

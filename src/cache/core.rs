@@ -1,0 +1,352 @@
+//! The shared state behind a [`Cache`](crate::Cache) and its read and write paths.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::DiskStore;
+use crate::cache::blob::{Blob, CachedBytes};
+use crate::cache::envelope;
+use crate::cache::flight::Flights;
+use crate::cache::memory::{MemEntry, MemoryTier};
+use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
+use crate::cache::promote::HitCounter;
+use crate::cache::stats::{CacheCounters, TierCounters, bump};
+use crate::cache::tags::TagRegistry;
+use crate::cache::tier::{Tier, TierKind};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+
+/// One tier in read order, with the cache's counters for it.
+pub(crate) struct Slot {
+    pub tier: Arc<dyn Tier>,
+    pub counters: TierCounters,
+}
+
+/// The policies chosen at build time.
+pub(crate) struct Policies {
+    pub promotion: Promotion,
+    pub write: WritePolicy,
+    pub default_ttl: Option<Duration>,
+    pub refresh_ahead: Option<f64>,
+    pub max_key_len: usize,
+}
+
+/// Everything a cache handle shares.
+pub(crate) struct CacheInner {
+    /// Tiers in read order.
+    pub slots: Vec<Slot>,
+    /// The memory tier, also in `slots`, when configured.
+    pub memory: Option<Arc<MemoryTier>>,
+    /// The disk store, also in `slots` (as a tier), when configured.
+    pub disk: Option<Arc<DiskStore>>,
+    pub clock: Arc<dyn Clock>,
+    pub policies: Policies,
+    pub flights: Arc<Flights>,
+    pub tags: TagRegistry,
+    pub counters: CacheCounters,
+    /// Write-back: keys whose newest value is in memory only, with that value's sequence.
+    pub dirty: Mutex<std::collections::HashMap<Vec<u8>, u64>>,
+    pub seq: AtomicU64,
+    pub promote_hits: HitCounter,
+}
+
+/// A value found by a lookup.
+pub(crate) struct Found {
+    pub blob: Blob,
+    pub payload_start: usize,
+    pub ttl_ms: Option<u64>,
+    pub expires_at_ms: Option<u64>,
+}
+
+impl Found {
+    pub fn payload(&self) -> &[u8] {
+        &self.blob[self.payload_start..]
+    }
+
+    pub fn into_bytes(self) -> CachedBytes {
+        CachedBytes::new(self.blob, self.payload_start)
+    }
+}
+
+/// An envelope ready to be written.
+pub(crate) struct Prepared {
+    pub envelope: Arc<[u8]>,
+    pub payload_start: usize,
+    pub expires_at_ms: Option<u64>,
+}
+
+impl CacheInner {
+    /// Rejects keys no tier would accept.
+    pub fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::EmptyKey);
+        }
+        if key.len() > self.policies.max_key_len {
+            return Err(Error::KeyTooLong {
+                len: key.len(),
+                max: self.policies.max_key_len,
+            });
+        }
+        Ok(())
+    }
+
+    /// Finds `key` in the first tier that has a current value, promoting it upwards.
+    /// `count` says whether the lookup counts in the hit/miss stats.
+    pub fn lookup(&self, key: &[u8], count: bool) -> Option<Found> {
+        for (i, slot) in self.slots.iter().enumerate() {
+            let value = match slot.tier.get(key) {
+                Ok(Some(value)) => value,
+                Ok(None) => {
+                    if count {
+                        bump(&slot.counters.misses);
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    self.tier_failed(slot, "get", key, &e);
+                    continue;
+                }
+            };
+            let view = match envelope::decode(&value.blob) {
+                Ok(view) => view,
+                Err(reason) => {
+                    bump(&self.counters.errors);
+                    log::warn!(
+                        "stratacache: {} tier holds a value for {:?} that the cache did not write ({reason}); treating it as a miss",
+                        slot.tier.kind(),
+                        String::from_utf8_lossy(key)
+                    );
+                    if count {
+                        bump(&slot.counters.misses);
+                    }
+                    continue;
+                }
+            };
+            if !self.tags.is_current(&view) {
+                bump(&self.counters.stale_tags);
+                let _ = self.remove_everywhere(key);
+                break;
+            }
+            let (payload_start, ttl_ms) = (view.payload_start, view.ttl_ms);
+            if count {
+                bump(&slot.counters.hits);
+                bump(&self.counters.hits);
+            }
+            if i > 0 {
+                self.promote(key, i, &value.blob, value.expires_at_ms);
+            }
+            return Some(Found {
+                blob: value.blob,
+                payload_start,
+                ttl_ms,
+                expires_at_ms: value.expires_at_ms,
+            });
+        }
+        if count {
+            bump(&self.counters.misses);
+        }
+        None
+    }
+
+    /// Copies a value found in tier `found_in` into the tiers above it, per the policy,
+    /// keeping its expiry.
+    fn promote(&self, key: &[u8], found_in: usize, blob: &Blob, expires_at_ms: Option<u64>) {
+        let due = match self.policies.promotion {
+            Promotion::Never => false,
+            Promotion::Always => true,
+            Promotion::AfterHits(n) => self.promote_hits.hit(key, n),
+        };
+        if !due {
+            return;
+        }
+        let shared: Arc<[u8]> = match blob {
+            Blob::Shared(bytes) => bytes.clone(),
+            other => Arc::from(&**other),
+        };
+        for slot in &self.slots[..found_in] {
+            let result = match (&self.memory, slot.tier.kind()) {
+                (Some(memory), TierKind::Memory) => {
+                    memory.insert_entry(key, self.mem_entry(&shared, expires_at_ms));
+                    Ok(())
+                }
+                _ => slot.tier.insert(key, &shared, expires_at_ms),
+            };
+            match result {
+                Ok(()) => bump(&slot.counters.promotions),
+                Err(e) => self.tier_failed(slot, "promote", key, &e),
+            }
+        }
+    }
+
+    /// A memory entry with a fresh sequence number.
+    pub fn mem_entry(&self, envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> MemEntry {
+        MemEntry {
+            bytes: envelope.clone(),
+            expires_at_ms,
+            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        }
+    }
+
+    /// Counts and logs a failed tier call the cache carries on from.
+    pub fn tier_failed(&self, slot: &Slot, op: &str, key: &[u8], error: &Error) {
+        bump(&slot.counters.errors);
+        bump(&self.counters.errors);
+        log::warn!(
+            "stratacache: {} tier failed to {op} {:?}: {error}; carrying on without it",
+            slot.tier.kind(),
+            String::from_utf8_lossy(key)
+        );
+    }
+
+    /// Builds the envelope for a value: header from the options, then `write_payload`.
+    pub fn prepare(
+        &self,
+        options: &InsertOptions,
+        size_hint: usize,
+        write_payload: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+    ) -> Result<Prepared> {
+        let ttl = options.ttl.or(self.policies.default_ttl);
+        let ttl_ms = ttl.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
+        let expires_at_ms = ttl_ms.map(|ms| self.clock.now_ms().saturating_add(ms).max(1));
+        let stamps = self.tags.stamp(&options.tags)?;
+        let header = envelope::header_len(ttl_ms, &stamps);
+        let mut buf = Vec::with_capacity(header + size_hint);
+        envelope::write_header(&mut buf, ttl_ms, &stamps);
+        write_payload(&mut buf)?;
+        Ok(Prepared {
+            envelope: Arc::from(buf),
+            payload_start: header,
+            expires_at_ms,
+        })
+    }
+
+    /// Writes a prepared value to the tiers its placement and the write policy choose.
+    pub fn store(&self, key: &[u8], value: &Prepared, placement: Placement) -> Result<()> {
+        let memory_only = match placement {
+            Placement::MemoryOnly => true,
+            Placement::Default => self.write_back(),
+            Placement::SkipMemory => false,
+        };
+        if memory_only {
+            let Some(memory) = &self.memory else {
+                return Err(Error::InvalidInput(
+                    "Placement::MemoryOnly needs a memory tier; this cache has none".into(),
+                ));
+            };
+            let entry = self.mem_entry(&value.envelope, value.expires_at_ms);
+            if placement == Placement::Default {
+                // Mark before inserting: an eviction right after the insert must find the mark.
+                self.dirty.lock().insert(key.to_vec(), entry.seq);
+            } else {
+                self.clear_dirty(key);
+                // Older copies below must not resurface when this short-lived one goes.
+                for slot in self.slots.iter().filter(|s| !is_memory(s)) {
+                    self.absorb_or(slot, "remove", key, slot.tier.remove(key))?;
+                }
+            }
+            memory.insert_entry(key, entry);
+            bump(&self.slot_of(TierKind::Memory).counters.inserts);
+            return Ok(());
+        }
+        self.clear_dirty(key);
+        // Lowest tier first, so a value is never in memory without being below it.
+        for slot in self.slots.iter().rev() {
+            let written = if is_memory(slot) {
+                if placement == Placement::SkipMemory {
+                    slot.tier.remove(key).map(|_| ())
+                } else {
+                    let entry = self.mem_entry(&value.envelope, value.expires_at_ms);
+                    if let Some(memory) = &self.memory {
+                        memory.insert_entry(key, entry);
+                    }
+                    Ok(())
+                }
+            } else {
+                slot.tier.insert(key, &value.envelope, value.expires_at_ms)
+            };
+            if let Err(e) = self.absorb_or(slot, "insert", key, written) {
+                // Do not leave an older value above the tier that failed.
+                if let Some(memory) = &self.memory {
+                    let _ = memory.remove(key);
+                }
+                return Err(e);
+            }
+            bump(&slot.counters.inserts);
+        }
+        Ok(())
+    }
+
+    /// Removes `key` from every tier; true when any tier had it.
+    pub fn remove_everywhere(&self, key: &[u8]) -> Result<bool> {
+        self.clear_dirty(key);
+        let mut removed = false;
+        for slot in &self.slots {
+            removed |= self
+                .absorb_or(slot, "remove", key, slot.tier.remove(key))?
+                .unwrap_or(false);
+        }
+        Ok(removed)
+    }
+
+    /// Errors of the shared (Redis) tier are counted and absorbed; others are returned.
+    /// Returns `Ok(None)` for an absorbed error.
+    pub fn absorb_or<T>(
+        &self,
+        slot: &Slot,
+        op: &str,
+        key: &[u8],
+        r: Result<T>,
+    ) -> Result<Option<T>> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if slot.tier.kind() == TierKind::Redis => {
+                self.tier_failed(slot, op, key, &e);
+                Ok(None)
+            }
+            Err(e) => {
+                bump(&slot.counters.errors);
+                Err(e)
+            }
+        }
+    }
+
+    /// The slot of a tier kind that is known to be configured.
+    pub fn slot_of(&self, kind: TierKind) -> &Slot {
+        self.slots
+            .iter()
+            .find(|s| s.tier.kind() == kind)
+            .expect("tier kind is configured")
+    }
+
+    /// True when writes go to memory first.
+    pub fn write_back(&self) -> bool {
+        self.policies.write == WritePolicy::WriteBack && self.memory.is_some()
+    }
+
+    /// Forgets a write-back mark (the key was written everywhere or removed).
+    pub fn clear_dirty(&self, key: &[u8]) {
+        if self.write_back() {
+            self.dirty.lock().remove(key);
+        }
+    }
+
+    /// The remaining-TTL test of refresh-ahead.
+    pub fn wants_refresh(&self, found: &Found) -> bool {
+        let (Some(fraction), Some(ttl), Some(at)) = (
+            self.policies.refresh_ahead,
+            found.ttl_ms,
+            found.expires_at_ms,
+        ) else {
+            return false;
+        };
+        let left = at.saturating_sub(self.clock.now_ms());
+        (left as f64) < fraction * ttl as f64
+    }
+}
+
+fn is_memory(slot: &Slot) -> bool {
+    slot.tier.kind() == TierKind::Memory
+}

@@ -1,0 +1,214 @@
+//! The memory tier: a bytes-bounded [moka](https://docs.rs/moka) cache (TinyLFU admission,
+//! LRU eviction) holding envelopes, with expiry on the cache's clock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::notification::RemovalCause;
+
+use crate::cache::blob::Blob;
+use crate::cache::tier::{Evictions, Tier, TierKind, TierValue};
+use crate::clock::Clock;
+use crate::error::Result;
+
+/// Bytes charged per entry on top of key and value (moka's node, our entry, the Arc).
+const ENTRY_OVERHEAD: usize = 96;
+
+/// One value in the memory tier.
+#[derive(Clone)]
+pub struct MemEntry {
+    /// The envelope.
+    pub bytes: Arc<[u8]>,
+    /// Absolute expiry in ms on the cache's clock.
+    pub expires_at_ms: Option<u64>,
+    /// Write sequence number; write-back uses it to tell a value from its successors.
+    pub seq: u64,
+}
+
+/// Why the memory tier let go of a value on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// Evicted for space.
+    ForSpace,
+    /// Expired.
+    Expired,
+}
+
+/// Told about every value the memory tier drops on its own (write-back demotes them).
+pub type DropHook = Box<dyn Fn(&[u8], &MemEntry, Dropped) + Send + Sync>;
+
+#[derive(Default)]
+struct Counts {
+    expired: AtomicU64,
+    size: AtomicU64,
+    explicit: AtomicU64,
+    replaced: AtomicU64,
+}
+
+/// The memory tier.
+pub struct MemoryTier {
+    map: moka::sync::Cache<Vec<u8>, MemEntry>,
+    clock: Arc<dyn Clock>,
+    counts: Arc<Counts>,
+}
+
+/// Tells moka when each entry expires, from the entry's absolute expiry.
+struct ExpireAt {
+    clock: Arc<dyn Clock>,
+}
+
+impl ExpireAt {
+    fn remaining(&self, entry: &MemEntry) -> Option<Duration> {
+        let at = entry.expires_at_ms?;
+        Some(Duration::from_millis(
+            at.saturating_sub(self.clock.now_ms()),
+        ))
+    }
+}
+
+impl Expiry<Vec<u8>, MemEntry> for ExpireAt {
+    fn expire_after_create(&self, _: &Vec<u8>, entry: &MemEntry, _: Instant) -> Option<Duration> {
+        self.remaining(entry)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &Vec<u8>,
+        entry: &MemEntry,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        self.remaining(entry)
+    }
+}
+
+impl MemoryTier {
+    /// A memory tier holding at most `budget_bytes` (keys, values and per-entry overhead).
+    /// `on_drop` is read when a value is dropped, so it can be set after construction.
+    pub fn new(budget_bytes: u64, clock: Arc<dyn Clock>, on_drop: Arc<OnceLock<DropHook>>) -> Self {
+        let counts = Arc::new(Counts::default());
+        let listener_counts = counts.clone();
+        let map = moka::sync::Cache::builder()
+            .max_capacity(budget_bytes)
+            .weigher(|key: &Vec<u8>, entry: &MemEntry| {
+                u32::try_from(key.len() + entry.bytes.len() + ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+            })
+            .expire_after(ExpireAt {
+                clock: clock.clone(),
+            })
+            .eviction_listener(move |key: Arc<Vec<u8>>, entry: MemEntry, cause| {
+                let c = &listener_counts;
+                let dropped = match cause {
+                    RemovalCause::Expired => {
+                        c.expired.fetch_add(1, Ordering::Relaxed);
+                        Dropped::Expired
+                    }
+                    RemovalCause::Size => {
+                        c.size.fetch_add(1, Ordering::Relaxed);
+                        Dropped::ForSpace
+                    }
+                    RemovalCause::Explicit => {
+                        c.explicit.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    RemovalCause::Replaced => {
+                        c.replaced.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                };
+                if let Some(hook) = on_drop.get() {
+                    hook(&key, &entry, dropped);
+                }
+            })
+            .build();
+        Self { map, clock, counts }
+    }
+
+    /// The live entry under `key`.
+    pub fn get_entry(&self, key: &[u8]) -> Option<MemEntry> {
+        let entry = self.map.get(key)?;
+        match entry.expires_at_ms {
+            Some(at) if at <= self.clock.now_ms() => None,
+            _ => Some(entry),
+        }
+    }
+
+    /// Stores an entry.
+    pub fn insert_entry(&self, key: &[u8], entry: MemEntry) {
+        self.map.insert(key.to_vec(), entry);
+    }
+
+    /// Runs moka's pending maintenance (evictions, expirations, listener calls) now.
+    pub fn run_pending_tasks(&self) {
+        self.map.run_pending_tasks();
+    }
+}
+
+impl Tier for MemoryTier {
+    fn kind(&self) -> TierKind {
+        TierKind::Memory
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<TierValue>> {
+        Ok(self.get_entry(key).map(|e| TierValue {
+            blob: Blob::Shared(e.bytes),
+            expires_at_ms: e.expires_at_ms,
+        }))
+    }
+
+    fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
+        self.insert_entry(
+            key,
+            MemEntry {
+                bytes: envelope.clone(),
+                expires_at_ms,
+                seq: 0,
+            },
+        );
+        Ok(())
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.map.remove(key).is_some())
+    }
+
+    fn remove_prefix(&self, prefix: &[u8]) -> Result<u64> {
+        let keys: Vec<Arc<Vec<u8>>> = self
+            .map
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k)
+            .collect();
+        let mut removed = 0;
+        for key in keys {
+            removed += u64::from(self.map.remove(key.as_slice()).is_some());
+        }
+        Ok(removed)
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn size_bytes(&self) -> u64 {
+        self.map.run_pending_tasks();
+        self.map.weighted_size()
+    }
+
+    fn entries(&self) -> u64 {
+        self.map.run_pending_tasks();
+        self.map.entry_count()
+    }
+
+    fn evictions(&self) -> Evictions {
+        let c = &self.counts;
+        Evictions {
+            expired: c.expired.load(Ordering::Relaxed),
+            size: c.size.load(Ordering::Relaxed),
+            explicit: c.explicit.load(Ordering::Relaxed),
+            replaced: c.replaced.load(Ordering::Relaxed),
+        }
+    }
+}

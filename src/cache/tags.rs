@@ -1,0 +1,90 @@
+//! Tag generations. Every tag has a generation number, 0 until the tag is first
+//! invalidated; a value records the generation of each of its tags when it is written, and
+//! is stale once any of them moved on. Invalidating a tag is one durable write however many
+//! values carry it; stale values are dropped when a read finds them (or evicted in time).
+//!
+//! The generations live in the disk store's index (as user meta `tag:<name>`), so an
+//! invalidation survives restarts; without a disk tier they live in memory only.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::DiskStore;
+use crate::cache::envelope::{EnvelopeView, MAX_TAG_LEN, MAX_TAGS};
+use crate::error::{Error, Result};
+
+const META_PREFIX: &str = "tag:";
+
+/// The current generation of every tag that was ever invalidated.
+pub struct TagRegistry {
+    generations: RwLock<HashMap<String, u64>>,
+    store: Option<Arc<DiskStore>>,
+}
+
+impl TagRegistry {
+    /// Loads the generations saved in `store` (if any).
+    pub fn load(store: Option<Arc<DiskStore>>) -> Result<Self> {
+        let mut generations = HashMap::new();
+        if let Some(store) = &store {
+            for (name, generation) in store.user_meta()? {
+                if let Some(tag) = name.strip_prefix(META_PREFIX) {
+                    generations.insert(tag.to_string(), generation);
+                }
+            }
+        }
+        Ok(Self {
+            generations: RwLock::new(generations),
+            store,
+        })
+    }
+
+    /// Checks tag names and pairs each with its current generation.
+    pub fn stamp<'a>(&self, tags: &'a [String]) -> Result<Vec<(&'a str, u64)>> {
+        if tags.len() > MAX_TAGS {
+            return Err(Error::InvalidInput(format!(
+                "{} tags on one value; the limit is {MAX_TAGS}",
+                tags.len()
+            )));
+        }
+        let generations = self.generations.read();
+        tags.iter()
+            .map(|tag| {
+                check_tag(tag)?;
+                Ok((tag.as_str(), generations.get(tag).copied().unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    /// True when none of the value's tags was invalidated since it was written.
+    pub fn is_current(&self, view: &EnvelopeView<'_>) -> bool {
+        if view.is_untagged() {
+            return true;
+        }
+        let generations = self.generations.read();
+        view.tags()
+            .all(|t| generations.get(t.name).copied().unwrap_or(0) == t.generation)
+    }
+
+    /// Moves `tag` to its next generation, durably when there is a disk tier.
+    pub fn invalidate(&self, tag: &str) -> Result<()> {
+        check_tag(tag)?;
+        let mut generations = self.generations.write();
+        let next = generations.get(tag).copied().unwrap_or(0) + 1;
+        if let Some(store) = &self.store {
+            store.set_user_meta(&format!("{META_PREFIX}{tag}"), next)?;
+        }
+        generations.insert(tag.to_string(), next);
+        Ok(())
+    }
+}
+
+fn check_tag(tag: &str) -> Result<()> {
+    if tag.is_empty() || tag.len() > MAX_TAG_LEN {
+        return Err(Error::InvalidInput(format!(
+            "tag {tag:?} must be 1 to {MAX_TAG_LEN} bytes long"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! What every tier offers the cache. Tiers store envelopes (see `envelope`) as opaque bytes
+//! with an absolute expiry; the cache does the rest.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::blob::Blob;
+use crate::error::Result;
+
+/// The role of a tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TierKind {
+    /// In-process, bytes-bounded memory.
+    Memory,
+    /// A shared Redis server or cluster.
+    Redis,
+    /// The local [`DiskStore`](crate::DiskStore).
+    Disk,
+}
+
+impl TierKind {
+    /// The lowercase name used in stats and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            TierKind::Memory => "memory",
+            TierKind::Redis => "redis",
+            TierKind::Disk => "disk",
+        }
+    }
+}
+
+impl fmt::Display for TierKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A value as a tier returns it.
+pub struct TierValue {
+    /// The stored envelope.
+    pub blob: Blob,
+    /// Absolute expiry in ms since the Unix epoch on the cache's clock.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// Values a tier dropped, by cause (lifetime totals where the tier persists them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evictions {
+    /// Dropped because they expired.
+    pub expired: u64,
+    /// Dropped to stay within the size bound.
+    pub size: u64,
+    /// Removed on request (`remove`, `remove_prefix`, stale tags).
+    pub explicit: u64,
+    /// Replaced by a newer value for the same key (tiers that cannot tell report 0).
+    pub replaced: u64,
+}
+
+/// One level of the cache. Implementations are thread-safe and never see keys the cache
+/// has not validated.
+pub trait Tier: Send + Sync {
+    /// Which tier this is.
+    fn kind(&self) -> TierKind;
+    /// The live value under `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<TierValue>>;
+    /// Stores `envelope` under `key`, replacing any value.
+    fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()>;
+    /// Removes `key`; true when a value was there.
+    fn remove(&self, key: &[u8]) -> Result<bool>;
+    /// Removes every key starting with `prefix`; returns how many went.
+    fn remove_prefix(&self, prefix: &[u8]) -> Result<u64>;
+    /// Makes accepted writes durable (where the tier has durability).
+    fn flush(&self) -> Result<()>;
+    /// Bytes the tier holds.
+    fn size_bytes(&self) -> u64;
+    /// Entries the tier holds (approximate where the tier only knows that).
+    fn entries(&self) -> u64;
+    /// Values the tier dropped, by cause.
+    fn evictions(&self) -> Evictions;
+}
