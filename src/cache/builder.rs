@@ -129,10 +129,10 @@ impl CacheBuilder {
             Some(order) => check_order(order, &configured)?,
         };
 
-        let mut disk_builder = self.disk;
-        if let (Some(clock), Some(builder)) = (&self.clock, disk_builder.take()) {
-            disk_builder = Some(builder.clock(clock.clone()));
-        }
+        let disk_builder = match (&self.clock, self.disk) {
+            (Some(clock), Some(builder)) => Some(builder.clock(clock.clone())),
+            (_, builder) => builder,
+        };
         let max_key_len = disk_builder
             .as_ref()
             .map_or(DEFAULT_MAX_KEY_LEN, |b| b.max_key_len);

@@ -1,0 +1,251 @@
+//! Benchmarks of the tiered [`stratacache::Cache`], each against a baseline in the same run.
+//!
+//! Pairs (candidate vs baseline), 4 KiB incompressible values, 1 thread, random key order:
+//!
+//! 1. `memory_hit`: `Cache::get_bytes` served by the memory tier vs `moka::sync::Cache::get`
+//!    on a moka cache holding the same `Arc<[u8]>` values (the crate our memory tier wraps).
+//!    Target: candidate throughput >= 0.8x the baseline (time ratio <= 1.25).
+//! 2. `memory_hit_typed`: `Cache::get::<Vec<u8>>` (bincode decode, one copy) vs moka `get`
+//!    plus a copy into a `Vec` (for information).
+//! 3. `disk_hit`: memory miss then disk hit (`Promotion::Never`, values only on disk), i.e.
+//!    `Cache::get_bytes`, vs `DiskStore::get` on the same store. Target: time <= 1.3x.
+//! 4. `get_with_hit`: `Cache::get_with::<Vec<u8>>` on a present key vs `Cache::get::<Vec<u8>>`.
+//!    Target: time <= 1.2x.
+//!
+//! Each pair is measured twice: by criterion (group/id as above, ids `cache` and `baseline`),
+//! and, in bench mode, by an interleaved loop (rounds alternate candidate and baseline, the
+//! median of 21 rounds is kept), whose ratio table is printed at the end. Interleaving keeps
+//! the noise of this shared machine out of the ratio.
+//!
+//! Smoke mode (`cargo test --benches` or `STRATACACHE_BENCH_QUICK=1`) uses 256 keys.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngCore, SeedableRng};
+use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion};
+use tempfile::TempDir;
+
+const VALUE_SIZE: usize = 4096;
+
+fn quick() -> bool {
+    !std::env::args().any(|a| a == "--bench")
+        || std::env::var("STRATACACHE_BENCH_QUICK").is_ok_and(|v| v == "1")
+}
+
+/// Keys, values and a random read order.
+struct Data {
+    keys: Vec<Vec<u8>>,
+    values: Vec<Vec<u8>>,
+    order: Vec<usize>,
+}
+
+impl Data {
+    fn new() -> Self {
+        let n = if quick() { 256 } else { 4096 };
+        let mut rng = StdRng::seed_from_u64(7);
+        let keys = (0..n).map(|i| format!("doc/{i:06}").into_bytes()).collect();
+        let values = (0..n)
+            .map(|_| {
+                let mut v = vec![0u8; VALUE_SIZE];
+                rng.fill_bytes(&mut v);
+                v
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rng);
+        Self {
+            keys,
+            values,
+            order,
+        }
+    }
+
+    fn key(&self, i: u64) -> &[u8] {
+        &self.keys[self.order[i as usize % self.order.len()]]
+    }
+}
+
+fn disk(dir: &TempDir) -> stratacache::DiskStoreBuilder {
+    DiskStore::builder(dir.path()).capacity_bytes(1 << 30)
+}
+
+/// A memory + disk cache with every value in memory, and moka holding the same values.
+fn memory_setup(data: &Data) -> (Cache, moka::sync::Cache<Vec<u8>, Arc<[u8]>>, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::builder()
+        .memory(256 << 20)
+        .disk(disk(&dir))
+        .open()
+        .unwrap();
+    let moka = moka::sync::Cache::builder()
+        .max_capacity(256 << 20)
+        .weigher(|k: &Vec<u8>, v: &Arc<[u8]>| (k.len() + v.len()) as u32)
+        .build();
+    for (k, v) in data.keys.iter().zip(&data.values) {
+        cache.insert_bytes(k, v).unwrap();
+        cache
+            .insert(format!("typed/{}", String::from_utf8_lossy(k)), v)
+            .unwrap();
+        moka.insert(k.clone(), Arc::from(&v[..]));
+    }
+    (cache, moka, dir)
+}
+
+/// A memory + disk cache whose values are on disk only and are never promoted.
+fn disk_setup(data: &Data) -> (Cache, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::builder()
+        .memory(1 << 20)
+        .promotion(Promotion::Never)
+        .disk(disk(&dir))
+        .open()
+        .unwrap();
+    let skip = InsertOptions::new().placement(Placement::SkipMemory);
+    for (k, v) in data.keys.iter().zip(&data.values) {
+        cache.insert_bytes_with(k, v, &skip).unwrap();
+    }
+    cache.flush().unwrap();
+    (cache, dir)
+}
+
+fn typed_key(key: &[u8]) -> String {
+    format!("typed/{}", String::from_utf8_lossy(key))
+}
+
+/// One benchmark pair: the operation under test and its baseline, each `fn(i)` one op.
+struct Pair<'a> {
+    group: &'static str,
+    target: &'static str,
+    cache: Box<dyn Fn(u64) + 'a>,
+    baseline: Box<dyn Fn(u64) + 'a>,
+}
+
+fn pairs<'a>(
+    data: &'a Data,
+    mem: &'a (Cache, moka::sync::Cache<Vec<u8>, Arc<[u8]>>, TempDir),
+    on_disk: &'a Cache,
+) -> Vec<Pair<'a>> {
+    let (cache, moka, _) = mem;
+    vec![
+        Pair {
+            group: "memory_hit",
+            target: "<= 1.25 (>= 0.8x throughput)",
+            cache: Box::new(move |i| {
+                let v = cache.get_bytes(data.key(i)).unwrap().unwrap();
+                black_box(v[0]);
+            }),
+            baseline: Box::new(move |i| {
+                let v = moka.get(data.key(i)).unwrap();
+                black_box(v[0]);
+            }),
+        },
+        Pair {
+            group: "memory_hit_typed",
+            target: "",
+            cache: Box::new(move |i| {
+                let v: Vec<u8> = cache.get(typed_key(data.key(i))).unwrap().unwrap();
+                black_box(v);
+            }),
+            baseline: Box::new(move |i| {
+                let v = moka.get(data.key(i)).unwrap().to_vec();
+                black_box(v);
+            }),
+        },
+        Pair {
+            group: "disk_hit",
+            target: "<= 1.3",
+            cache: Box::new(move |i| {
+                let v = on_disk.get_bytes(data.key(i)).unwrap().unwrap();
+                black_box(v[VALUE_SIZE / 2]);
+            }),
+            baseline: Box::new(move |i| {
+                let store = on_disk.disk_store().unwrap();
+                let v = store.get(data.key(i)).unwrap().unwrap();
+                black_box(v[VALUE_SIZE / 2]);
+            }),
+        },
+        Pair {
+            group: "get_with_hit",
+            target: "<= 1.2",
+            cache: Box::new(move |i| {
+                let v: Vec<u8> = cache
+                    .get_with(typed_key(data.key(i)), || {
+                        unreachable!("every key is present")
+                    })
+                    .unwrap();
+                black_box(v);
+            }),
+            baseline: Box::new(move |i| {
+                let v: Vec<u8> = cache.get(typed_key(data.key(i))).unwrap().unwrap();
+                black_box(v);
+            }),
+        },
+    ]
+}
+
+fn time_ops(op: &dyn Fn(u64), start: u64, n: u64) -> Duration {
+    let t = Instant::now();
+    for i in start..start + n {
+        op(i);
+    }
+    t.elapsed()
+}
+
+/// Median ns/op over interleaved rounds of candidate and baseline.
+fn interleaved(pair: &Pair<'_>, ops: u64) -> (f64, f64) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    time_ops(&*pair.cache, 0, ops);
+    time_ops(&*pair.baseline, 0, ops);
+    for round in 0..21u64 {
+        let start = round * ops;
+        a.push(time_ops(&*pair.cache, start, ops).as_nanos() as f64 / ops as f64);
+        b.push(time_ops(&*pair.baseline, start, ops).as_nanos() as f64 / ops as f64);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut a), median(&mut b))
+}
+
+fn bench_cache(c: &mut Criterion) {
+    let data = Data::new();
+    let mem = memory_setup(&data);
+    let (on_disk, _disk_dir) = disk_setup(&data);
+    let pairs = pairs(&data, &mem, &on_disk);
+    for pair in &pairs {
+        let mut group = c.benchmark_group(pair.group);
+        group.bench_function("cache", |b| b.iter_custom(|n| time_ops(&*pair.cache, 0, n)));
+        group.bench_function("baseline", |b| {
+            b.iter_custom(|n| time_ops(&*pair.baseline, 0, n))
+        });
+        group.finish();
+    }
+    if quick() {
+        return;
+    }
+    println!("\ninterleaved medians (21 rounds of 20k ops each, same run):");
+    println!(
+        "{:<18} {:>12} {:>12} {:>8}  target",
+        "pair", "cache", "baseline", "ratio"
+    );
+    for pair in &pairs {
+        let (cache_ns, base_ns) = interleaved(pair, 20_000);
+        println!(
+            "{:<18} {:>9.1} ns {:>9.1} ns {:>8.3}  {}",
+            pair.group,
+            cache_ns,
+            base_ns,
+            cache_ns / base_ns,
+            pair.target
+        );
+    }
+}
+
+criterion_group!(benches, bench_cache);
+criterion_main!(benches);
