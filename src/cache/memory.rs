@@ -47,6 +47,11 @@ struct Counts {
     replaced: AtomicU64,
 }
 
+/// True when `entry` has expired at `now_ms`.
+fn is_expired(entry: &MemEntry, now_ms: u64) -> bool {
+    entry.expires_at_ms.is_some_and(|at| at <= now_ms)
+}
+
 /// The memory tier.
 pub struct MemoryTier {
     map: moka::sync::Cache<Vec<u8>, MemEntry>,
@@ -90,6 +95,7 @@ impl MemoryTier {
     pub fn new(budget_bytes: u64, clock: Arc<dyn Clock>, on_drop: Arc<OnceLock<DropHook>>) -> Self {
         let counts = Arc::new(Counts::default());
         let listener_counts = counts.clone();
+        let listener_clock = clock.clone();
         let map = moka::sync::Cache::builder()
             .max_capacity(budget_bytes)
             .weigher(|key: &Vec<u8>, entry: &MemEntry| {
@@ -109,6 +115,13 @@ impl MemoryTier {
                         c.size.fetch_add(1, Ordering::Relaxed);
                         Dropped::ForSpace
                     }
+                    // Our clock, not moka's timer, says when a value expires (they differ under
+                    // an injected clock or a wall-clock jump): a value removed once it had
+                    // expired (by a read finding it, or a remove) was dropped for expiry.
+                    RemovalCause::Explicit if is_expired(&entry, listener_clock.now_ms()) => {
+                        c.expired.fetch_add(1, Ordering::Relaxed);
+                        Dropped::Expired
+                    }
                     RemovalCause::Explicit => {
                         c.explicit.fetch_add(1, Ordering::Relaxed);
                         return;
@@ -126,13 +139,23 @@ impl MemoryTier {
         Self { map, clock, counts }
     }
 
-    /// The live entry under `key`.
+    /// The live entry under `key`. An entry found expired (on the cache's clock, which
+    /// moka's own timer may lag behind) is dropped, so it neither takes up the budget nor
+    /// counts as held.
     pub fn get_entry(&self, key: &[u8]) -> Option<MemEntry> {
         let entry = self.map.get(key)?;
-        match entry.expires_at_ms {
-            Some(at) if at <= self.clock.now_ms() => None,
-            _ => Some(entry),
+        if !is_expired(&entry, self.clock.now_ms()) {
+            return Some(entry);
         }
+        // Only if it is still the expired value: a fresh one may have replaced it meanwhile.
+        let clock = &self.clock;
+        self.map
+            .entry_by_ref(key)
+            .and_compute_with(|current| match current {
+                Some(e) if is_expired(e.value(), clock.now_ms()) => moka::ops::compute::Op::Remove,
+                _ => moka::ops::compute::Op::Nop,
+            });
+        None
     }
 
     /// Stores an entry.
@@ -171,7 +194,9 @@ impl Tier for MemoryTier {
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool> {
-        Ok(self.map.remove(key).is_some())
+        // An expired value goes too, but does not count as removed (as on disk).
+        let now = self.clock.now_ms();
+        Ok(self.map.remove(key).is_some_and(|e| !is_expired(&e, now)))
     }
 
     fn remove_prefix(&self, prefix: &[u8]) -> Result<u64> {
@@ -183,7 +208,7 @@ impl Tier for MemoryTier {
             .collect();
         let mut removed = 0;
         for key in keys {
-            removed += u64::from(self.map.remove(key.as_slice()).is_some());
+            removed += u64::from(self.remove(&key)?);
         }
         Ok(removed)
     }
