@@ -1,0 +1,196 @@
+//! A cache closed and reopened over the same directory: the memory tier starts empty, values
+//! come from disk and are promoted (the next get is a memory hit), and a value keeps its
+//! remaining TTL through the restart and the promotion.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use stratacache::{Cache, DiskStore, ManualClock, TierKind};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Page {
+    title: String,
+    words: Vec<String>,
+    views: u64,
+}
+
+fn open(dir: &Path, clock: &Arc<ManualClock>) -> Cache {
+    Cache::builder()
+        .memory(8 << 20)
+        .disk(
+            DiskStore::builder(dir)
+                .capacity_bytes(64 << 20)
+                .checkpoint_interval(None)
+                .sweep_interval(None),
+        )
+        .clock(clock.clone())
+        .open()
+        .expect("open cache")
+}
+
+fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
+    cache
+        .stats()
+        .tiers
+        .into_iter()
+        .find(|t| t.tier == kind)
+        .expect("tier configured")
+}
+
+#[test]
+fn memory_is_empty_after_reopen_and_disk_hits_are_promoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_000_000);
+    let cache = open(dir.path(), &clock);
+    for i in 0..20u64 {
+        let page = Page {
+            title: format!("page {i}"),
+            words: vec!["a".into(); i as usize],
+            views: i,
+        };
+        cache.insert(format!("page/{i}"), &page).unwrap();
+    }
+    assert_eq!(tier(&cache, TierKind::Memory).entries, 20);
+    cache.close().unwrap();
+
+    let cache = open(dir.path(), &clock);
+    let memory = tier(&cache, TierKind::Memory);
+    assert_eq!(memory.entries, 0, "memory tier starts empty");
+    assert_eq!(memory.size_bytes, 0);
+    assert_eq!(tier(&cache, TierKind::Disk).entries, 20);
+
+    for i in 0..20u64 {
+        let key = format!("page/{i}");
+        let first: Page = cache.get(&key).unwrap().expect("served from disk");
+        assert_eq!(first.views, i);
+        assert_eq!(first.words.len(), i as usize);
+        let second: Page = cache.get(&key).unwrap().expect("served from memory");
+        assert_eq!(second, first);
+    }
+    let (memory, disk) = (tier(&cache, TierKind::Memory), tier(&cache, TierKind::Disk));
+    assert_eq!(disk.hits, 20, "each first get came from disk");
+    assert_eq!(memory.hits, 20, "each second get came from memory");
+    assert_eq!(memory.misses, 20);
+    assert_eq!(memory.promotions, 20);
+    assert_eq!(memory.entries, 20);
+    assert_eq!(cache.stats().misses, 0);
+    cache.close().unwrap();
+}
+
+#[test]
+fn remaining_ttl_survives_restart_and_promotion() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_000_000);
+    let cache = open(dir.path(), &clock);
+    cache
+        .insert_with_ttl("session", &"alice", Duration::from_secs(100))
+        .unwrap();
+    cache.insert("forever", &1u8).unwrap();
+    assert_eq!(
+        cache.ttl("session").unwrap(),
+        Some(Some(Duration::from_secs(100)))
+    );
+    cache.close().unwrap();
+
+    clock.advance(Duration::from_secs(30));
+    let cache = open(dir.path(), &clock);
+    assert_eq!(tier(&cache, TierKind::Memory).entries, 0);
+    assert_eq!(
+        cache.get::<String>("session").unwrap().as_deref(),
+        Some("alice")
+    );
+    assert_eq!(tier(&cache, TierKind::Memory).promotions, 1);
+    clock.advance(Duration::from_secs(10));
+    // Now answered from the promoted memory copy: 60 s left, not a fresh 100 s.
+    let before = tier(&cache, TierKind::Memory).hits;
+    assert_eq!(
+        cache.get::<String>("session").unwrap().as_deref(),
+        Some("alice")
+    );
+    assert_eq!(tier(&cache, TierKind::Memory).hits, before + 1);
+    assert_eq!(
+        cache.ttl("session").unwrap(),
+        Some(Some(Duration::from_secs(60)))
+    );
+    assert_eq!(cache.ttl("forever").unwrap(), Some(None));
+    assert_eq!(cache.ttl("absent").unwrap(), None);
+
+    // The memory copy expires when the disk copy does.
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(cache.get::<String>("session").unwrap(), None);
+    assert_eq!(cache.ttl("session").unwrap(), None);
+    assert!(!cache.disk_store().unwrap().contains_key("session").unwrap());
+    cache.close().unwrap();
+
+    // And stays expired after another restart.
+    let cache = open(dir.path(), &clock);
+    assert_eq!(cache.get::<String>("session").unwrap(), None);
+    assert_eq!(cache.get::<u8>("forever").unwrap(), Some(1));
+    cache.close().unwrap();
+}
+
+#[test]
+fn default_ttl_applies_and_survives_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(5_000);
+    let open_with_default = || {
+        Cache::builder()
+            .memory(1 << 20)
+            .disk(DiskStore::builder(dir.path()).checkpoint_interval(None))
+            .default_ttl(Duration::from_secs(60))
+            .clock(clock.clone())
+            .open()
+            .unwrap()
+    };
+    let cache = open_with_default();
+    cache.insert("defaulted", &1u32).unwrap();
+    cache
+        .insert_with_ttl("explicit", &2u32, Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(
+        cache.ttl("defaulted").unwrap(),
+        Some(Some(Duration::from_secs(60)))
+    );
+    assert_eq!(
+        cache.ttl("explicit").unwrap(),
+        Some(Some(Duration::from_secs(10)))
+    );
+    cache.close().unwrap();
+
+    clock.advance(Duration::from_secs(59));
+    let cache = open_with_default();
+    assert_eq!(
+        cache.ttl("defaulted").unwrap(),
+        Some(Some(Duration::from_secs(1)))
+    );
+    assert_eq!(cache.get::<u32>("explicit").unwrap(), None);
+    assert_eq!(cache.get::<u32>("defaulted").unwrap(), Some(1));
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(cache.get::<u32>("defaulted").unwrap(), None);
+    cache.close().unwrap();
+}
+
+#[test]
+fn disk_only_cache_without_clock_keeps_values() {
+    // No `.clock(..)`: the disk tier must still be there (the builder once dropped it).
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::builder()
+        .memory(1 << 20)
+        .disk(DiskStore::builder(dir.path()))
+        .open()
+        .unwrap();
+    assert!(cache.disk_store().is_some());
+    cache.insert_bytes("raw", b"\x00\x01bytes").unwrap();
+    cache.close().unwrap();
+    let cache = Cache::builder()
+        .disk(DiskStore::builder(dir.path()))
+        .open()
+        .unwrap();
+    assert_eq!(
+        cache.get_bytes("raw").unwrap().unwrap().to_vec(),
+        b"\x00\x01bytes"
+    );
+    cache.close().unwrap();
+}
