@@ -228,6 +228,8 @@ impl Tier for MemoryTier {
     }
 
     fn evictions(&self) -> Evictions {
+        // Deliver the evictions moka has queued, so the counts agree with `entries`.
+        self.map.run_pending_tasks();
         let c = &self.counts;
         Evictions {
             expired: c.expired.load(Ordering::Relaxed),
