@@ -55,6 +55,8 @@ pub(crate) struct CacheInner {
 
 /// A value found by a lookup.
 pub(crate) struct Found {
+    /// Index (in read order) of the tier that answered.
+    pub tier: usize,
     pub blob: Blob,
     pub payload_start: usize,
     pub ttl_ms: Option<u64>,
@@ -139,6 +141,7 @@ impl CacheInner {
                 self.promote(key, i, &value.blob, value.expires_at_ms);
             }
             return Some(Found {
+                tier: i,
                 blob: value.blob,
                 payload_start,
                 ttl_ms,
@@ -149,6 +152,16 @@ impl CacheInner {
             bump(&self.counters.misses);
         }
         None
+    }
+
+    /// Recounts a counted hit as a miss: the value was found but could not be used (it
+    /// does not decode as the type asked for).
+    pub fn recount_as_miss(&self, found: &Found) {
+        let slot = &self.slots[found.tier];
+        slot.counters.hits.fetch_sub(1, Ordering::Relaxed);
+        bump(&slot.counters.misses);
+        self.counters.hits.fetch_sub(1, Ordering::Relaxed);
+        bump(&self.counters.misses);
     }
 
     /// Copies a value found in tier `found_in` into the tiers above it, per the policy,
@@ -254,8 +267,9 @@ impl CacheInner {
         self.clear_dirty(key);
         // Lowest tier first, so a value is never in memory without being below it.
         for slot in self.slots.iter().rev() {
+            let skipped = is_memory(slot) && placement == Placement::SkipMemory;
             let written = if is_memory(slot) {
-                if placement == Placement::SkipMemory {
+                if skipped {
                     slot.tier.remove(key).map(|_| ())
                 } else {
                     let entry = self.mem_entry(&value.envelope, value.expires_at_ms);
@@ -274,7 +288,9 @@ impl CacheInner {
                 }
                 return Err(e);
             }
-            bump(&slot.counters.inserts);
+            if !skipped {
+                bump(&slot.counters.inserts);
+            }
         }
         Ok(())
     }

@@ -55,10 +55,7 @@ impl Cache {
         let key = key.as_ref();
         let started = Instant::now();
         self.inner.check_key(key)?;
-        let value = self
-            .inner
-            .lookup(key, true)
-            .and_then(|found| self.inner.decode(key, found.payload()));
+        let value = self.inner.lookup_decoded(key).map(|(_, value)| value);
         self.inner.record(Op::Get, started);
         Ok(value)
     }
@@ -271,6 +268,19 @@ pub(crate) fn serialization(key: &[u8], e: impl std::fmt::Display) -> Error {
 }
 
 impl CacheInner {
+    /// A counted lookup of a typed value. A value that does not decode as `T` counts as a
+    /// miss (and an error) and is dropped.
+    pub fn lookup_decoded<T: DeserializeOwned>(&self, key: &[u8]) -> Option<(Found, T)> {
+        let found = self.lookup(key, true)?;
+        match self.decode(key, found.payload()) {
+            Some(value) => Some((found, value)),
+            None => {
+                self.recount_as_miss(&found);
+                None
+            }
+        }
+    }
+
     /// Decodes a payload as `T`; a failure counts as an error and drops the value.
     pub fn decode<T: DeserializeOwned>(&self, key: &[u8], payload: &[u8]) -> Option<T> {
         match bincode::serde::decode_from_slice::<T, _>(payload, bincode_config()) {

@@ -43,7 +43,10 @@ pub struct Histogram {
 /// A point-in-time copy of a [`Histogram`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistogramSnapshot {
-    /// Cumulative counts per upper bound in seconds (`le`), ending with `+Inf`.
+    /// Cumulative counts per upper bound in seconds (`le`), ending with `+Inf`. Serialized
+    /// as `[le, count]` pairs with the last bound as the string `"+Inf"` (JSON has no
+    /// infinity; a plain f64 would come out as `null` and not read back).
+    #[serde(with = "le_buckets")]
     pub buckets: Vec<(f64, u64)>,
     /// Sum of all durations in seconds.
     pub sum_seconds: f64,
@@ -77,6 +80,43 @@ impl Histogram {
             sum_seconds: self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9,
             count: self.count.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Serde for bucket bounds: finite bounds as numbers, infinite ones as `"+Inf"`.
+mod le_buckets {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Le {
+        Bound(f64),
+        Named(String),
+    }
+
+    pub fn serialize<S: Serializer>(buckets: &[(f64, u64)], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(buckets.iter().map(|&(le, count)| {
+            let le = if le == f64::INFINITY {
+                Le::Named("+Inf".into())
+            } else {
+                Le::Bound(le)
+            };
+            (le, count)
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(f64, u64)>, D::Error> {
+        Vec::<(Le, u64)>::deserialize(d)?
+            .into_iter()
+            .map(|(le, count)| match le {
+                Le::Bound(le) => Ok((le, count)),
+                Le::Named(name) if name == "+Inf" => Ok((f64::INFINITY, count)),
+                Le::Named(name) => Err(D::Error::custom(format!(
+                    "bucket bound {name:?} is neither a number nor \"+Inf\""
+                ))),
+            })
+            .collect()
     }
 }
 

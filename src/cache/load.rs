@@ -137,9 +137,7 @@ impl Cache {
         let key = key.as_ref();
         let started = Instant::now();
         self.inner.check_key(key)?;
-        if let Some(found) = self.inner.lookup(key, true)
-            && let Some(value) = self.inner.decode(key, found.payload())
-        {
+        if let Some((_, value)) = self.inner.lookup_decoded(key) {
             self.inner.record(Op::GetWith, started);
             return Ok(value);
         }
@@ -160,9 +158,7 @@ impl Cache {
         let key = key.as_ref();
         let started = Instant::now();
         self.inner.check_key(key)?;
-        if let Some(found) = self.inner.lookup(key, true)
-            && let Some(value) = self.inner.decode::<T>(key, found.payload())
-        {
+        if let Some((found, value)) = self.inner.lookup_decoded::<T>(key) {
             if self.inner.wants_refresh(&found) {
                 self.refresh_in_background(key, &found, loader);
             }
