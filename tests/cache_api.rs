@@ -30,7 +30,7 @@ fn article(id: u64) -> Article {
         title: format!("Article №{id} — ünïcode"),
         tags: vec!["rust".into(), "cache".into()],
         score: 0.25 * id as f64,
-        status: if id % 2 == 0 {
+        status: if id.is_multiple_of(2) {
             Status::Draft
         } else {
             Status::Published {
@@ -38,7 +38,7 @@ fn article(id: u64) -> Article {
             }
         },
         meta: [("views".to_string(), Some(-3)), ("x".to_string(), None)].into(),
-        thumbnail: (id % 3 == 0).then(|| vec![0, 255, 7]),
+        thumbnail: id.is_multiple_of(3).then(|| vec![0, 255, 7]),
     }
 }
 
@@ -98,7 +98,8 @@ fn every_key_type_names_the_same_key() {
     let cache = Cache::builder().memory(1 << 20).open().unwrap();
     cache.insert("key", &1u8).unwrap();
     assert_eq!(cache.get::<u8>(String::from("key")).unwrap(), Some(1));
-    assert_eq!(cache.get::<u8>(b"key".to_vec()).unwrap(), Some(1));
+    let owned: Vec<u8> = b"key".into();
+    assert_eq!(cache.get::<u8>(owned).unwrap(), Some(1));
     assert_eq!(cache.get::<u8>(&b"key"[..]).unwrap(), Some(1));
     // Binary keys work too.
     cache.insert(&[0u8, 159, 146, 150][..], &2u8).unwrap();
