@@ -5,11 +5,13 @@
 //! 1. `memory_hit`: `Cache::get_bytes` served by the memory tier vs `moka::sync::Cache::get`
 //!    on a moka cache holding the same `Arc<[u8]>` values (the crate our memory tier wraps).
 //!    Target: candidate throughput >= 0.8x the baseline (time ratio <= 1.25).
-//! 2. `memory_hit_typed`: `Cache::get::<Vec<u8>>` (bincode decode, one copy) vs moka `get`
-//!    plus a copy into a `Vec` (for information).
+//!    `memory_hit_vs_moka_configured_alike`: the same against moka configured as our tier
+//!    is (weigher, per-entry expiry, eviction listener), for information.
+//! 2. `memory_hit_typed`: `Cache::get::<String>` of 4 KiB texts (bincode decode, one copy)
+//!    vs moka `get` of the same `Arc<String>` plus a clone (for information).
 //! 3. `disk_hit`: memory miss then disk hit (`Promotion::Never`, values only on disk), i.e.
 //!    `Cache::get_bytes`, vs `DiskStore::get` on the same store. Target: time <= 1.3x.
-//! 4. `get_with_hit`: `Cache::get_with::<Vec<u8>>` on a present key vs `Cache::get::<Vec<u8>>`.
+//! 4. `get_with_hit`: `Cache::get_with::<String>` on a present key vs `Cache::get::<String>`.
 //!    Target: time <= 1.2x.
 //!
 //! Each pair is measured twice: by criterion (group/id as above, ids `cache` and `baseline`),
@@ -74,26 +76,67 @@ fn disk(dir: &TempDir) -> stratacache::DiskStoreBuilder {
     DiskStore::builder(dir.path()).capacity_bytes(1 << 30)
 }
 
-/// A memory + disk cache with every value in memory, and moka holding the same values.
-fn memory_setup(data: &Data) -> (Cache, moka::sync::Cache<Vec<u8>, Arc<[u8]>>, TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::builder()
-        .memory(256 << 20)
-        .disk(disk(&dir))
-        .open()
-        .unwrap();
+/// The caches of the memory-hit pairs: raw values, typed values (4 KiB strings), and moka
+/// holding the same values. Each holds the same number of entries.
+struct MemorySetup {
+    raw: Cache,
+    typed: Cache,
+    moka: moka::sync::Cache<Vec<u8>, Arc<[u8]>>,
+    moka_like_tier: moka::sync::Cache<Vec<u8>, Arc<[u8]>>,
+    texts: moka::sync::Cache<Vec<u8>, Arc<String>>,
+    _dirs: [TempDir; 2],
+}
+
+fn memory_setup(data: &Data) -> MemorySetup {
+    let open = |dir: &TempDir| {
+        Cache::builder()
+            .memory(256 << 20)
+            .disk(disk(dir))
+            .open()
+            .unwrap()
+    };
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let (raw, typed) = (open(&dirs[0]), open(&dirs[1]));
     let moka = moka::sync::Cache::builder()
         .max_capacity(256 << 20)
         .weigher(|k: &Vec<u8>, v: &Arc<[u8]>| (k.len() + v.len()) as u32)
         .build();
+    let moka_like_tier = moka::sync::Cache::builder()
+        .max_capacity(256 << 20)
+        .weigher(|k: &Vec<u8>, v: &Arc<[u8]>| (k.len() + v.len()) as u32)
+        .expire_after(NoExpiry)
+        .eviction_listener(|_, _, _| {})
+        .build();
+    let texts = moka::sync::Cache::builder()
+        .max_capacity(256 << 20)
+        .weigher(|k: &Vec<u8>, v: &Arc<String>| (k.len() + v.len()) as u32)
+        .build();
     for (k, v) in data.keys.iter().zip(&data.values) {
-        cache.insert_bytes(k, v).unwrap();
-        cache
-            .insert(format!("typed/{}", String::from_utf8_lossy(k)), v)
-            .unwrap();
+        raw.insert_bytes(k, v).unwrap();
         moka.insert(k.clone(), Arc::from(&v[..]));
+        moka_like_tier.insert(k.clone(), Arc::from(&v[..]));
+        let text = text_of(v);
+        typed.insert(k, &text).unwrap();
+        texts.insert(k.clone(), Arc::new(text));
     }
-    (cache, moka, dir)
+    MemorySetup {
+        raw,
+        typed,
+        moka,
+        moka_like_tier,
+        texts,
+        _dirs: dirs,
+    }
+}
+
+/// Per-entry expiry that never expires anything (moka configured like our memory tier).
+struct NoExpiry;
+
+impl moka::Expiry<Vec<u8>, Arc<[u8]>> for NoExpiry {}
+
+/// A 4 KiB ASCII text made from random bytes (an OCR page stands in for it).
+fn text_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| (b'a' + b % 26) as char).collect()
 }
 
 /// A memory + disk cache whose values are on disk only and are never promoted.
@@ -113,10 +156,6 @@ fn disk_setup(data: &Data) -> (Cache, TempDir) {
     (cache, dir)
 }
 
-fn typed_key(key: &[u8]) -> String {
-    format!("typed/{}", String::from_utf8_lossy(key))
-}
-
 /// One benchmark pair: the operation under test and its baseline, each `fn(i)` one op.
 struct Pair<'a> {
     group: &'static str,
@@ -125,18 +164,14 @@ struct Pair<'a> {
     baseline: Box<dyn Fn(u64) + 'a>,
 }
 
-fn pairs<'a>(
-    data: &'a Data,
-    mem: &'a (Cache, moka::sync::Cache<Vec<u8>, Arc<[u8]>>, TempDir),
-    on_disk: &'a Cache,
-) -> Vec<Pair<'a>> {
-    let (cache, moka, _) = mem;
+fn pairs<'a>(data: &'a Data, mem: &'a MemorySetup, on_disk: &'a Cache) -> Vec<Pair<'a>> {
+    let (raw, typed, moka, texts) = (&mem.raw, &mem.typed, &mem.moka, &mem.texts);
     vec![
         Pair {
             group: "memory_hit",
             target: "<= 1.25 (>= 0.8x throughput)",
             cache: Box::new(move |i| {
-                let v = cache.get_bytes(data.key(i)).unwrap().unwrap();
+                let v = raw.get_bytes(data.key(i)).unwrap().unwrap();
                 black_box(v[0]);
             }),
             baseline: Box::new(move |i| {
@@ -145,14 +180,26 @@ fn pairs<'a>(
             }),
         },
         Pair {
+            group: "memory_hit_vs_moka_configured_alike",
+            target: "",
+            cache: Box::new(move |i| {
+                let v = raw.get_bytes(data.key(i)).unwrap().unwrap();
+                black_box(v[0]);
+            }),
+            baseline: Box::new(move |i| {
+                let v = mem.moka_like_tier.get(data.key(i)).unwrap();
+                black_box(v[0]);
+            }),
+        },
+        Pair {
             group: "memory_hit_typed",
             target: "",
             cache: Box::new(move |i| {
-                let v: Vec<u8> = cache.get(typed_key(data.key(i))).unwrap().unwrap();
+                let v: String = typed.get(data.key(i)).unwrap().unwrap();
                 black_box(v);
             }),
             baseline: Box::new(move |i| {
-                let v = moka.get(data.key(i)).unwrap().to_vec();
+                let v = String::clone(&texts.get(data.key(i)).unwrap());
                 black_box(v);
             }),
         },
@@ -173,15 +220,13 @@ fn pairs<'a>(
             group: "get_with_hit",
             target: "<= 1.2",
             cache: Box::new(move |i| {
-                let v: Vec<u8> = cache
-                    .get_with(typed_key(data.key(i)), || {
-                        unreachable!("every key is present")
-                    })
+                let v: String = typed
+                    .get_with(data.key(i), || unreachable!("every key is present"))
                     .unwrap();
                 black_box(v);
             }),
             baseline: Box::new(move |i| {
-                let v: Vec<u8> = cache.get(typed_key(data.key(i))).unwrap().unwrap();
+                let v: String = typed.get(data.key(i)).unwrap().unwrap();
                 black_box(v);
             }),
         },
@@ -196,12 +241,20 @@ fn time_ops(op: &dyn Fn(u64), start: u64, n: u64) -> Duration {
     t.elapsed()
 }
 
+/// Interleaved rounds per pair (`STRATACACHE_BENCH_ROUNDS`, default 21).
+fn rounds() -> u64 {
+    std::env::var("STRATACACHE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(21)
+}
+
 /// Median ns/op over interleaved rounds of candidate and baseline.
 fn interleaved(pair: &Pair<'_>, ops: u64) -> (f64, f64) {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     time_ops(&*pair.cache, 0, ops);
     time_ops(&*pair.baseline, 0, ops);
-    for round in 0..21u64 {
+    for round in 0..rounds() {
         let start = round * ops;
         a.push(time_ops(&*pair.cache, start, ops).as_nanos() as f64 / ops as f64);
         b.push(time_ops(&*pair.baseline, start, ops).as_nanos() as f64 / ops as f64);
@@ -229,7 +282,10 @@ fn bench_cache(c: &mut Criterion) {
     if quick() {
         return;
     }
-    println!("\ninterleaved medians (21 rounds of 20k ops each, same run):");
+    println!(
+        "\ninterleaved medians ({} rounds of 20k ops each, same run):",
+        rounds()
+    );
     println!(
         "{:<18} {:>12} {:>12} {:>8}  target",
         "pair", "cache", "baseline", "ratio"
@@ -237,7 +293,7 @@ fn bench_cache(c: &mut Criterion) {
     for pair in &pairs {
         let (cache_ns, base_ns) = interleaved(pair, 20_000);
         println!(
-            "{:<18} {:>9.1} ns {:>9.1} ns {:>8.3}  {}",
+            "{:<36} {:>9.1} ns {:>9.1} ns {:>8.3}  {}",
             pair.group,
             cache_ns,
             base_ns,
