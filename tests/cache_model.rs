@@ -85,6 +85,10 @@ struct Model {
     in_memory: HashSet<&'static str>,
     /// Disk hits per key since the cache opened (for `AfterHits`).
     lower_hits: HashMap<&'static str, u32>,
+    /// The memory tier's sweep of expired copies: it runs on a memory insert once a value
+    /// with a TTL went in since the last sweep and 60 s of cache time passed since it.
+    sweep_last: u64,
+    sweep_expiring: u64,
 }
 
 impl Model {
@@ -104,6 +108,20 @@ impl Model {
             .collect();
         for k in expired {
             self.values.remove(k);
+        }
+    }
+
+    /// A value goes into the memory tier (insert or promotion), maybe sweeping.
+    fn memory_insert(&mut self, key: &'static str, now: u64) {
+        if self.values.get(key).is_some_and(|(_, exp)| exp.is_some()) {
+            self.sweep_expiring += 1;
+        }
+        self.in_memory.insert(key);
+        if self.sweep_expiring > 0 && now - self.sweep_last >= 60_000 {
+            self.sweep_last = now;
+            self.sweep_expiring = 0;
+            let values = &self.values;
+            self.in_memory.retain(|k| values.contains_key(k));
         }
     }
 
@@ -127,6 +145,8 @@ fn run(promotion: Promotion, ops: &[Op]) -> Result<(), TestCaseError> {
         values: HashMap::new(),
         in_memory: HashSet::new(),
         lower_hits: HashMap::new(),
+        sweep_last: START_MS,
+        sweep_expiring: 0,
     };
 
     for (step, op) in ops.iter().enumerate() {
@@ -134,14 +154,14 @@ fn run(promotion: Promotion, ops: &[Op]) -> Result<(), TestCaseError> {
             Op::Insert(k, v) => {
                 cache.insert(KEYS[k], &v).unwrap();
                 model.values.insert(KEYS[k], (v, None));
-                model.in_memory.insert(KEYS[k]);
+                model.memory_insert(KEYS[k], now);
             }
             Op::InsertTtl(k, v, ttl) => {
                 cache
                     .insert_with_ttl(KEYS[k], &v, Duration::from_millis(ttl))
                     .unwrap();
                 model.values.insert(KEYS[k], (v, Some(now + ttl)));
-                model.in_memory.insert(KEYS[k]);
+                model.memory_insert(KEYS[k], now);
             }
             Op::Get(k) => {
                 let key = KEYS[k];
@@ -189,7 +209,7 @@ fn run(promotion: Promotion, ops: &[Op]) -> Result<(), TestCaseError> {
                         }
                     };
                     if promote {
-                        model.in_memory.insert(key);
+                        model.memory_insert(key, now);
                     }
                     prop_assert_eq!(
                         after.tiers[mem].promotions - before.tiers[mem].promotions,
@@ -222,6 +242,8 @@ fn run(promotion: Promotion, ops: &[Op]) -> Result<(), TestCaseError> {
                 cache = open(dir.path(), &clock, promotion);
                 model.in_memory.clear();
                 model.lower_hits.clear();
+                model.sweep_last = now;
+                model.sweep_expiring = 0;
                 let stats = cache.stats();
                 prop_assert_eq!(stats.tiers[mem].entries, 0, "memory is empty after reopen");
             }

@@ -96,7 +96,8 @@ impl CacheInner {
     }
 
     /// Finds `key` in the first tier that has a current value, promoting it upwards.
-    /// `count` says whether the lookup counts in the hit/miss stats.
+    /// `count` says whether the lookup is a read that counts in the hit/miss stats and
+    /// promotes, or a peek that does neither.
     pub fn lookup(&self, key: &[u8], count: bool) -> Option<Found> {
         for (i, slot) in self.slots.iter().enumerate() {
             let value = match slot.tier.get(key) {
@@ -137,7 +138,8 @@ impl CacheInner {
                 bump(&slot.counters.hits);
                 bump(&self.counters.hits);
             }
-            if i > 0 {
+            // Peeks (`contains_key`, `ttl`, the loader's second look) do not promote.
+            if i > 0 && count {
                 self.promote(key, i, &value.blob, value.expires_at_ms);
             }
             return Some(Found {

@@ -1,7 +1,9 @@
 //! The public face of the tiered cache: [`Cache`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use quanta::Instant;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
