@@ -23,7 +23,7 @@ use crate::index::{EntryLoc, SegmentMeta};
 use crate::segment::Segment;
 use crate::segment::scan::RecordScan;
 use crate::store::counters::Counters;
-use crate::store::inner::{Inner, Pending, Writer};
+use crate::store::inner::{Inner, Pending, Staged, Writer};
 
 /// What to do with the live records of a drained segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +132,9 @@ impl Inner {
                 true => None,
                 false => Some(self.append(w, &[&plan.moved])?),
             };
+            // One lock of the staged changes for the whole segment (the writer lock is held,
+            // so only readers wait, and only for the inserts below).
+            let mut staged = self.pending.write();
             for fate in plan.fates {
                 let moved = fate
                     .moved_at
@@ -141,8 +144,9 @@ impl Inner {
                         offset: offset + at,
                         ..fate.old
                     });
-                self.settle(w, mode, fate, moved);
+                settle(&mut staged, mode, fate, moved);
             }
+            w.dirty = true;
         }
         let meta = w.seg_meta.remove(&id).unwrap_or_default();
         w.dirty_meta.insert(id);
@@ -191,33 +195,6 @@ impl Inner {
         }
         self.access.note_drained(decided_bytes + evicted_bytes);
         Ok(())
-    }
-
-    /// Records the fate of one live record in the staged changes.
-    fn settle(&self, w: &mut Writer, mode: DrainMode, fate: Fate, moved: Option<EntryLoc>) {
-        let op = moved.map_or(Pending::Remove, Pending::Put);
-        match (mode, fate.source) {
-            // Compaction: the old file outlives the next checkpoint, so older states may
-            // keep pointing at it until then.
-            (DrainMode::KeepAll, _) | (_, Source::Current) => self.stage(w, &fate.key, op),
-            // Eviction deletes the file soon: nothing may be left pointing into it.
-            (_, Source::Committing) => {
-                self.pending
-                    .write()
-                    .committing
-                    .insert(fate.key.as_slice().into(), Pending::Remove);
-                if moved.is_some() {
-                    self.stage(w, &fate.key, op);
-                }
-            }
-            // Its index entry is in the batch's removals, removed durably before the file
-            // goes.
-            (_, Source::Index) => {
-                if moved.is_some() {
-                    self.stage(w, &fate.key, op);
-                }
-            }
-        }
     }
 
     /// Removes each listed index entry that still points at its record, in key order, in
@@ -287,17 +264,16 @@ impl Inner {
         let bytes = seg.tail(0).unwrap_or(&[]);
         let mut plan = DrainPlan::default();
         let evicting = mode != DrainMode::KeepAll;
+        // Staged changes only change under the writer lock, which the caller holds.
+        let staged = self.pending.read();
         for (offset, view) in RecordScan::new(bytes) {
-            let staged_loc = {
-                let staged = self.pending.read();
-                match (
-                    staged.current.get(view.key),
-                    staged.committing.get(view.key),
-                ) {
-                    (Some(op), _) => Some((op.loc(), Source::Current)),
-                    (None, Some(op)) => Some((op.loc(), Source::Committing)),
-                    (None, None) => None,
-                }
+            let staged_loc = match (
+                staged.current.get(view.key),
+                staged.committing.get(view.key),
+            ) {
+                (Some(op), _) => Some((op.loc(), Source::Current)),
+                (None, Some(op)) => Some((op.loc(), Source::Committing)),
+                (None, None) => None,
             };
             let here = |l: &EntryLoc| l.segment == id && l.offset == offset;
             let mut list = |undecided: bool| {
@@ -367,5 +343,32 @@ impl Inner {
             });
         }
         Ok(plan)
+    }
+}
+
+/// Records the fate of one live record in the staged changes (as [`Inner::stage`] would).
+fn settle(staged: &mut Staged, mode: DrainMode, fate: Fate, moved: Option<EntryLoc>) {
+    let op = moved.map_or(Pending::Remove, Pending::Put);
+    match (mode, fate.source) {
+        // Compaction: the old file outlives the next checkpoint, so older states may keep
+        // pointing at it until then.
+        (DrainMode::KeepAll, _) | (_, Source::Current) => {
+            staged.current.insert(fate.key.into(), op);
+        }
+        // Eviction deletes the file soon: nothing may be left pointing into it.
+        (_, Source::Committing) => {
+            staged
+                .committing
+                .insert(fate.key.as_slice().into(), Pending::Remove);
+            if moved.is_some() {
+                staged.current.insert(fate.key.into(), op);
+            }
+        }
+        // Its index entry is in the batch's removals, removed durably before the file goes.
+        (_, Source::Index) => {
+            if moved.is_some() {
+                staged.current.insert(fate.key.into(), op);
+            }
+        }
     }
 }

@@ -76,8 +76,14 @@ impl Inner {
         self.check_writable(&w)?;
         {
             let mut staged = self.pending.write();
-            let current = std::mem::take(&mut staged.current);
-            staged.committing.extend(current);
+            let staged = &mut *staged;
+            if staged.committing.is_empty() {
+                // The usual case: hand the map over instead of rehashing every entry, and
+                // keep the emptied one (with its capacity) for the next changes.
+                std::mem::swap(&mut staged.current, &mut staged.committing);
+            } else {
+                staged.committing.extend(staged.current.drain());
+            }
         }
         let segments = self.segments.read();
         let files = std::mem::take(&mut w.unsynced)
