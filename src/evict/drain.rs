@@ -264,6 +264,10 @@ impl Inner {
         let bytes = seg.tail(0).unwrap_or(&[]);
         let mut plan = DrainPlan::default();
         let evicting = mode != DrainMode::KeepAll;
+        if !evicting {
+            // Compaction moves most of the segment: one allocation instead of regrowing.
+            plan.moved.reserve(bytes.len());
+        }
         // Staged changes only change under the writer lock, which the caller holds.
         let staged = self.pending.read();
         for (offset, view) in RecordScan::new(bytes) {
