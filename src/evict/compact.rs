@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{IndexResultExt, Result};
-use crate::evict::drain::DrainMode;
+use crate::evict::drain::{DrainMode, EvictionBatch};
 use crate::index::SegmentMeta;
 use crate::store::inner::Inner;
 
@@ -93,7 +93,8 @@ impl Inner {
                     continue; // evicted meanwhile
                 }
                 w.in_maintenance = true;
-                let drained = self.drain_segment(&mut w, id, DrainMode::KeepAll);
+                let mut none = EvictionBatch::default();
+                let drained = self.drain_segment(&mut w, id, DrainMode::KeepAll, &mut none);
                 w.in_maintenance = false;
                 let drained = drained?;
                 report.segments_compacted += 1;

@@ -4,11 +4,16 @@
 //! - Compaction (`KeepAll`) moves every live record. The moved copies are staged like
 //!   inserts, so the old file is deleted by the first checkpoint that starts after the drain:
 //!   it makes the copies durable before the file goes (DESIGN invariant 3).
-//! - Eviction drops entries, keeping recently read ones by moving them. It removes every
-//!   index entry that points into the segment in one durable transaction of pure removals
-//!   (no data sync needed: redb never references unsynced bytes), then deletes the file at
-//!   once. A moved entry's new location is staged; if a crash comes before the next
-//!   checkpoint, that entry is simply gone, as if evicted.
+//! - Eviction drops entries, keeping recently read ones by moving them. Drained segments
+//!   gather in an [`EvictionBatch`]; [`Inner::release_evicted`] removes every index entry
+//!   that points into any of them in one durable transaction of pure removals (no data sync
+//!   needed: redb never references unsynced bytes), then deletes their files. A moved
+//!   entry's new location is staged; if a crash comes before the next checkpoint, that
+//!   entry is simply gone, as if evicted.
+//!
+//! Eviction does not look each record up in the index while scanning: a record with no
+//! staged change that is not kept is only listed, and the removal transaction, which must
+//! read the entry anyway, decides whether it was live (and counts it).
 
 use redb::{ReadableDatabase, ReadableTable};
 
@@ -18,7 +23,7 @@ use crate::index::{EntryLoc, SegmentMeta};
 use crate::segment::Segment;
 use crate::segment::scan::RecordScan;
 use crate::store::counters::Counters;
-use crate::store::inner::{Inner, Pending, Writer};
+use crate::store::inner::{Inner, Pending, Staged, Writer};
 
 /// What to do with the live records of a drained segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,14 +76,48 @@ struct Fate {
 struct DrainPlan {
     fates: Vec<Fate>,
     moved: Vec<u8>,
-    /// Index entries pointing into the segment (eviction removes them all durably, live or
-    /// superseded by a staged change, before the file goes).
-    index_entries: Vec<(Vec<u8>, EntryLoc)>,
+}
+
+/// A record of an evicted segment whose committed index entry may still point at it.
+struct Removal {
+    key: Box<[u8]>,
+    segment: u32,
+    offset: u32,
+    /// The record's fate was not decided while scanning (no staged change, not kept): if
+    /// the index still points at it, it is evicted (or expired) now and counted then.
+    undecided: bool,
+}
+
+/// Segments drained by eviction whose files are not deleted yet: their index entries go
+/// in one durable transaction, then the files (DESIGN invariant 3).
+#[derive(Default)]
+pub struct EvictionBatch {
+    ids: Vec<u32>,
+    removals: Vec<Removal>,
+    /// Bytes moved forward (second chances) by the segments of this batch.
+    pub moved_bytes: u64,
+    /// Bytes drained whose fate was decided while scanning (moved or dropped).
+    decided_bytes: u64,
+}
+
+impl EvictionBatch {
+    /// Segments waiting for release.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
 }
 
 impl Inner {
-    /// Drains segment `id` (caller holds the writer lock).
-    pub fn drain_segment(&self, w: &mut Writer, id: u32, mode: DrainMode) -> Result<Drained> {
+    /// Drains segment `id` (caller holds the writer lock). Compaction (`KeepAll`) leaves the
+    /// file to the next checkpoint; eviction adds it to `batch`, to be released by
+    /// [`Self::release_evicted`] before the writer lock is let go.
+    pub fn drain_segment(
+        &self,
+        w: &mut Writer,
+        id: u32,
+        mode: DrainMode,
+        batch: &mut EvictionBatch,
+    ) -> Result<Drained> {
         let mut done = Drained::default();
         // Never append into the segment being drained: moved records go to a fresh one.
         if w.active.as_ref().is_some_and(|a| a.id() == id) {
@@ -86,15 +125,16 @@ impl Inner {
         }
         // Always scan: the accounting is a hint, the records are the truth.
         let segment = self.segments.read().get(&id).cloned();
-        let mut index_removals = Vec::new();
         if let Some(seg) = segment {
-            let mut plan = self.plan_drain(&seg, id, mode, &mut done)?;
-            index_removals = std::mem::take(&mut plan.index_entries);
+            let plan = self.plan_drain(&seg, id, mode, &mut done, batch)?;
             // All moved records go out in one positional write.
             let base = match plan.moved.is_empty() {
                 true => None,
                 false => Some(self.append(w, &[&plan.moved])?),
             };
+            // One lock of the staged changes for the whole segment (the writer lock is held,
+            // so only readers wait, and only for the inserts below).
+            let mut staged = self.pending.write();
             for fate in plan.fates {
                 let moved = fate
                     .moved_at
@@ -104,10 +144,12 @@ impl Inner {
                         offset: offset + at,
                         ..fate.old
                     });
-                self.settle(w, mode, fate, moved);
+                settle(&mut staged, mode, fate, moved);
             }
+            w.dirty = true;
         }
         let meta = w.seg_meta.remove(&id).unwrap_or_default();
+        w.dirty_meta.insert(id);
         if mode == DrainMode::KeepAll {
             // Its row stays in the segments table until the checkpoint that makes the moved
             // copies durable removes it and deletes the file (in that order).
@@ -118,71 +160,75 @@ impl Inner {
                     ..meta
                 },
             );
-            w.dirty_meta.insert(id);
         } else {
-            w.dirty_meta.insert(id);
-            // A running checkpoint must not make anything durable that points into the
-            // file about to go, including changes a newer staged change has superseded.
-            for op in self.pending.write().committing.values_mut() {
-                if matches!(op, Pending::Put(l) if l.segment == id) {
-                    *op = Pending::Remove;
-                }
-            }
-            self.remove_from_index_durably(w, &index_removals)?;
-            self.delete_segment(w, id);
-            self.access
-                .note_drained(done.evicted_bytes + done.moved_bytes);
+            batch.ids.push(id);
+            batch.moved_bytes += done.moved_bytes;
+            batch.decided_bytes += done.moved_bytes + done.evicted_bytes;
         }
         Counters::add(&self.counters.evictions, done.evicted);
         Counters::add(&self.counters.expirations, done.expired);
         Ok(done)
     }
 
-    /// Records the fate of one live record in the staged changes.
-    fn settle(&self, w: &mut Writer, mode: DrainMode, fate: Fate, moved: Option<EntryLoc>) {
-        let op = moved.map_or(Pending::Remove, Pending::Put);
-        match (mode, fate.source) {
-            // Compaction: the old file outlives the next checkpoint, so older states may
-            // keep pointing at it until then.
-            (DrainMode::KeepAll, _) | (_, Source::Current) => self.stage(w, &fate.key, op),
-            // Eviction deletes the file now: nothing may be left pointing into it.
-            (_, Source::Committing) => {
-                self.pending
-                    .write()
-                    .committing
-                    .insert(fate.key.as_slice().into(), Pending::Remove);
-                if moved.is_some() {
-                    self.stage(w, &fate.key, op);
-                }
-            }
-            // Its index entry is in `index_entries`, removed durably before the file goes.
-            (_, Source::Index) => {
-                if moved.is_some() {
-                    self.stage(w, &fate.key, op);
-                }
+    /// Releases the segments of an eviction batch: one durable transaction removes every
+    /// index entry still pointing into them (and their rows), then their files go.
+    pub fn release_evicted(&self, w: &mut Writer, batch: EvictionBatch) -> Result<()> {
+        let EvictionBatch {
+            ids,
+            mut removals,
+            decided_bytes,
+            ..
+        } = batch;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // A running checkpoint must not make anything durable that points into the files
+        // about to go, including changes a newer staged change has superseded.
+        for op in self.pending.write().committing.values_mut() {
+            if matches!(op, Pending::Put(l) if ids.contains(&l.segment)) {
+                *op = Pending::Remove;
             }
         }
+        let evicted_bytes = self.remove_from_index_durably(w, &mut removals)?;
+        for id in ids {
+            self.delete_segment(w, id);
+        }
+        self.access.note_drained(decided_bytes + evicted_bytes);
+        Ok(())
     }
 
-    /// Removes index entries (each only if it still points where expected) in one durable
-    /// transaction, with the segment accounting.
-    fn remove_from_index_durably(
-        &self,
-        w: &mut Writer,
-        removals: &[(Vec<u8>, EntryLoc)],
-    ) -> Result<()> {
+    /// Removes each listed index entry that still points at its record, in key order, in
+    /// one durable transaction with the segment accounting. Counts the undecided records
+    /// it removes as evicted or expired; returns the bytes it evicted.
+    fn remove_from_index_durably(&self, w: &mut Writer, removals: &mut [Removal]) -> Result<u64> {
+        removals.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let now = self.config.clock.now_ms();
+        let (mut evicted, mut evicted_bytes, mut expired) = (0u64, 0u64, 0u64);
+        let mut removed = Vec::new();
         let result = self.in_write_txn(true, |txn| {
             {
                 let mut entries = txn.open_table(ENTRIES)?;
                 let mut expiry = txn.open_table(EXPIRY)?;
-                for (key, loc) in removals {
-                    let current = entries.get(key.as_slice())?.map(|g| g.value());
-                    if current == Some(*loc) {
-                        entries.remove(key.as_slice())?;
-                        if loc.expires_at != 0 {
-                            expiry.remove((loc.expires_at, key.as_slice()))?;
+                for (i, r) in removals.iter().enumerate() {
+                    let current = entries.get(&*r.key)?.map(|g| g.value());
+                    let Some(loc) =
+                        current.filter(|l| l.segment == r.segment && l.offset == r.offset)
+                    else {
+                        continue;
+                    };
+                    entries.remove(&*r.key)?;
+                    if loc.expires_at != 0 {
+                        expiry.remove((loc.expires_at, &*r.key))?;
+                    }
+                    self.account(w, &loc, -1);
+                    removed.push(i);
+                    if r.undecided {
+                        if loc.is_expired(now) {
+                            expired += 1;
+                        } else {
+                            evicted += 1;
+                            evicted_bytes += loc.record_len();
                         }
-                        self.account(w, loc, -1);
                     }
                 }
             }
@@ -192,20 +238,24 @@ impl Inner {
             return Err(self.poison(w, e));
         }
         w.dirty_meta.clear();
-        for (key, _) in removals {
-            self.locs.update(key, None);
+        for i in removed {
+            self.locs.update(&removals[i].key, None);
         }
-        Ok(())
+        Counters::add(&self.counters.evictions, evicted);
+        Counters::add(&self.counters.expirations, expired);
+        Ok(evicted_bytes)
     }
 
     /// Decides the fate of each live record: moved (copied, verbatim, into `moved`) or
-    /// dropped.
+    /// dropped. Eviction also lists in `batch` every record whose index entry may point at
+    /// it; those it does not keep and that have no staged change are left undecided.
     fn plan_drain(
         &self,
         seg: &Segment,
         id: u32,
         mode: DrainMode,
         done: &mut Drained,
+        batch: &mut EvictionBatch,
     ) -> Result<DrainPlan> {
         let path = &self.index_path;
         let txn = self.db.read().begin_read().ix(path)?;
@@ -213,29 +263,60 @@ impl Inner {
         let now = self.config.clock.now_ms();
         let bytes = seg.tail(0).unwrap_or(&[]);
         let mut plan = DrainPlan::default();
+        let evicting = mode != DrainMode::KeepAll;
+        if !evicting {
+            // Compaction moves most of the segment: one allocation instead of regrowing.
+            plan.moved.reserve(bytes.len());
+        }
+        // Staged changes only change under the writer lock, which the caller holds.
+        let staged = self.pending.read();
         for (offset, view) in RecordScan::new(bytes) {
-            let staged_loc = {
-                let staged = self.pending.read();
-                match (
-                    staged.current.get(view.key),
-                    staged.committing.get(view.key),
-                ) {
-                    (Some(op), _) => Some((op.loc(), Source::Current)),
-                    (None, Some(op)) => Some((op.loc(), Source::Committing)),
-                    (None, None) => None,
-                }
+            let staged_loc = match (
+                staged.current.get(view.key),
+                staged.committing.get(view.key),
+            ) {
+                (Some(op), _) => Some((op.loc(), Source::Current)),
+                (None, Some(op)) => Some((op.loc(), Source::Committing)),
+                (None, None) => None,
             };
             let here = |l: &EntryLoc| l.segment == id && l.offset == offset;
-            let index_loc = match (&staged_loc, mode) {
-                (Some(_), DrainMode::KeepAll) => None,
-                _ => table.get(view.key).ix(path)?.map(|g| g.value()),
+            let mut list = |undecided: bool| {
+                batch.removals.push(Removal {
+                    key: view.key.into(),
+                    segment: id,
+                    offset,
+                    undecided,
+                })
             };
-            if mode != DrainMode::KeepAll
-                && let Some(l) = index_loc.filter(here)
-            {
-                plan.index_entries.push((view.key.to_vec(), l));
-            }
-            let (current, source) = staged_loc.unwrap_or((index_loc, Source::Index));
+            let (current, source) = match staged_loc {
+                Some(staged) => {
+                    if evicting {
+                        // The index may still hold an older state pointing here.
+                        list(false);
+                    }
+                    staged
+                }
+                None if evicting => {
+                    let header_expired =
+                        view.header.expires_at != 0 && view.header.expires_at <= now;
+                    let may_keep = mode == DrainMode::KeepRecentlyRead
+                        && !header_expired
+                        && self.access.recently_read(view.key);
+                    if !may_keep {
+                        list(true);
+                        continue;
+                    }
+                    list(false);
+                    (
+                        table.get(view.key).ix(path)?.map(|g| g.value()),
+                        Source::Index,
+                    )
+                }
+                None => (
+                    table.get(view.key).ix(path)?.map(|g| g.value()),
+                    Source::Index,
+                ),
+            };
             let Some(loc) = current.filter(here) else {
                 continue;
             };
@@ -266,5 +347,32 @@ impl Inner {
             });
         }
         Ok(plan)
+    }
+}
+
+/// Records the fate of one live record in the staged changes (as [`Inner::stage`] would).
+fn settle(staged: &mut Staged, mode: DrainMode, fate: Fate, moved: Option<EntryLoc>) {
+    let op = moved.map_or(Pending::Remove, Pending::Put);
+    match (mode, fate.source) {
+        // Compaction: the old file outlives the next checkpoint, so older states may keep
+        // pointing at it until then.
+        (DrainMode::KeepAll, _) | (_, Source::Current) => {
+            staged.current.insert(fate.key.into(), op);
+        }
+        // Eviction deletes the file soon: nothing may be left pointing into it.
+        (_, Source::Committing) => {
+            staged
+                .committing
+                .insert(fate.key.as_slice().into(), Pending::Remove);
+            if moved.is_some() {
+                staged.current.insert(fate.key.into(), op);
+            }
+        }
+        // Its index entry is in the batch's removals, removed durably before the file goes.
+        (_, Source::Index) => {
+            if moved.is_some() {
+                staged.current.insert(fate.key.into(), op);
+            }
+        }
     }
 }

@@ -7,13 +7,15 @@
 //! checks the active segment grows by at most one segment (capacity / 16 by default).
 
 use crate::error::Result;
-use crate::evict::drain::DrainMode;
+use crate::evict::drain::{DrainMode, EvictionBatch};
 use crate::store::inner::{Inner, Writer};
 
 /// Eviction starts above this fraction of capacity (in percent).
 const HIGH_WATERMARK_PCT: u64 = 110;
 /// Eviction stops at or below this fraction of capacity (in percent).
 const LOW_WATERMARK_PCT: u64 = 100;
+/// At most this many drained segments wait for one durable release commit.
+const MAX_BATCH: usize = 16;
 
 impl Inner {
     /// Bytes the store occupies by its own accounting: segments plus the index file.
@@ -45,7 +47,28 @@ impl Inner {
     /// reach a quarter of the capacity; after that, or when a whole pass freed too little
     /// because everything was hot, segments are drained without second chances, so
     /// eviction always makes room.
+    ///
+    /// Drained segments are released in batches: one durable index commit for several
+    /// files. A batch is released once its moved copies reach a quarter segment (the
+    /// originals still take space until then) or it holds [`MAX_BATCH`] segments.
     fn evict_down_to(&self, w: &mut Writer, incoming: u64, target: u64) -> Result<bool> {
+        let mut batch = EvictionBatch::default();
+        let drained = self.drain_oldest(w, incoming, target, &mut batch);
+        // Segments drained before a failure are released all the same, unless writes are
+        // refused: then the durable index keeps referencing them and their files stay.
+        if w.poisoned.is_none() {
+            self.release_evicted(w, batch)?;
+        }
+        drained
+    }
+
+    fn drain_oldest(
+        &self,
+        w: &mut Writer,
+        incoming: u64,
+        target: u64,
+        batch: &mut EvictionBatch,
+    ) -> Result<bool> {
         // Eviction reads staged changes and the index together: no commit needed first.
         let mut drained = false;
         let mut moved = 0u64;
@@ -60,6 +83,7 @@ impl Inner {
                 .filter(|id| Some(*id) != active)
                 .collect();
             for id in victims {
+                // Drained segments left the accounting already; their files go at release.
                 if self.used_bytes(w) + incoming <= target {
                     return Ok(drained);
                 }
@@ -68,10 +92,12 @@ impl Inner {
                 } else {
                     DrainMode::DropAll
                 };
-                // Eviction commits its removals durably and deletes the file at once.
-                moved += self.drain_segment(w, id, mode)?.moved_bytes;
+                moved += self.drain_segment(w, id, mode, batch)?.moved_bytes;
                 drained = true;
                 second_chances &= moved < w.capacity / 4;
+                if batch.moved_bytes >= w.segment_size / 4 || batch.len() >= MAX_BATCH {
+                    self.release_evicted(w, std::mem::take(batch))?;
+                }
             }
             second_chances = false;
         }

@@ -76,8 +76,14 @@ impl Inner {
         self.check_writable(&w)?;
         {
             let mut staged = self.pending.write();
-            let current = std::mem::take(&mut staged.current);
-            staged.committing.extend(current);
+            let staged = &mut *staged;
+            if staged.committing.is_empty() {
+                // The usual case: hand the map over instead of rehashing every entry, and
+                // keep the emptied one (with its capacity) for the next changes.
+                std::mem::swap(&mut staged.current, &mut staged.committing);
+            } else {
+                staged.committing.extend(staged.current.drain());
+            }
         }
         let segments = self.segments.read();
         let files = std::mem::take(&mut w.unsynced)
@@ -135,13 +141,16 @@ impl Inner {
         Ok(())
     }
 
-    /// Deletes a segment file that no durable index state references any more.
+    /// Deletes a segment file that no durable index state references any more. The file is
+    /// unlinked now; its handle and mapping are dropped by the reaper thread.
     pub(crate) fn delete_segment(&self, w: &mut Writer, id: u32) {
-        if let Some(seg) = self.segments.write().remove(&id) {
+        let removed = self.segments.write().remove(&id);
+        if let Some(seg) = removed {
             if let Err(e) = std::fs::remove_file(seg.path()) {
                 log::warn!("could not delete segment {}: {e}", seg.path().display());
             }
             w.dir_changed = true;
+            self.reaper.release(seg);
         }
     }
 
@@ -219,15 +228,19 @@ impl Inner {
         let now = self.config.clock.now_ms();
         let mut entries = txn.open_table(ENTRIES)?;
         let mut expiry = txn.open_table(EXPIRY)?;
-        for (key, op) in pending.iter() {
+        // In key order: redb then walks its B-tree once, left to right, instead of jumping
+        // between leaves at random (the staged map is a hash map).
+        let mut sorted: Vec<(&[u8], &Pending)> = pending.iter().map(|(k, op)| (&**k, op)).collect();
+        sorted.sort_unstable_by_key(|(k, _)| *k);
+        for (key, op) in sorted {
             let old = match op {
-                Pending::Put(loc) => entries.insert(&**key, loc)?.map(|g| g.value()),
-                Pending::Remove => entries.remove(&**key)?.map(|g| g.value()),
+                Pending::Put(loc) => entries.insert(key, loc)?.map(|g| g.value()),
+                Pending::Remove => entries.remove(key)?.map(|g| g.value()),
             };
             if let Some(old) = old {
                 self.account(w, &old, -1);
                 if old.expires_at != 0 {
-                    expiry.remove((old.expires_at, &**key))?;
+                    expiry.remove((old.expires_at, key))?;
                 }
             }
             if let Pending::Put(loc) = op {
@@ -236,7 +249,7 @@ impl Inner {
                     meta.last_access = meta.last_access.max(now);
                 }
                 if loc.expires_at != 0 {
-                    expiry.insert((loc.expires_at, &**key), ())?;
+                    expiry.insert((loc.expires_at, key), ())?;
                 }
             }
         }

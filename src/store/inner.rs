@@ -19,6 +19,7 @@ use crate::segment::format::FORMAT_VERSION;
 use crate::store::config::{DEFAULT_CAPACITY, DiskStoreBuilder};
 use crate::store::counters::Counters;
 use crate::store::loc_cache::LocCache;
+use crate::store::reaper::Reaper;
 
 /// A change waiting for the next index commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +122,8 @@ pub struct Inner {
     pub writer: Mutex<Writer>,
     pub counters: Counters,
     pub seq: AtomicU64,
+    /// Closes deleted segment files off the writer's path.
+    pub reaper: Reaper,
     _lock: File,
 }
 
@@ -170,6 +173,7 @@ impl Inner {
             writer: Mutex::new(writer),
             counters,
             seq: AtomicU64::new(meta.next_seq),
+            reaper: Reaper::start(),
             dir,
             _lock: lock,
         })

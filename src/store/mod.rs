@@ -8,6 +8,7 @@ pub(crate) mod inner;
 mod list;
 mod loc_cache;
 pub(crate) mod read;
+mod reaper;
 mod stats;
 mod user_meta;
 mod verify;
