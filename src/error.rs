@@ -83,6 +83,15 @@ pub enum Error {
         /// The failure that poisoned it.
         cause: String,
     },
+    /// A Redis call failed (the cache carries on without Redis; this reaches callers only
+    /// through [`Cache::stats`](crate::Cache::stats) and logs, or from Redis-only calls).
+    #[error("redis {op}: {message}")]
+    Redis {
+        /// What was being done.
+        op: String,
+        /// What the client reported.
+        message: String,
+    },
     /// An argument was rejected; the message says which and why.
     #[error("invalid argument: {0}")]
     InvalidInput(String),

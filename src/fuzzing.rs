@@ -30,6 +30,24 @@ pub fn decoders(data: &[u8]) {
     let meta = SegmentMeta::decode(data);
     assert_eq!(SegmentMeta::decode(&meta.encode()), meta);
     let _ = crate::codec::decompress(data, data.first().map_or(0, |b| *b as usize * 64));
+    cache_decoders(data);
+}
+
+/// The tiered cache's decoders: value envelopes, Redis frames, invalidation messages.
+fn cache_decoders(data: &[u8]) {
+    use crate::cache::{envelope, frame, messages};
+    if let Ok(view) = envelope::decode(data) {
+        assert!(view.payload_start <= data.len());
+        assert!(view.tags().count() <= envelope::MAX_TAGS);
+    }
+    let _ = frame::decode_frame(b"key", data);
+    let framed = frame::encode_frame(b"key", data, 64);
+    assert_eq!(frame::decode_frame(b"key", &framed).as_deref(), Ok(data));
+    assert!(frame::decode_frame(b"other key", &framed).is_err());
+    if let Ok((sender, change)) = messages::decode(data) {
+        let again = messages::decode(&messages::encode(sender, &change));
+        assert_eq!(again, Ok((sender, change)));
+    }
 }
 
 /// One operation of the model test.

@@ -39,6 +39,8 @@ pub use cache::{
     Cache, CacheBuilder, CacheStats, CachedBytes, Evictions, HistogramSnapshot, InsertOptions,
     LoadError, Placement, Promotion, TierKind, TierStats, WritePolicy,
 };
+#[cfg(feature = "redis")]
+pub use cache::{RedisConfig, RedisTier};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};
 pub use error::{Error, Result};

@@ -12,6 +12,9 @@ pub enum Blob {
     Shared(Arc<[u8]>),
     /// Borrowed from a disk segment mapping (no copy for uncompressed values).
     Disk(ValueRef),
+    /// Owned bytes (read from Redis).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    Owned(Vec<u8>),
 }
 
 impl Blob {
@@ -31,6 +34,7 @@ impl Deref for Blob {
         match self {
             Blob::Shared(bytes) => bytes,
             Blob::Disk(value) => value,
+            Blob::Owned(bytes) => bytes,
         }
     }
 }

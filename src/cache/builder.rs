@@ -30,6 +30,8 @@ const DEFAULT_MAX_KEY_LEN: usize = 4096;
 pub struct CacheBuilder {
     memory_bytes: Option<u64>,
     disk: Option<DiskStoreBuilder>,
+    #[cfg(feature = "redis")]
+    redis: Option<crate::cache::redis::RedisConfig>,
     order: Option<Vec<TierKind>>,
     promotion: Promotion,
     write: WritePolicy,
@@ -43,6 +45,20 @@ impl CacheBuilder {
     /// per entry).
     pub fn memory(mut self, budget_bytes: u64) -> Self {
         self.memory_bytes = Some(budget_bytes);
+        self
+    }
+
+    /// Adds a Redis tier at `url` (`redis://127.0.0.1:6379`) with default settings
+    /// (feature `redis`). The cache opens even while Redis is down.
+    #[cfg(feature = "redis")]
+    pub fn redis(self, url: impl Into<String>) -> Self {
+        self.redis_config(crate::cache::redis::RedisConfig::new(url))
+    }
+
+    /// Adds a Redis tier (standalone or cluster) with the given settings (feature `redis`).
+    #[cfg(feature = "redis")]
+    pub fn redis_config(mut self, config: crate::cache::redis::RedisConfig) -> Self {
+        self.redis = Some(config);
         self
     }
 
@@ -116,6 +132,9 @@ impl CacheBuilder {
             .filter(|k| match k {
                 TierKind::Memory => self.memory_bytes.is_some(),
                 TierKind::Disk => self.disk.is_some(),
+                #[cfg(feature = "redis")]
+                TierKind::Redis => self.redis.is_some(),
+                #[cfg(not(feature = "redis"))]
                 TierKind::Redis => false,
             })
             .collect();
@@ -146,6 +165,18 @@ impl CacheBuilder {
         let memory = self
             .memory_bytes
             .map(|bytes| Arc::new(MemoryTier::new(bytes, clock.clone(), on_drop.clone())));
+        #[cfg(feature = "redis")]
+        let on_remote: Arc<OnceLock<crate::cache::redis::pubsub::RemoteHook>> =
+            Arc::new(OnceLock::new());
+        #[cfg(feature = "redis")]
+        let redis = match self.redis {
+            Some(config) => Some(Arc::new(crate::cache::redis::RedisTier::open(
+                config,
+                clock.clone(),
+                on_remote.clone(),
+            )?)),
+            None => None,
+        };
         let slots = order
             .iter()
             .map(|kind| {
@@ -154,7 +185,10 @@ impl CacheBuilder {
                     TierKind::Disk => {
                         Arc::new(DiskTier::new(disk.clone().expect("configured"))) as Arc<dyn Tier>
                     }
-                    TierKind::Redis => unreachable!("not configurable yet"),
+                    #[cfg(feature = "redis")]
+                    TierKind::Redis => redis.clone().expect("configured") as Arc<dyn Tier>,
+                    #[cfg(not(feature = "redis"))]
+                    TierKind::Redis => unreachable!("the redis feature is off"),
                 };
                 Slot {
                     tier,
@@ -165,7 +199,7 @@ impl CacheBuilder {
         let inner = Arc::new(CacheInner {
             slots,
             memory,
-            tags: TagRegistry::load(disk.clone())?,
+            tags: TagRegistry::load(disk.clone(), clock.clone())?,
             disk,
             clock,
             policies: Policies {
@@ -188,6 +222,27 @@ impl CacheBuilder {
             }
         });
         let _ = on_drop.set(hook);
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &redis {
+            let weak = Arc::downgrade(&inner);
+            let hook: crate::cache::redis::pubsub::RemoteHook = Box::new(move |change| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.on_remote(change);
+                }
+            });
+            let _ = on_remote.set(hook);
+            // Tags invalidated by other caches while this one was away.
+            match redis.tag_generations() {
+                Ok(generations) => {
+                    for (tag, generation) in generations {
+                        inner.tags.adopt(&tag, generation)?;
+                    }
+                }
+                Err(e) => log::warn!(
+                    "stratacache: could not read tag generations from Redis ({e}); using the local ones"
+                ),
+            }
+        }
         Ok(Cache { inner })
     }
 }

@@ -15,7 +15,7 @@ use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
 use crate::cache::promote::HitCounter;
 use crate::cache::stats::{CacheCounters, TierCounters, bump};
 use crate::cache::tags::TagRegistry;
-use crate::cache::tier::{Tier, TierKind};
+use crate::cache::tier::{Tier, TierKind, TierValue};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 
@@ -73,6 +73,13 @@ impl Found {
     }
 }
 
+/// What one tier's answer amounts to.
+enum Accepted {
+    Found(Found),
+    Miss,
+    Stale,
+}
+
 /// An envelope ready to be written.
 pub(crate) struct Prepared {
     pub envelope: Arc<[u8]>,
@@ -101,59 +108,103 @@ impl CacheInner {
     pub fn lookup(&self, key: &[u8], count: bool) -> Option<Found> {
         for (i, slot) in self.slots.iter().enumerate() {
             let value = match slot.tier.get(key) {
-                Ok(Some(value)) => value,
-                Ok(None) => {
-                    if count {
-                        bump(&slot.counters.misses);
-                    }
-                    continue;
-                }
+                Ok(value) => value,
                 Err(e) => {
                     self.tier_failed(slot, "get", key, &e);
                     continue;
                 }
             };
-            let view = match envelope::decode(&value.blob) {
-                Ok(view) => view,
-                Err(reason) => {
-                    bump(&self.counters.errors);
-                    log::warn!(
-                        "stratacache: {} tier holds a value for {:?} that the cache did not write ({reason}); treating it as a miss",
-                        slot.tier.kind(),
-                        String::from_utf8_lossy(key)
-                    );
-                    if count {
-                        bump(&slot.counters.misses);
-                    }
-                    continue;
-                }
-            };
-            if !self.tags.is_current(&view) {
-                bump(&self.counters.stale_tags);
-                let _ = self.remove_everywhere(key);
-                break;
+            match self.accept(i, key, value, count) {
+                Accepted::Found(found) => return Some(found),
+                Accepted::Miss => continue,
+                Accepted::Stale => break,
             }
-            let (payload_start, ttl_ms) = (view.payload_start, view.ttl_ms);
-            if count {
-                bump(&slot.counters.hits);
-                bump(&self.counters.hits);
-            }
-            // Peeks (`contains_key`, `ttl`, the loader's second look) do not promote.
-            if i > 0 && count {
-                self.promote(key, i, &value.blob, value.expires_at_ms);
-            }
-            return Some(Found {
-                tier: i,
-                blob: value.blob,
-                payload_start,
-                ttl_ms,
-                expires_at_ms: value.expires_at_ms,
-            });
         }
         if count {
             bump(&self.counters.misses);
         }
         None
+    }
+
+    /// Looks up several keys, asking each tier for all keys still missing at once (one
+    /// round trip to a remote tier). Always counted, like `lookup(key, true)`.
+    pub fn lookup_many(&self, keys: &[&[u8]]) -> Vec<Option<Found>> {
+        let mut found: Vec<Option<Found>> = keys.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..keys.len()).collect();
+        for (i, slot) in self.slots.iter().enumerate() {
+            if pending.is_empty() {
+                break;
+            }
+            let asked: Vec<&[u8]> = pending.iter().map(|&p| keys[p]).collect();
+            let values = match slot.tier.get_many(&asked) {
+                Ok(values) => values,
+                Err(e) => {
+                    self.tier_failed(slot, "get_many", asked[0], &e);
+                    continue;
+                }
+            };
+            let mut still = Vec::new();
+            for (&p, value) in pending.iter().zip(values) {
+                match self.accept(i, keys[p], value, true) {
+                    Accepted::Found(f) => found[p] = Some(f),
+                    Accepted::Miss => still.push(p),
+                    Accepted::Stale => {}
+                }
+            }
+            pending = still;
+        }
+        for _ in 0..keys.iter().zip(&found).filter(|(_, f)| f.is_none()).count() {
+            bump(&self.counters.misses);
+        }
+        found
+    }
+
+    /// Judges what tier `i` returned for `key`: a usable value (counted, promoted), a
+    /// miss in this tier, or a value retired by a tag (removed everywhere: stop looking).
+    fn accept(&self, i: usize, key: &[u8], value: Option<TierValue>, count: bool) -> Accepted {
+        let slot = &self.slots[i];
+        let Some(value) = value else {
+            if count {
+                bump(&slot.counters.misses);
+            }
+            return Accepted::Miss;
+        };
+        let view = match envelope::decode(&value.blob) {
+            Ok(view) => view,
+            Err(reason) => {
+                bump(&self.counters.errors);
+                log::warn!(
+                    "stratacache: {} tier holds a value for {:?} that the cache did not write ({reason}); treating it as a miss",
+                    slot.tier.kind(),
+                    String::from_utf8_lossy(key)
+                );
+                if count {
+                    bump(&slot.counters.misses);
+                }
+                return Accepted::Miss;
+            }
+        };
+        if !self.tags.is_current(&view) {
+            bump(&self.counters.stale_tags);
+            let _ = self.remove_everywhere(key);
+            return Accepted::Stale;
+        }
+        let (payload_start, ttl_ms) = (view.payload_start, view.ttl_ms);
+        if count {
+            bump(&slot.counters.hits);
+            bump(&self.counters.hits);
+        }
+        // Peeks (`contains_key`, `ttl`, the loader's second look) do not promote.
+        if i > 0 && count {
+            self.promote(key, i, &value.blob, value.expires_at_ms);
+        }
+        Accepted::Found(Found {
+            tier: i,
+            blob: value.blob,
+            payload_start,
+            ttl_ms,
+            expires_at_ms: value.expires_at_ms,
+        })
     }
 
     /// Recounts a counted hit as a miss: the value was found but could not be used (it
@@ -187,7 +238,7 @@ impl CacheInner {
                     memory.insert_entry(key, self.mem_entry(&shared, expires_at_ms));
                     Ok(())
                 }
-                _ => slot.tier.insert(key, &shared, expires_at_ms),
+                _ => slot.tier.promote(key, &shared, expires_at_ms),
             };
             match result {
                 Ok(()) => bump(&slot.counters.promotions),

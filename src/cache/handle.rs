@@ -205,7 +205,12 @@ impl Cache {
     /// durable write, however many values carry the tag. The values become misses at once
     /// and are dropped when next read (or evicted in time).
     pub fn invalidate_tag(&self, tag: &str) -> Result<()> {
-        self.inner.tags.invalidate(tag)
+        let generation = self.inner.tags.invalidate(tag)?;
+        for slot in &self.inner.slots {
+            let told = slot.tier.tag_invalidated(tag, generation);
+            self.inner.absorb_or(slot, "invalidate_tag", tag.as_bytes(), told)?;
+        }
+        Ok(())
     }
 
     /// Moves write-back values down, then makes every tier durable where it can be.

@@ -190,6 +190,13 @@ impl MemoryTier {
         self.maybe_sweep();
     }
 
+    /// Drops every value (after an interruption of invalidation messages).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub fn clear(&self) {
+        self.map.invalidate_all();
+        self.map.run_pending_tasks();
+    }
+
     /// Runs moka's pending maintenance (evictions, expirations, listener calls) now.
     pub fn run_pending_tasks(&self) {
         self.map.run_pending_tasks();

@@ -5,6 +5,11 @@
 //!
 //! The generations live in the disk store's index (as user meta `tag:<name>`), so an
 //! invalidation survives restarts; without a disk tier they live in memory only.
+//!
+//! Generations only grow, and a new one is at least the current time in ms, so caches that
+//! share values through Redis agree without coordination: a value stamped with a newer
+//! generation than this cache knows proves the tag moved on elsewhere, and the cache adopts
+//! it; a value stamped with an older one is stale everywhere.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +17,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::DiskStore;
+use crate::clock::Clock;
 use crate::cache::envelope::{EnvelopeView, MAX_TAG_LEN, MAX_TAGS};
 use crate::error::{Error, Result};
 
@@ -21,11 +27,12 @@ const META_PREFIX: &str = "tag:";
 pub struct TagRegistry {
     generations: RwLock<HashMap<String, u64>>,
     store: Option<Arc<DiskStore>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl TagRegistry {
     /// Loads the generations saved in `store` (if any).
-    pub fn load(store: Option<Arc<DiskStore>>) -> Result<Self> {
+    pub fn load(store: Option<Arc<DiskStore>>, clock: Arc<dyn Clock>) -> Result<Self> {
         let mut generations = HashMap::new();
         if let Some(store) = &store {
             for (name, generation) in store.user_meta()? {
@@ -37,6 +44,7 @@ impl TagRegistry {
         Ok(Self {
             generations: RwLock::new(generations),
             store,
+            clock,
         })
     }
 
@@ -57,26 +65,61 @@ impl TagRegistry {
             .collect()
     }
 
-    /// True when none of the value's tags was invalidated since it was written.
+    /// True when none of the value's tags was invalidated since it was written. A tag
+    /// stamped newer than known here is adopted (another cache invalidated it).
     pub fn is_current(&self, view: &EnvelopeView<'_>) -> bool {
         if view.is_untagged() {
             return true;
         }
-        let generations = self.generations.read();
-        view.tags()
-            .all(|t| generations.get(t.name).copied().unwrap_or(0) == t.generation)
+        let mut newer = Vec::new();
+        let current = {
+            let generations = self.generations.read();
+            view.tags().all(|t| {
+                let known = generations.get(t.name).copied().unwrap_or(0);
+                if t.generation > known {
+                    newer.push((t.name.to_string(), t.generation));
+                }
+                t.generation >= known
+            })
+        };
+        for (tag, generation) in newer {
+            if let Err(e) = self.adopt(&tag, generation) {
+                log::warn!("stratacache: could not save generation {generation} of tag {tag:?}: {e}");
+            }
+        }
+        current
     }
 
-    /// Moves `tag` to its next generation, durably when there is a disk tier.
-    pub fn invalidate(&self, tag: &str) -> Result<()> {
+    /// Moves `tag` to a new generation (at least the current time in ms), durably when
+    /// there is a disk tier. Returns the new generation.
+    pub fn invalidate(&self, tag: &str) -> Result<u64> {
         check_tag(tag)?;
         let mut generations = self.generations.write();
-        let next = generations.get(tag).copied().unwrap_or(0) + 1;
-        if let Some(store) = &self.store {
-            store.set_user_meta(&format!("{META_PREFIX}{tag}"), next)?;
-        }
+        let known = generations.get(tag).copied().unwrap_or(0);
+        let next = (known + 1).max(self.clock.now_ms());
+        self.save(tag, next)?;
         generations.insert(tag.to_string(), next);
+        Ok(next)
+    }
+
+    /// Raises `tag` to `generation` if that is newer than known (learned from another
+    /// cache); durable when there is a disk tier.
+    pub fn adopt(&self, tag: &str, generation: u64) -> Result<()> {
+        check_tag(tag)?;
+        let mut generations = self.generations.write();
+        if generations.get(tag).copied().unwrap_or(0) >= generation {
+            return Ok(());
+        }
+        self.save(tag, generation)?;
+        generations.insert(tag.to_string(), generation);
         Ok(())
+    }
+
+    fn save(&self, tag: &str, generation: u64) -> Result<()> {
+        match &self.store {
+            Some(store) => store.set_user_meta(&format!("{META_PREFIX}{tag}"), generation),
+            None => Ok(()),
+        }
     }
 }
 

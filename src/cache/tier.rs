@@ -80,4 +80,26 @@ pub trait Tier: Send + Sync {
     fn entries(&self) -> u64;
     /// Values the tier dropped, by cause.
     fn evictions(&self) -> Evictions;
+
+    /// Stores `value` copied up from a tier below (default: as an insert). A shared tier
+    /// does not announce promotions to other caches.
+    fn promote(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
+        self.insert(key, envelope, expires_at_ms)
+    }
+
+    /// Values of several keys, in order (default: one `get` each; a remote tier answers in
+    /// one round trip).
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<TierValue>>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
+    /// Stores several values (default: one `insert` each).
+    fn insert_many(&self, items: &[(&[u8], &Arc<[u8]>, Option<u64>)]) -> Result<()> {
+        items.iter().try_for_each(|(k, v, e)| self.insert(k, v, *e))
+    }
+
+    /// Told that `tag` moved to `generation` (a shared tier passes it on to other caches).
+    fn tag_invalidated(&self, _tag: &str, _generation: u64) -> Result<()> {
+        Ok(())
+    }
 }
