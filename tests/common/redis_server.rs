@@ -48,11 +48,16 @@ pub fn free_port() -> u16 {
 impl RedisServer {
     /// Starts a server with persistence off, plus `extra` arguments.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_on(free_port(), extra)
+    }
+
+    /// Starts a server on `port` with persistence off, plus `extra` arguments.
+    pub fn start_on(port: u16, extra: &[&str]) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
         let mut server = Self {
             child: None,
-            port: free_port(),
+            port,
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             _tmp: Some(tmp),
@@ -91,9 +96,34 @@ impl RedisServer {
     /// Kills the server (SIGKILL by pid) and waits for it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused server would not die of SIGKILL any slower, but resume it anyway so
+            // nothing is left stopped.
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Freezes the server (SIGSTOP): connections are accepted by the kernel but nothing
+    /// answers, as with a hung or overloaded Redis.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("server running").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {pid}");
     }
 
     /// Starts the server again on the same port.
@@ -124,7 +154,112 @@ fn wait_for_ping(port: u16) {
         if pong.is_ok() {
             return;
         }
-        assert!(Instant::now() < deadline, "redis-server on port {port} did not answer PING");
+        assert!(
+            Instant::now() < deadline,
+            "redis-server on port {port} did not answer PING"
+        );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A free port P on 127.0.0.1 whose cluster bus port P + 10000 is free too.
+fn free_cluster_port(taken: &[u16]) -> u16 {
+    for _ in 0..1000 {
+        let port = free_port();
+        if port > 55_000 || taken.contains(&port) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port pair for a cluster node");
+}
+
+/// A 3-node Redis Cluster (three primaries, no replicas) on loopback; every node is killed
+/// when this is dropped.
+pub struct RedisCluster {
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts three `redis-server --cluster-enabled yes`, joins them with
+    /// `redis-cli --cluster create`, and waits until every node says `cluster_state:ok`.
+    pub fn start() -> Self {
+        let mut ports = Vec::new();
+        for _ in 0..3 {
+            let port = free_cluster_port(&ports);
+            ports.push(port);
+        }
+        let nodes: Vec<RedisServer> = ports
+            .iter()
+            .map(|&port| {
+                RedisServer::start_on(
+                    port,
+                    &[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        "2000",
+                    ],
+                )
+            })
+            .collect();
+        let cluster = Self { nodes };
+        let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let out = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run redis-cli --cluster create");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for node in &cluster.nodes {
+            loop {
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query(&mut node.connection())
+                    .unwrap_or_default();
+                if info.contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "cluster node {} not ok: {info}",
+                    node.port
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        cluster
+    }
+
+    /// `redis://127.0.0.1:PORT` of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+
+    /// A cluster client connection (routes each key to its node).
+    pub fn connection(&self) -> redis::cluster::ClusterConnection {
+        redis::cluster::ClusterClient::new(self.urls())
+            .and_then(|c| c.get_connection())
+            .expect("connect to the test cluster")
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.kill();
+        }
     }
 }

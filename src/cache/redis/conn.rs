@@ -1,9 +1,9 @@
 //! Pooled connections to a standalone Redis or a Redis Cluster, with timeouts on connecting
 //! and on every command.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use redis::{ConnectionLike, RedisError, RedisResult};
+use redis::{ConnectionLike, RedisError, RedisResult, Value};
 
 use crate::cache::redis::config::RedisConfig;
 
@@ -15,22 +15,98 @@ pub struct SingleManager {
 }
 
 impl r2d2::ManageConnection for SingleManager {
-    type Connection = redis::Connection;
+    type Connection = SingleConn;
     type Error = RedisError;
 
-    fn connect(&self) -> RedisResult<redis::Connection> {
-        let conn = self.client.get_connection_with_timeout(self.connect_timeout)?;
+    fn connect(&self) -> RedisResult<SingleConn> {
+        let conn = self
+            .client
+            .get_connection_with_timeout(self.connect_timeout)?;
         conn.set_read_timeout(Some(self.command_timeout))?;
         conn.set_write_timeout(Some(self.command_timeout))?;
-        Ok(conn)
+        Ok(SingleConn {
+            conn,
+            command_timeout: self.command_timeout,
+            read_timeout: self.command_timeout,
+            poisoned: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut redis::Connection) -> RedisResult<()> {
+    fn is_valid(&self, conn: &mut SingleConn) -> RedisResult<()> {
         redis::cmd("PING").query::<()>(conn)
     }
 
-    fn has_broken(&self, conn: &mut redis::Connection) -> bool {
-        !conn.is_open()
+    fn has_broken(&self, conn: &mut SingleConn) -> bool {
+        conn.poisoned || !conn.conn.is_open()
+    }
+}
+
+/// A standalone connection whose pipelines have one deadline (the command timeout) for all
+/// their replies. `redis::Connection` waits the read timeout for each reply in turn, so a
+/// pipeline of n commands to a hung server took n times the timeout (a `get_many` of 50
+/// keys about 25 s).
+pub struct SingleConn {
+    conn: redis::Connection,
+    command_timeout: Duration,
+    /// The read timeout the socket has now.
+    read_timeout: Duration,
+    /// Replies are left unread after a failure: the connection is not reused.
+    poisoned: bool,
+}
+
+impl SingleConn {
+    fn set_read_timeout(&mut self, timeout: Duration) -> RedisResult<()> {
+        if timeout != self.read_timeout {
+            self.conn.set_read_timeout(Some(timeout))?;
+            self.read_timeout = timeout;
+        }
+        Ok(())
+    }
+}
+
+impl ConnectionLike for SingleConn {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
+        self.set_read_timeout(self.command_timeout)?;
+        self.conn.req_packed_command(cmd)
+    }
+
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        let deadline = Instant::now() + self.command_timeout;
+        let result = (|| {
+            self.conn.send_packed_command(cmd)?;
+            let mut replies = Vec::with_capacity(count);
+            for i in 0..offset + count {
+                let left = deadline.saturating_duration_since(Instant::now());
+                self.set_read_timeout(left.max(Duration::from_millis(1)))?;
+                let reply = self.conn.recv_response()?;
+                // Replies before `offset` (MULTI's QUEUED) are not returned.
+                if i >= offset {
+                    replies.push(reply);
+                }
+            }
+            Ok(replies)
+        })();
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    fn get_db(&self) -> i64 {
+        self.conn.get_db()
+    }
+
+    fn check_connection(&mut self) -> bool {
+        self.conn.check_connection()
+    }
+
+    fn is_open(&self) -> bool {
+        !self.poisoned && self.conn.is_open()
     }
 }
 

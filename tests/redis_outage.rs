@@ -1,0 +1,170 @@
+//! Redis going away mid-run: gets keep answering from the other tiers (or miss) without an
+//! error and within bounded time, the circuit breaker makes them fast, inserts still land
+//! on disk, and once Redis is back the tier is used again.
+#![cfg(feature = "redis")]
+
+#[path = "common/redis_server.rs"]
+mod redis_server;
+
+use std::time::{Duration, Instant};
+
+use redis_server::{RedisServer, redis_available};
+use stratacache::{Cache, DiskStore, InsertOptions, Placement, RedisConfig, TierKind};
+
+fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
+    cache.stats().tiers.into_iter().find(|t| t.tier == kind).unwrap()
+}
+
+fn exists(direct: &mut redis::Connection, key: &str) -> bool {
+    redis::cmd("EXISTS").arg(key).query::<u64>(direct).unwrap() == 1
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+#[test]
+fn gets_survive_a_killed_redis_and_the_tier_comes_back() {
+    if !redis_available("gets_survive_a_killed_redis_and_the_tier_comes_back") {
+        return;
+    }
+    let mut server = RedisServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Default timeouts (250 ms); a short breaker backoff keeps the test short.
+    let cache = Cache::builder()
+        .memory(8 << 20)
+        .redis_config(
+            RedisConfig::new(server.url())
+                .key_prefix("out:")
+                .circuit_breaker(3, Duration::from_millis(100), Duration::from_secs(1)),
+        )
+        .disk(DiskStore::builder(dir.path()).capacity_bytes(64 << 20))
+        .open()
+        .unwrap();
+    let below_memory = InsertOptions::new().placement(Placement::SkipMemory);
+    for i in 0..100u32 {
+        cache.insert(format!("mem/{i}"), &i).unwrap();
+        cache
+            .insert_with(format!("disk/{i}"), &i, &below_memory)
+            .unwrap();
+    }
+    assert_eq!(cache.get::<u32>("disk/0").unwrap(), Some(0));
+    assert_eq!(tier(&cache, TierKind::Redis).hits, 1);
+
+    server.kill();
+    let mut times = Vec::new();
+    for i in 1..100u32 {
+        for (key, want) in [
+            (format!("mem/{i}"), Some(i)),
+            (format!("disk/{i}"), Some(i)), // memory misses, Redis fails, disk answers
+            (format!("absent/{i}"), None),  // every tier is asked
+        ] {
+            let started = Instant::now();
+            let got = cache.get::<u32>(&key);
+            let took = started.elapsed();
+            assert_eq!(got.unwrap(), want, "{key}");
+            assert!(took < Duration::from_millis(1500), "get {key} took {took:?}");
+            times.push(took);
+        }
+        let started = Instant::now();
+        cache.insert(format!("during/{i}"), &i).unwrap();
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1500), "insert took {took:?}");
+    }
+    let slow = times.iter().filter(|t| **t > Duration::from_millis(50)).count();
+    let m = median(times[30..].to_vec());
+    assert!(m < Duration::from_millis(5), "median get with the breaker open: {m:?}");
+    assert!(slow < 20, "{slow} slow gets: the breaker does not hold calls back");
+    let redis = tier(&cache, TierKind::Redis);
+    assert!(redis.errors > 0, "Redis failures are counted: {redis:?}");
+    assert_eq!(cache.get::<u32>("during/7").unwrap(), Some(7));
+    assert!(cache.stats().errors >= redis.errors);
+
+    // Inserts during the outage landed on disk.
+    let store = cache.disk_store().unwrap();
+    assert!((1..100).all(|i| store.contains_key(format!("during/{i}")).unwrap()));
+
+    // Redis comes back on the same port: within the breaker's backoff the tier is used.
+    server.restart();
+    used_again(&server, &cache, "out:");
+}
+
+/// Waits (up to 5 s) for the Redis tier under `cache` to be used again.
+fn used_again(server: &RedisServer, cache: &Cache, prefix: &str) {
+    let mut direct = server.connection();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut n = 0;
+    loop {
+        n += 1;
+        let key = format!("back/{n}");
+        cache.insert(&key, &n).unwrap();
+        if exists(&mut direct, &format!("{prefix}v:{key}")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the Redis tier is not used again after a restart");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Reads reach Redis again: a value only Redis and disk have is a Redis hit.
+    let hits = tier(cache, TierKind::Redis).hits;
+    cache
+        .insert_with(
+            "back/only-below",
+            &5u8,
+            &InsertOptions::new().placement(Placement::SkipMemory),
+        )
+        .unwrap();
+    assert!(exists(&mut direct, &format!("{prefix}v:back/only-below")));
+    assert_eq!(cache.get::<u8>("back/only-below").unwrap(), Some(5));
+    assert_eq!(tier(cache, TierKind::Redis).hits, hits + 1);
+}
+
+#[test]
+fn gets_stay_bounded_while_redis_hangs() {
+    if !redis_available("gets_stay_bounded_while_redis_hangs") {
+        return;
+    }
+    let server = RedisServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::builder()
+        .memory(8 << 20)
+        .redis_config(
+            RedisConfig::new(server.url())
+                .key_prefix("hang:")
+                .circuit_breaker(3, Duration::from_millis(100), Duration::from_secs(1)),
+        )
+        .disk(DiskStore::builder(dir.path()).capacity_bytes(64 << 20))
+        .open()
+        .unwrap();
+    let below_memory = InsertOptions::new().placement(Placement::SkipMemory);
+    let keys: Vec<String> = (0..50).map(|i| format!("disk/{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        cache.insert_with(key, &(i as u32), &below_memory).unwrap();
+    }
+    server.pause();
+    let want: Vec<Option<u32>> = (0..50).map(Some).collect();
+    let mut times = Vec::new();
+    let until = Instant::now() + Duration::from_millis(1500);
+    let mut round = 0;
+    while Instant::now() < until {
+        round += 1;
+        let started = Instant::now();
+        let got: Vec<Option<u32>> = cache.get_many(&keys).unwrap();
+        let took = started.elapsed();
+        assert_eq!(got, want);
+        assert!(took < Duration::from_millis(1500), "get_many took {took:?}");
+        let started = Instant::now();
+        assert_eq!(cache.get::<u32>(format!("absent/{round}")).unwrap(), None);
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1500), "get took {took:?}");
+        times.push(took);
+        let started = Instant::now();
+        cache.insert(format!("during/{round}"), &1u8).unwrap();
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1500), "insert took {took:?}");
+    }
+    assert!(median(times) < Duration::from_millis(5));
+    assert!(tier(&cache, TierKind::Redis).errors > 0);
+    server.resume();
+    used_again(&server, &cache, "hang:");
+}
