@@ -61,7 +61,9 @@ pub fn decode(bytes: &[u8]) -> Result<(u64, Remote), String> {
             let name = std::str::from_utf8(name).map_err(|_| "tag name is not UTF-8")?;
             Remote::Tag(name.to_string(), generation)
         }
-        b'g' if body.is_empty() => Remote::Gap,
+        // A gap is only ever reported by a cache's own subscriber; one arriving over the
+        // wire is not a message of ours (it would clear the memory tier).
+        b'g' => return Err("a gap is never sent over the wire".into()),
         other => return Err(format!("unknown message kind {other:#04x}")),
     };
     Ok((sender, change))
@@ -83,5 +85,6 @@ mod tests {
         assert!(decode(b"short").is_err());
         assert!(decode(&[0, 0, 0, 0, 0, 0, 0, 0, b'x']).is_err());
         assert!(decode(&[0, 0, 0, 0, 0, 0, 0, 0, b't', 1]).is_err());
+        assert!(decode(&encode(42, &Remote::Gap)).is_err());
     }
 }
