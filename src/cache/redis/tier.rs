@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use redis::{RedisError, RedisResult};
+use redis::{RedisError, RedisResult, Value};
 
 use crate::cache::blob::Blob;
 use crate::cache::breaker::{Breaker, Transition};
@@ -149,7 +149,7 @@ impl RedisTier {
     }
 
     fn write(&self, op: &str, pipe: &redis::Pipeline) -> Result<()> {
-        self.call(op, |conn| pipe.query::<()>(conn.like()))?;
+        self.call(op, |conn| run(conn, pipe))?;
         Ok(())
     }
 
@@ -273,6 +273,20 @@ impl Drop for RedisTier {
     }
 }
 
+/// Runs a pipeline of single-key commands (and PUBLISH); the replies of commands not
+/// marked `ignore` come first. A cluster connection refuses `redis::pipe()` ("does not
+/// support pipelining") and a cluster pipeline refuses PUBLISH, so there the commands go
+/// one by one (each routed by its key) and every reply is returned.
+fn run(conn: &mut Conn, pipe: &redis::Pipeline) -> RedisResult<Vec<Value>> {
+    match conn {
+        Conn::Single(c) => pipe.query::<Vec<Value>>(&mut **c),
+        Conn::Cluster(c) => pipe
+            .cmd_iter()
+            .map(|cmd| cmd.query::<Value>(&mut **c))
+            .collect(),
+    }
+}
+
 /// Failures that mean Redis is unreachable or too slow (they trip the breaker); other
 /// errors (a wrong type under one key, say) do not.
 fn is_outage(e: &RedisError) -> bool {
@@ -298,10 +312,11 @@ impl Tier for RedisTier {
     fn get(&self, key: &[u8]) -> Result<Option<TierValue>> {
         let rkey = self.config.value_key(key);
         let reply = self.call("get", |conn| {
-            redis::pipe()
-                .get(&rkey)
-                .pttl(&rkey)
-                .query::<(Option<Vec<u8>>, i64)>(conn.like())
+            let mut pipe = redis::pipe();
+            pipe.get(&rkey).pttl(&rkey);
+            let replies = run(conn, &pipe)?;
+            redis::from_redis_value::<(Option<Vec<u8>>, i64)>(Value::Array(replies))
+                .map_err(RedisError::from)
         });
         match reply {
             Ok(Some((frame, pttl))) => Ok(self.value_of(key, frame, pttl)),
@@ -380,8 +395,12 @@ impl Tier for RedisTier {
             pipe.publish(self.config.channel(), msg).ignore();
         }
         let removed = self
-            .call("remove", |conn| pipe.query::<(u64,)>(conn.like()))?
-            .is_some_and(|(n,)| n > 0);
+            .call("remove", |conn| {
+                let replies = run(conn, &pipe)?;
+                redis::from_redis_value::<u64>(replies.into_iter().next().unwrap_or(Value::Nil))
+                    .map_err(RedisError::from)
+            })?
+            .is_some_and(|n| n > 0);
         self.explicit
             .fetch_add(u64::from(removed), Ordering::Relaxed);
         Ok(removed)
