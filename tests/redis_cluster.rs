@@ -9,7 +9,12 @@ use redis_server::{RedisCluster, redis_available};
 use stratacache::{Cache, DiskStore, RedisConfig, TierKind};
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache.stats().tiers.into_iter().find(|t| t.tier == kind).unwrap()
+    cache
+        .stats()
+        .tiers
+        .into_iter()
+        .find(|t| t.tier == kind)
+        .unwrap()
 }
 
 /// Value keys under `prefix` on each node.
@@ -49,11 +54,16 @@ fn cluster_round_trip_get_many_and_removes_across_slots() {
         .unwrap();
 
     for i in 0..500u32 {
-        writer.insert(format!("doc/{i}"), &format!("value {i}")).unwrap();
+        writer
+            .insert(format!("doc/{i}"), &format!("value {i}"))
+            .unwrap();
     }
     let per_node = keys_per_node(&cluster, "cl:v:doc/*");
     assert_eq!(per_node.iter().sum::<usize>(), 500, "{per_node:?}");
-    assert!(per_node.iter().all(|&n| n > 50), "keys on every node: {per_node:?}");
+    assert!(
+        per_node.iter().all(|&n| n > 50),
+        "keys on every node: {per_node:?}"
+    );
 
     for i in (0..500u32).step_by(5) {
         assert_eq!(
@@ -86,10 +96,16 @@ fn cluster_round_trip_get_many_and_removes_across_slots() {
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     while (0..50u32).any(|i| reader.get::<String>(format!("doc/{i}")).unwrap().is_some()) {
-        assert!(std::time::Instant::now() < deadline, "reader still serves removed keys");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reader still serves removed keys"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert_eq!(keys_per_node(&cluster, "cl:v:doc/*").iter().sum::<usize>(), 450);
+    assert_eq!(
+        keys_per_node(&cluster, "cl:v:doc/*").iter().sum::<usize>(),
+        450
+    );
 
     // remove_prefix scans every primary.
     writer.insert("keep/1", &1u32).unwrap();
@@ -97,7 +113,10 @@ fn cluster_round_trip_get_many_and_removes_across_slots() {
     assert_eq!(keys_per_node(&cluster, "cl:v:doc/*"), vec![0, 0, 0]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     while (50..500u32).any(|i| reader.get::<String>(format!("doc/{i}")).unwrap().is_some()) {
-        assert!(std::time::Instant::now() < deadline, "reader still serves the prefix");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reader still serves the prefix"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert_eq!(writer.get::<String>("doc/77").unwrap(), None);
@@ -108,15 +127,20 @@ fn cluster_round_trip_get_many_and_removes_across_slots() {
     writer
         .insert_with_tags("tagged", &"t".to_string(), &["group"])
         .unwrap();
-    assert_eq!(reader.get::<String>("tagged").unwrap().as_deref(), Some("t"));
+    assert_eq!(
+        reader.get::<String>("tagged").unwrap().as_deref(),
+        Some("t")
+    );
     writer.invalidate_tag("group").unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
     while reader.get::<String>("tagged").unwrap().is_some() {
-        assert!(std::time::Instant::now() < deadline, "reader still serves the tag");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reader still serves the tag"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 
     assert_eq!(tier(&writer, TierKind::Redis).errors, 0);
     assert_eq!(tier(&reader, TierKind::Redis).errors, 0);
 }
-

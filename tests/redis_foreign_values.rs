@@ -24,7 +24,12 @@ fn open(server: &RedisServer, dir: Option<&std::path::Path>) -> Cache {
 }
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache.stats().tiers.into_iter().find(|t| t.tier == kind).unwrap()
+    cache
+        .stats()
+        .tiers
+        .into_iter()
+        .find(|t| t.tier == kind)
+        .unwrap()
 }
 
 fn get_raw(direct: &mut redis::Connection, key: &str) -> Vec<u8> {
@@ -38,8 +43,16 @@ fn set_raw(direct: &mut redis::Connection, key: &str, value: &[u8]) {
 /// Plants the four kinds of foreign value under the keys `<kind>/<n>`; `real` is a valid
 /// frame of key `source`.
 fn plant(direct: &mut redis::Connection, n: u32, real: &[u8]) {
-    set_raw(direct, &format!("fv:v:garbage/{n}"), b"\x00\x01not a frame at all\xff");
-    set_raw(direct, &format!("fv:v:truncated/{n}"), &real[..real.len() - 3]);
+    set_raw(
+        direct,
+        &format!("fv:v:garbage/{n}"),
+        b"\x00\x01not a frame at all\xff",
+    );
+    set_raw(
+        direct,
+        &format!("fv:v:truncated/{n}"),
+        &real[..real.len() - 3],
+    );
     set_raw(direct, &format!("fv:v:copied/{n}"), real);
     let list = format!("fv:v:list/{n}");
     let _: () = redis::cmd("DEL").arg(&list).query(direct).unwrap();
@@ -87,7 +100,10 @@ fn foreign_values_are_misses_and_fall_through_to_disk() {
         assert_eq!(got.unwrap(), None, "{kind}/2");
     }
     let redis = tier(&cache, TierKind::Redis);
-    assert_eq!(redis.errors, 0, "foreign values are misses, not errors: {redis:?}");
+    assert_eq!(
+        redis.errors, 0,
+        "foreign values are misses, not errors: {redis:?}"
+    );
     assert_eq!(redis.hits, 0);
     assert_eq!(tier(&cache, TierKind::Disk).hits, 4);
     assert_eq!(tier(&no_disk, TierKind::Redis).errors, 0);
@@ -108,8 +124,14 @@ fn foreign_values_are_misses_and_fall_through_to_disk() {
     want.extend([None, None, None, None, Some("a real value".to_string())]);
     assert_eq!(got, want);
     let redis = tier(&cache, TierKind::Redis);
-    assert_eq!(redis.errors, 0, "get_many: foreign values are misses: {redis:?}");
-    assert_eq!(redis.hits, 1, "the good key in the batch is still a Redis hit");
+    assert_eq!(
+        redis.errors, 0,
+        "get_many: foreign values are misses: {redis:?}"
+    );
+    assert_eq!(
+        redis.hits, 1,
+        "the good key in the batch is still a Redis hit"
+    );
 
     // Foreign values do not trip the circuit breaker: Redis keeps answering.
     cache.insert("after", &1u8).unwrap();
@@ -125,20 +147,23 @@ fn garbage_on_the_invalidation_channel_is_ignored() {
     let mut direct = server.connection();
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = open(&server, Some(a_dir.path()));
-    let b = open(&server, Some(b_dir.path()));
     for i in 0..10u32 {
         a.insert(format!("k/{i}"), &i).unwrap();
+    }
+    // b opens after a's inserts, so no message about them is in flight to drop b's copies.
+    let b = open(&server, Some(b_dir.path()));
+    for i in 0..10u32 {
         assert_eq!(b.get::<u32>(format!("k/{i}")).unwrap(), Some(i));
     }
     let mut messages: Vec<Vec<u8>> = vec![
         vec![],
         b"x".to_vec(),
-        b"12345678".to_vec(),                 // a sender id and nothing else
-        b"12345678z".to_vec(),                // unknown kind
-        b"12345678t\x01\x02".to_vec(),        // tag message cut short
+        b"12345678".to_vec(),          // a sender id and nothing else
+        b"12345678z".to_vec(),         // unknown kind
+        b"12345678t\x01\x02".to_vec(), // tag message cut short
         b"12345678t\x00\x00\x00\x00\x00\x00\x00\x01\xff\xfe".to_vec(), // tag not UTF-8
         b"12345678t\x00\x00\x00\x00\x00\x00\x00\x01".to_vec(), // empty tag name
-        b"12345678g".to_vec(),                // a "gap" is never sent over the wire
+        b"12345678g".to_vec(),         // a "gap" is never sent over the wire
         b"12345678gextra".to_vec(),
     ];
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -162,7 +187,10 @@ fn garbage_on_the_invalidation_channel_is_ignored() {
     a.insert("k/0", &100u32).unwrap();
     let deadline = Instant::now() + Duration::from_secs(1);
     while b.get::<u32>("k/0").unwrap() != Some(100) {
-        assert!(Instant::now() < deadline, "b did not hear a's overwrite after the garbage");
+        assert!(
+            Instant::now() < deadline,
+            "b did not hear a's overwrite after the garbage"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     // b's other memory copies are untouched: served from memory, no errors.
@@ -170,7 +198,11 @@ fn garbage_on_the_invalidation_channel_is_ignored() {
     for i in 1..10u32 {
         assert_eq!(b.get::<u32>(format!("k/{i}")).unwrap(), Some(i));
     }
-    assert_eq!(tier(&b, TierKind::Memory).hits, memory_hits + 9, "garbage cleared b's memory");
+    assert_eq!(
+        tier(&b, TierKind::Memory).hits,
+        memory_hits + 9,
+        "garbage cleared b's memory"
+    );
     assert_eq!(b.stats().errors, 0);
     assert_eq!(a.stats().errors, 0);
 }

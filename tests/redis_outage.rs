@@ -12,7 +12,12 @@ use redis_server::{RedisServer, redis_available};
 use stratacache::{Cache, DiskStore, InsertOptions, Placement, RedisConfig, TierKind};
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache.stats().tiers.into_iter().find(|t| t.tier == kind).unwrap()
+    cache
+        .stats()
+        .tiers
+        .into_iter()
+        .find(|t| t.tier == kind)
+        .unwrap()
 }
 
 fn exists(direct: &mut redis::Connection, key: &str) -> bool {
@@ -64,7 +69,10 @@ fn gets_survive_a_killed_redis_and_the_tier_comes_back() {
             let got = cache.get::<u32>(&key);
             let took = started.elapsed();
             assert_eq!(got.unwrap(), want, "{key}");
-            assert!(took < Duration::from_millis(1500), "get {key} took {took:?}");
+            assert!(
+                took < Duration::from_millis(1500),
+                "get {key} took {took:?}"
+            );
             times.push(took);
         }
         let started = Instant::now();
@@ -72,10 +80,19 @@ fn gets_survive_a_killed_redis_and_the_tier_comes_back() {
         let took = started.elapsed();
         assert!(took < Duration::from_millis(1500), "insert took {took:?}");
     }
-    let slow = times.iter().filter(|t| **t > Duration::from_millis(50)).count();
+    let slow = times
+        .iter()
+        .filter(|t| **t > Duration::from_millis(50))
+        .count();
     let m = median(times[30..].to_vec());
-    assert!(m < Duration::from_millis(5), "median get with the breaker open: {m:?}");
-    assert!(slow < 20, "{slow} slow gets: the breaker does not hold calls back");
+    assert!(
+        m < Duration::from_millis(5),
+        "median get with the breaker open: {m:?}"
+    );
+    assert!(
+        slow < 20,
+        "{slow} slow gets: the breaker does not hold calls back"
+    );
     let redis = tier(&cache, TierKind::Redis);
     assert!(redis.errors > 0, "Redis failures are counted: {redis:?}");
     assert_eq!(cache.get::<u32>("during/7").unwrap(), Some(7));
@@ -102,7 +119,10 @@ fn used_again(server: &RedisServer, cache: &Cache, prefix: &str) {
         if exists(&mut direct, &format!("{prefix}v:{key}")) {
             break;
         }
-        assert!(Instant::now() < deadline, "the Redis tier is not used again after a restart");
+        assert!(
+            Instant::now() < deadline,
+            "the Redis tier is not used again after a restart"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Reads reach Redis again: a value only Redis and disk have is a Redis hit.

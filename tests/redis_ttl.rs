@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis_server::{RedisServer, redis_available};
-use stratacache::{
-    Cache, DiskStore, InsertOptions, ManualClock, Placement, RedisConfig, TierKind,
-};
+use stratacache::{Cache, DiskStore, InsertOptions, ManualClock, Placement, RedisConfig, TierKind};
 
 const START_MS: u64 = 1_700_000_000_000;
 
@@ -29,7 +27,12 @@ fn cache(config: RedisConfig, dir: Option<&Path>, clock: Option<Arc<ManualClock>
 }
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache.stats().tiers.into_iter().find(|t| t.tier == kind).unwrap()
+    cache
+        .stats()
+        .tiers
+        .into_iter()
+        .find(|t| t.tier == kind)
+        .unwrap()
 }
 
 fn pttl(conn: &mut redis::Connection, key: &str) -> i64 {
@@ -69,15 +72,25 @@ fn round_trip_keeps_the_remaining_ttl_through_promotion() {
     assert_eq!(b.get::<String>("doc/1").unwrap().as_deref(), Some("hello"));
     assert_eq!(tier(&b, TierKind::Memory).hits, 1);
     let ttl = ttl_of(&b, "doc/1");
-    assert!(ttl > Duration::from_secs(58) && ttl <= Duration::from_secs(60), "{ttl:?}");
+    assert!(
+        ttl > Duration::from_secs(58) && ttl <= Duration::from_secs(60),
+        "{ttl:?}"
+    );
     clock.advance(Duration::from_secs(20));
     let ttl = ttl_of(&b, "doc/1");
-    assert!(ttl > Duration::from_secs(38) && ttl <= Duration::from_secs(40), "{ttl:?}");
+    assert!(
+        ttl > Duration::from_secs(38) && ttl <= Duration::from_secs(40),
+        "{ttl:?}"
+    );
     // On b's clock the memory copy expires with the value.
     clock.advance(Duration::from_secs(41));
     let mem_before = tier(&b, TierKind::Memory).hits;
     let _ = b.get::<String>("doc/1").unwrap();
-    assert_eq!(tier(&b, TierKind::Memory).hits, mem_before, "expired memory copy served");
+    assert_eq!(
+        tier(&b, TierKind::Memory).hits,
+        mem_before,
+        "expired memory copy served"
+    );
 
     // A disk hit is promoted into Redis (and memory) with what is left of its TTL.
     a.insert_with(
@@ -88,7 +101,10 @@ fn round_trip_keeps_the_remaining_ttl_through_promotion() {
             .placement(Placement::SkipMemory),
     )
     .unwrap();
-    let _: () = redis::cmd("DEL").arg("ttl:v:doc/2").query(&mut direct).unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg("ttl:v:doc/2")
+        .query(&mut direct)
+        .unwrap();
     clock.advance(Duration::from_secs(40));
     assert_eq!(a.get::<u64>("doc/2").unwrap(), Some(7));
     assert_eq!(tier(&a, TierKind::Disk).hits, 1);
@@ -96,7 +112,10 @@ fn round_trip_keeps_the_remaining_ttl_through_promotion() {
     let px = pttl(&mut direct, "ttl:v:doc/2");
     assert!((59_000..=60_000).contains(&px), "promoted PTTL {px}");
     let ttl = ttl_of(&a, "doc/2");
-    assert!(ttl > Duration::from_secs(59) && ttl <= Duration::from_secs(60), "{ttl:?}");
+    assert!(
+        ttl > Duration::from_secs(59) && ttl <= Duration::from_secs(60),
+        "{ttl:?}"
+    );
     assert_eq!(a.get::<u64>("doc/2").unwrap(), Some(7));
     assert_eq!(tier(&a, TierKind::Memory).hits, 1);
 
@@ -128,18 +147,31 @@ fn redis_expires_values_in_real_time() {
 
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
-        let exists: u64 = redis::cmd("EXISTS").arg("px:v:short").query(&mut direct).unwrap();
+        let exists: u64 = redis::cmd("EXISTS")
+            .arg("px:v:short")
+            .query(&mut direct)
+            .unwrap();
         if exists == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "Redis kept the value past its PX");
+        assert!(
+            Instant::now() < deadline,
+            "Redis kept the value past its PX"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(b.get::<String>("short").unwrap(), None, "b's memory copy outlived the TTL");
+    assert_eq!(
+        b.get::<String>("short").unwrap(),
+        None,
+        "b's memory copy outlived the TTL"
+    );
     assert_eq!(a.get::<String>("short").unwrap(), None);
     // A value inserted already expired is not left in Redis.
     a.insert_with_ttl("gone", &1u8, Duration::ZERO).unwrap();
-    let exists: u64 = redis::cmd("EXISTS").arg("px:v:gone").query(&mut direct).unwrap();
+    let exists: u64 = redis::cmd("EXISTS")
+        .arg("px:v:gone")
+        .query(&mut direct)
+        .unwrap();
     assert_eq!(exists, 0);
 }
 
@@ -159,8 +191,10 @@ fn ttl_cap_bounds_the_ttl_redis_is_given() {
     let b = cache(config, Some(b_dir.path()), Some(clock.clone()));
 
     a.insert("forever", &1u32).unwrap();
-    a.insert_with_ttl("hour", &2u32, Duration::from_secs(3600)).unwrap();
-    a.insert_with_ttl("five", &3u32, Duration::from_secs(5)).unwrap();
+    a.insert_with_ttl("hour", &2u32, Duration::from_secs(3600))
+        .unwrap();
+    a.insert_with_ttl("five", &3u32, Duration::from_secs(5))
+        .unwrap();
     for (key, low, high) in [
         ("cap:v:forever", 9_000, 10_000),
         ("cap:v:hour", 9_000, 10_000),
@@ -198,7 +232,10 @@ fn ttl_cap_bounds_the_ttl_redis_is_given() {
             .placement(Placement::SkipMemory),
     )
     .unwrap();
-    let _: () = redis::cmd("DEL").arg("cap:v:hour2").query(&mut direct).unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg("cap:v:hour2")
+        .query(&mut direct)
+        .unwrap();
     assert_eq!(c.get::<u32>("hour2").unwrap(), Some(4));
     let px = pttl(&mut direct, "cap:v:hour2");
     assert!((9_000..=10_000).contains(&px), "promoted PTTL {px}");

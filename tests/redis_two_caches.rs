@@ -25,7 +25,12 @@ fn open(server: &RedisServer, dir: &Path, order: Option<[TierKind; 3]>) -> Cache
 }
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache.stats().tiers.into_iter().find(|t| t.tier == kind).unwrap()
+    cache
+        .stats()
+        .tiers
+        .into_iter()
+        .find(|t| t.tier == kind)
+        .unwrap()
 }
 
 /// Polls `done` for up to 1 s.
@@ -60,7 +65,10 @@ fn two_caches_stay_coherent(order: Option<[TierKind; 3]>) {
     assert_eq!(get(&b, "doc/1").as_deref(), Some("one"));
     assert_eq!(tier(&b, TierKind::Memory).hits, 1);
     if disk_above_redis {
-        assert!(on_disk(&b, "doc/1"), "a Redis hit is promoted into the disk above it");
+        assert!(
+            on_disk(&b, "doc/1"),
+            "a Redis hit is promoted into the disk above it"
+        );
     }
 
     // An overwrite in a: b reads the new value soon.
@@ -108,7 +116,10 @@ fn two_caches_stay_coherent(order: Option<[TierKind; 3]>) {
         .unwrap();
     assert_eq!(get(&b, "t/1").as_deref(), Some("tagged"));
     let mut direct = server.connection();
-    let _: () = redis::cmd("DEL").arg("two:v:t/2").query(&mut direct).unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg("two:v:t/2")
+        .query(&mut direct)
+        .unwrap();
     assert!(on_disk(&b, "t/2"));
     assert_eq!(get(&a, "t/1").as_deref(), Some("tagged"));
     a.invalidate_tag("owner:7").unwrap();
@@ -116,7 +127,10 @@ fn two_caches_stay_coherent(order: Option<[TierKind; 3]>) {
     within_a_second("b retires the tag", || {
         get(&b, "t/1").is_none() && get(&b, "t/2").is_none()
     });
-    assert!(!on_disk(&b, "t/2"), "the stale disk copy is dropped when read");
+    assert!(
+        !on_disk(&b, "t/2"),
+        "the stale disk copy is dropped when read"
+    );
     assert_eq!(get(&b, "t/3").as_deref(), Some("other tag"));
     assert_eq!(get(&a, "t/3").as_deref(), Some("other tag"));
     // Values tagged after the invalidation are current in both caches.
@@ -176,7 +190,9 @@ fn get_many_and_insert_many_across_caches() {
     a.insert_many(&newer).unwrap();
     within_a_second("b reads insert_many overwrites", || {
         let got: Vec<Option<u64>> = b.get_many(&keys[..50]).unwrap();
-        got.iter().enumerate().all(|(i, v)| *v == Some(i as u64 + 1000))
+        got.iter()
+            .enumerate()
+            .all(|(i, v)| *v == Some(i as u64 + 1000))
     });
 }
 

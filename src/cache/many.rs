@@ -1,8 +1,6 @@
 //! Several keys at once: `get_many` and `insert_many` ask each tier once for all keys, so a
 //! remote tier answers in one round trip.
 
-use std::sync::Arc;
-
 use quanta::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -12,13 +10,16 @@ use crate::cache::core::{CacheInner, Found, Prepared};
 use crate::cache::handle::{Cache, bincode_config, serialization};
 use crate::cache::policy::{InsertOptions, Placement};
 use crate::cache::stats::{Op, bump};
-use crate::cache::tier::TierKind;
+use crate::cache::tier::{InsertItem, TierKind};
 use crate::error::Result;
 
 impl Cache {
     /// The typed values of `keys`, in order (`None` where absent). Each tier is asked once
     /// for all keys it still has to answer.
-    pub fn get_many<T: DeserializeOwned, K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<T>>> {
+    pub fn get_many<T: DeserializeOwned, K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+    ) -> Result<Vec<Option<T>>> {
         let started = Instant::now();
         let keys = self.checked(keys)?;
         let found = self.inner.lookup_many(&keys);
@@ -44,7 +45,10 @@ impl Cache {
         let keys = self.checked(keys)?;
         let found = self.inner.lookup_many(&keys);
         self.inner.record(Op::Get, started);
-        Ok(found.into_iter().map(|f| f.map(Found::into_bytes)).collect())
+        Ok(found
+            .into_iter()
+            .map(|f| f.map(Found::into_bytes))
+            .collect())
     }
 
     /// Stores several typed values with the default options, each tier written once for all
@@ -105,7 +109,7 @@ impl CacheInner {
                     Ok(())
                 }
                 _ => {
-                    let batch: Vec<(&[u8], &Arc<[u8]>, Option<u64>)> = items
+                    let batch: Vec<InsertItem<'_>> = items
                         .iter()
                         .map(|(k, p)| (*k, &p.envelope, p.expires_at_ms))
                         .collect();

@@ -38,6 +38,9 @@ impl fmt::Display for TierKind {
     }
 }
 
+/// One value of an `insert_many`: key, envelope and absolute expiry.
+pub type InsertItem<'a> = (&'a [u8], &'a Arc<[u8]>, Option<u64>);
+
 /// A value as a tier returns it.
 pub struct TierValue {
     /// The stored envelope.
@@ -94,7 +97,7 @@ pub trait Tier: Send + Sync {
     }
 
     /// Stores several values (default: one `insert` each).
-    fn insert_many(&self, items: &[(&[u8], &Arc<[u8]>, Option<u64>)]) -> Result<()> {
+    fn insert_many(&self, items: &[InsertItem<'_>]) -> Result<()> {
         items.iter().try_for_each(|(k, v, e)| self.insert(k, v, *e))
     }
 

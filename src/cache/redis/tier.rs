@@ -180,9 +180,10 @@ impl RedisTier {
         let mut keys = Vec::new();
         for node in self.scan_targets(conn)? {
             let mut c = match &node {
-                Some(url) => Some(redis::Client::open(url.as_str())?.get_connection_with_timeout(
-                    self.config.connect_timeout,
-                )?),
+                Some(url) => Some(
+                    redis::Client::open(url.as_str())?
+                        .get_connection_with_timeout(self.config.connect_timeout)?,
+                ),
                 None => None,
             };
             let like: &mut dyn redis::ConnectionLike = match &mut c {
@@ -235,7 +236,7 @@ impl RedisTier {
                     pipe.del(k);
                 }
                 if let Conn::Cluster(c) = conn {
-                    let counts: Vec<u64> = pipe.query(&mut **c)?;
+                    let counts: Vec<u64> = pipe.query(c)?;
                     removed += counts.iter().sum::<u64>();
                 }
             } else {
@@ -348,7 +349,7 @@ impl Tier for RedisTier {
                 for k in &rkeys {
                     pipe.get(k).pttl(k);
                 }
-                pipe.query::<Vec<(Option<Vec<u8>>, i64)>>(&mut **c)
+                pipe.query::<Vec<(Option<Vec<u8>>, i64)>>(c)
             }
         })?;
         Ok(match replies {
@@ -376,9 +377,7 @@ impl Tier for RedisTier {
     fn insert_many(&self, items: &[(&[u8], &Arc<[u8]>, Option<u64>)]) -> Result<()> {
         if self.config.cluster {
             // Keys span slots; the cluster client routes one command at a time.
-            return items
-                .iter()
-                .try_for_each(|(k, v, e)| self.insert(k, v, *e));
+            return items.iter().try_for_each(|(k, v, e)| self.insert(k, v, *e));
         }
         let mut pipe = redis::pipe();
         for (key, envelope, expires_at_ms) in items {
