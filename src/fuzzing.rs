@@ -40,10 +40,17 @@ fn cache_decoders(data: &[u8]) {
         assert!(view.payload_start <= data.len());
         assert!(view.tags().count() <= envelope::MAX_TAGS);
     }
-    let _ = frame::decode_frame(b"key", data);
-    let framed = frame::encode_frame(b"key", data, 64);
-    assert_eq!(frame::decode_frame(b"key", &framed).as_deref(), Ok(data));
-    assert!(frame::decode_frame(b"other key", &framed).is_err());
+    if let Ok(decoded) = frame::decode_frame(b"key", data.to_vec()) {
+        assert!(decoded.value.bytes().len() <= frame::MAX_FRAME_VALUE);
+    }
+    let expiry = data.first().map(|&b| u64::from(b) + 1);
+    let framed = frame::encode_frame(b"key", data, expiry, 64);
+    let decoded = frame::decode_frame(b"key", framed.clone()).expect("own frame decodes");
+    assert_eq!(
+        (decoded.value.bytes(), decoded.expires_at_ms),
+        (data, expiry)
+    );
+    assert!(frame::decode_frame(b"other key", framed).is_err());
     if let Ok((sender, change)) = messages::decode(data) {
         let again = messages::decode(&messages::encode(sender, &change));
         assert_eq!(again, Ok((sender, change)));

@@ -15,6 +15,9 @@ pub enum Blob {
     /// Owned bytes (read from Redis).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Owned(Vec<u8>),
+    /// Owned bytes from an offset on (a Redis frame holding the value after its header).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    OwnedFrom(Vec<u8>, usize),
 }
 
 impl Blob {
@@ -35,6 +38,7 @@ impl Deref for Blob {
             Blob::Shared(bytes) => bytes,
             Blob::Disk(value) => value,
             Blob::Owned(bytes) => bytes,
+            Blob::OwnedFrom(bytes, start) => &bytes[*start..],
         }
     }
 }

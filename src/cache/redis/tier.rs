@@ -8,7 +8,7 @@ use redis::{RedisError, RedisResult, Value};
 
 use crate::cache::blob::Blob;
 use crate::cache::breaker::{Breaker, Transition};
-use crate::cache::frame::{decode_frame, encode_frame};
+use crate::cache::frame::{FRAME_HEADER_LEN, FramedValue, decode_frame, encode_frame};
 use crate::cache::messages::{Remote, encode};
 use crate::cache::redis::config::RedisConfig;
 use crate::cache::redis::conn::{Conn, Pool};
@@ -135,7 +135,12 @@ impl RedisTier {
                 pipe.del(&rkey).ignore();
             }
             ttl => {
-                let frame = encode_frame(key, envelope, self.config.compression_threshold);
+                let frame = encode_frame(
+                    key,
+                    envelope,
+                    expires_at_ms,
+                    self.config.compression_threshold,
+                );
                 let cmd = pipe.cmd("SET").arg(&rkey).arg(frame);
                 if let Some(ms) = ttl {
                     cmd.arg("PX").arg(ms);
@@ -153,15 +158,23 @@ impl RedisTier {
         Ok(())
     }
 
-    /// Turns a GET + PTTL reply into a value; damaged or foreign values are misses.
-    fn value_of(&self, key: &[u8], frame: Option<Vec<u8>>, pttl: i64) -> Option<TierValue> {
-        let frame = frame?;
-        match decode_frame(key, &frame) {
-            Ok(value) => {
-                let expires_at_ms = (pttl > 0).then(|| self.clock.now_ms() + pttl as u64);
+    /// Turns a GET reply into a value; damaged, foreign or expired values are misses.
+    fn value_of(&self, key: &[u8], frame: Option<Vec<u8>>) -> Option<TierValue> {
+        match decode_frame(key, frame?) {
+            Ok(framed) => {
+                if framed
+                    .expires_at_ms
+                    .is_some_and(|at| at <= self.clock.now_ms())
+                {
+                    return None;
+                }
+                let blob = match framed.value {
+                    FramedValue::InFrame(frame) => Blob::OwnedFrom(frame, FRAME_HEADER_LEN),
+                    FramedValue::Decoded(bytes) => Blob::Owned(bytes),
+                };
                 Some(TierValue {
-                    blob: Blob::Owned(value),
-                    expires_at_ms,
+                    blob,
+                    expires_at_ms: framed.expires_at_ms,
                 })
             }
             Err(reason) => {
@@ -313,14 +326,12 @@ impl Tier for RedisTier {
     fn get(&self, key: &[u8]) -> Result<Option<TierValue>> {
         let rkey = self.config.value_key(key);
         let reply = self.call("get", |conn| {
-            let mut pipe = redis::pipe();
-            pipe.get(&rkey).pttl(&rkey);
-            let replies = run(conn, &pipe)?;
-            redis::from_redis_value::<(Option<Vec<u8>>, i64)>(Value::Array(replies))
-                .map_err(RedisError::from)
+            redis::cmd("GET")
+                .arg(&rkey)
+                .query::<Option<Vec<u8>>>(conn.like())
         });
         match reply {
-            Ok(Some((frame, pttl))) => Ok(self.value_of(key, frame, pttl)),
+            Ok(Some(frame)) => Ok(self.value_of(key, frame)),
             Ok(None) => Ok(None),
             // Another client stored something that is not a string under our key.
             Err(Error::Redis { message, .. }) if message.contains("WRONGTYPE") => {
@@ -337,26 +348,24 @@ impl Tier for RedisTier {
         }
         let rkeys: Vec<Vec<u8>> = keys.iter().map(|k| self.config.value_key(k)).collect();
         let replies = self.call("get_many", |conn| match conn {
-            Conn::Single(c) => {
-                let mut pipe = redis::pipe();
-                for k in &rkeys {
-                    pipe.get(k).pttl(k);
-                }
-                pipe.query::<Vec<(Option<Vec<u8>>, i64)>>(&mut **c)
-            }
+            // One MGET (keys of other types read as nil).
+            Conn::Single(c) => redis::cmd("MGET")
+                .arg(&rkeys)
+                .query::<Vec<Option<Vec<u8>>>>(&mut **c),
+            // Keys span slots: the cluster pipeline sends each node its keys at once.
             Conn::Cluster(c) => {
                 let mut pipe = redis::cluster::cluster_pipe();
                 for k in &rkeys {
-                    pipe.get(k).pttl(k);
+                    pipe.get(k);
                 }
-                pipe.query::<Vec<(Option<Vec<u8>>, i64)>>(c)
+                pipe.query::<Vec<Option<Vec<u8>>>>(c)
             }
         })?;
         Ok(match replies {
             Some(replies) => keys
                 .iter()
                 .zip(replies)
-                .map(|(k, (frame, pttl))| self.value_of(k, frame, pttl))
+                .map(|(k, frame)| self.value_of(k, frame))
                 .collect(),
             None => keys.iter().map(|_| None).collect(),
         })

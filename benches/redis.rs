@@ -1,0 +1,277 @@
+//! Benchmarks of the Redis tier (feature `redis`) against baselines in the same run, with a
+//! `redis-server` the bench starts on a free loopback port (and kills at the end).
+//!
+//! Pairs (candidate vs baseline), 4 KiB incompressible values, 1 thread:
+//!
+//! 1. `redis_hit`: `Cache::get_bytes` on a cache whose only tier is Redis (pooled
+//!    connection, GET + PTTL pipelined, frame CRC check) vs a raw `GET` of the same value
+//!    size with the same crate on one connection. Target: >= 0.85x the rate (time <= 1.18).
+//! 2. `get_many_100`: `Cache::get_many_bytes` of 100 keys vs 100 single `get_bytes`.
+//!    Target: >= 10x the rate (time <= 0.1).
+//!    `get_many_100_256b`: the same with 256-byte values (round trips dominate).
+//!    `raw_mget_100`: the floor for the same 100 values with the raw crate: one `MGET` vs
+//!    100 `GET`s (for information).
+//! 3. `breaker_open`: disk hits (memory miss, `Promotion::Never`) through a cache whose
+//!    Redis is dead and whose circuit breaker is open vs the same cache shape with no Redis
+//!    configured. Target: time <= 1.5.
+//!
+//! Interleaved rounds (candidate, baseline, candidate, ...), median of 21 rounds
+//! (`STRATACACHE_BENCH_ROUNDS`), printed as a table; criterion measures each side as well.
+//! Smoke mode (`cargo test --benches --all-features`) runs each op once. Without
+//! `redis-server` installed the bench prints a loud SKIP (and fails under
+//! `STRATACACHE_REQUIRE_REDIS=1`).
+
+#[path = "../tests/common/redis_server.rs"]
+mod redis_server;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use redis_server::{RedisServer, redis_available};
+use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion, RedisConfig};
+
+const VALUE_SIZE: usize = 4096;
+
+fn quick() -> bool {
+    !std::env::args().any(|a| a == "--bench")
+        || std::env::var("STRATACACHE_BENCH_QUICK").is_ok_and(|v| v == "1")
+}
+
+fn rounds() -> u64 {
+    std::env::var("STRATACACHE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(21)
+}
+
+fn keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("doc/{i:06}")).collect()
+}
+
+fn value(seed: u64) -> Vec<u8> {
+    let mut v = vec![0u8; VALUE_SIZE];
+    StdRng::seed_from_u64(seed).fill_bytes(&mut v);
+    v
+}
+
+struct Pair<'a> {
+    group: &'static str,
+    target: &'static str,
+    ops_per_round: u64,
+    cache: Box<dyn Fn(u64) + 'a>,
+    baseline: Box<dyn Fn(u64) + 'a>,
+}
+
+fn time_ops(op: &dyn Fn(u64), start: u64, n: u64) -> Duration {
+    let t = Instant::now();
+    for i in start..start + n {
+        op(i);
+    }
+    t.elapsed()
+}
+
+fn interleaved(pair: &Pair<'_>) -> (f64, f64) {
+    let n = pair.ops_per_round;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..rounds() {
+        a.push(time_ops(&*pair.cache, round * n, n).as_nanos() as f64 / n as f64);
+        b.push(time_ops(&*pair.baseline, round * n, n).as_nanos() as f64 / n as f64);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut a), median(&mut b))
+}
+
+fn bench_redis(c: &mut Criterion) {
+    if !redis_available("benches/redis.rs") {
+        return;
+    }
+    let n_keys = if quick() { 200 } else { 2000 };
+    let keys = keys(n_keys);
+    let server = RedisServer::start(&[]);
+    let mut dead = RedisServer::start(&[]);
+
+    // 1 and 2: a cache whose only tier is Redis, and a raw connection.
+    let redis_only = Cache::builder()
+        .redis_config(RedisConfig::new(server.url()).key_prefix("bench:"))
+        .open()
+        .unwrap();
+    let mut raw = server.connection();
+    for (i, k) in keys.iter().enumerate() {
+        let v = value(i as u64);
+        redis_only.insert_bytes(k, &v).unwrap();
+        redis::cmd("SET")
+            .arg(format!("raw:{k}"))
+            .arg(&v)
+            .query::<()>(&mut raw)
+            .unwrap();
+    }
+    let small_keys: Vec<String> = keys.iter().map(|k| format!("small/{k}")).collect();
+    for (i, k) in small_keys.iter().enumerate() {
+        redis_only.insert_bytes(k, &value(i as u64)[..256]).unwrap();
+    }
+    let small_batches: Vec<Vec<&str>> = small_keys
+        .chunks(100)
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+    let raw = std::cell::RefCell::new(raw);
+    let batches: Vec<Vec<&str>> = keys
+        .chunks(100)
+        .map(|c| c.iter().map(String::as_str).collect())
+        .collect();
+
+    // 3: disk hits with a dead Redis (breaker open) vs no Redis.
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let disk_cache = |dir: &tempfile::TempDir, redis: Option<String>| {
+        let mut b = Cache::builder()
+            .memory(1 << 20)
+            .promotion(Promotion::Never)
+            .disk(DiskStore::builder(dir.path()).capacity_bytes(1 << 30));
+        if let Some(url) = redis {
+            b = b.redis_config(
+                RedisConfig::new(url)
+                    .key_prefix("dead:")
+                    .invalidation(false)
+                    .circuit_breaker(3, Duration::from_secs(1), Duration::from_secs(30)),
+            );
+        }
+        b.open().unwrap()
+    };
+    let with_dead = disk_cache(&dir_a, Some(dead.url()));
+    let without = disk_cache(&dir_b, None);
+    let skip = InsertOptions::new().placement(Placement::SkipMemory);
+    for (i, k) in keys.iter().enumerate() {
+        let v = value(i as u64);
+        with_dead.insert_bytes_with(k, &v, &skip).unwrap();
+        without.insert_bytes_with(k, &v, &skip).unwrap();
+    }
+    dead.kill();
+    for k in keys.iter().take(5) {
+        // These pay the timeouts and open the breaker.
+        assert!(with_dead.get_bytes(k).unwrap().is_some());
+    }
+
+    let key = |i: u64| keys[(i as usize * 7919) % keys.len()].as_str();
+    let pairs = vec![
+        Pair {
+            group: "redis_hit",
+            target: "<= 1.18 (>= 0.85x rate)",
+            ops_per_round: 2000,
+            cache: Box::new(|i| {
+                let v = redis_only.get_bytes(key(i)).unwrap().unwrap();
+                black_box(v[0]);
+            }),
+            baseline: Box::new(|i| {
+                let v: Vec<u8> = redis::cmd("GET")
+                    .arg(format!("raw:{}", key(i)))
+                    .query(&mut *raw.borrow_mut())
+                    .unwrap();
+                black_box(v[0]);
+            }),
+        },
+        Pair {
+            group: "get_many_100",
+            target: "<= 0.1 (>= 10x rate)",
+            ops_per_round: 20,
+            cache: Box::new(|i| {
+                let batch = &batches[i as usize % batches.len()];
+                let got = redis_only.get_many_bytes(batch).unwrap();
+                black_box(got.len());
+            }),
+            baseline: Box::new(|i| {
+                let batch = &batches[i as usize % batches.len()];
+                for k in batch {
+                    black_box(redis_only.get_bytes(k).unwrap().unwrap().len());
+                }
+            }),
+        },
+        Pair {
+            group: "get_many_100_256b",
+            target: "<= 0.1 (>= 10x rate)",
+            ops_per_round: 20,
+            cache: Box::new(|i| {
+                let batch = &small_batches[i as usize % small_batches.len()];
+                let got = redis_only.get_many_bytes(batch).unwrap();
+                black_box(got.len());
+            }),
+            baseline: Box::new(|i| {
+                let batch = &small_batches[i as usize % small_batches.len()];
+                for k in batch {
+                    black_box(redis_only.get_bytes(k).unwrap().unwrap().len());
+                }
+            }),
+        },
+        Pair {
+            group: "raw_mget_100",
+            target: "floor: raw MGET vs 100 raw GETs",
+            ops_per_round: 20,
+            cache: Box::new(|i| {
+                let batch = &batches[i as usize % batches.len()];
+                let raw_keys: Vec<String> = batch.iter().map(|k| format!("raw:{k}")).collect();
+                let got: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                    .arg(&raw_keys)
+                    .query(&mut *raw.borrow_mut())
+                    .unwrap();
+                black_box(got.len());
+            }),
+            baseline: Box::new(|i| {
+                let batch = &batches[i as usize % batches.len()];
+                for k in batch {
+                    let v: Vec<u8> = redis::cmd("GET")
+                        .arg(format!("raw:{k}"))
+                        .query(&mut *raw.borrow_mut())
+                        .unwrap();
+                    black_box(v.len());
+                }
+            }),
+        },
+        Pair {
+            group: "breaker_open",
+            target: "<= 1.5",
+            ops_per_round: 20_000,
+            cache: Box::new(|i| {
+                let v = with_dead.get_bytes(key(i)).unwrap().unwrap();
+                black_box(v[VALUE_SIZE / 2]);
+            }),
+            baseline: Box::new(|i| {
+                let v = without.get_bytes(key(i)).unwrap().unwrap();
+                black_box(v[VALUE_SIZE / 2]);
+            }),
+        },
+    ];
+    for pair in &pairs {
+        let mut group = c.benchmark_group(pair.group);
+        group.bench_function("cache", |b| b.iter_custom(|n| time_ops(&*pair.cache, 0, n)));
+        group.bench_function("baseline", |b| {
+            b.iter_custom(|n| time_ops(&*pair.baseline, 0, n))
+        });
+        group.finish();
+    }
+    if quick() {
+        return;
+    }
+    println!("\ninterleaved medians ({} rounds, same run):", rounds());
+    println!(
+        "{:<18} {:>14} {:>14} {:>8}  target",
+        "pair", "cache", "baseline", "ratio"
+    );
+    for pair in &pairs {
+        let (cache_ns, base_ns) = interleaved(pair);
+        println!(
+            "{:<18} {:>11.1} ns {:>11.1} ns {:>8.3}  {}",
+            pair.group,
+            cache_ns,
+            base_ns,
+            cache_ns / base_ns,
+            pair.target
+        );
+    }
+}
+
+criterion_group!(benches, bench_redis);
+criterion_main!(benches);
