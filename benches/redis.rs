@@ -15,6 +15,10 @@
 //!    Redis is dead and whose circuit breaker is open vs the same cache shape with no Redis
 //!    configured. Target: time <= 1.5.
 //!
+//! 4. `order_redis_vs_disk` (for information): a memory miss with the default order
+//!    memory -> redis -> disk (served by Redis) vs `tier_order([Memory, Disk, Redis])` (served
+//!    by disk), same values in both.
+//!
 //! Interleaved rounds (candidate, baseline, candidate, ...), median of 21 rounds
 //! (`STRATACACHE_BENCH_ROUNDS`), printed as a table; criterion measures each side as well.
 //! Smoke mode (`cargo test --benches --all-features`) runs each op once. Without
@@ -31,7 +35,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use redis_server::{RedisServer, redis_available};
-use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion, RedisConfig};
+use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion, RedisConfig, TierKind};
 
 const VALUE_SIZE: usize = 4096;
 
@@ -150,6 +154,30 @@ fn bench_redis(c: &mut Criterion) {
         with_dead.insert_bytes_with(k, &v, &skip).unwrap();
         without.insert_bytes_with(k, &v, &skip).unwrap();
     }
+    // Tier order: memory -> redis -> disk (default) vs memory -> disk -> redis.
+    let (dir_c, dir_d) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ordered = |dir: &tempfile::TempDir, order: Option<[TierKind; 3]>, prefix: &str| {
+        let mut b = Cache::builder()
+            .memory(1 << 20)
+            .promotion(Promotion::Never)
+            .redis_config(RedisConfig::new(server.url()).key_prefix(prefix))
+            .disk(DiskStore::builder(dir.path()).capacity_bytes(1 << 30));
+        if let Some(order) = order {
+            b = b.tier_order(order);
+        }
+        b.open().unwrap()
+    };
+    let redis_first = ordered(&dir_c, None, "o1:");
+    let disk_first = ordered(
+        &dir_d,
+        Some([TierKind::Memory, TierKind::Disk, TierKind::Redis]),
+        "o2:",
+    );
+    for (i, k) in keys.iter().enumerate() {
+        let v = value(i as u64);
+        redis_first.insert_bytes_with(k, &v, &skip).unwrap();
+        disk_first.insert_bytes_with(k, &v, &skip).unwrap();
+    }
     dead.kill();
     for k in keys.iter().take(5) {
         // These pay the timeouts and open the breaker.
@@ -231,6 +259,19 @@ fn bench_redis(c: &mut Criterion) {
             }),
         },
         Pair {
+            group: "order_redis_vs_disk",
+            target: "memory miss served by Redis (default order) vs by disk (disk above Redis)",
+            ops_per_round: 2000,
+            cache: Box::new(|i| {
+                let v = redis_first.get_bytes(key(i)).unwrap().unwrap();
+                black_box(v[0]);
+            }),
+            baseline: Box::new(|i| {
+                let v = disk_first.get_bytes(key(i)).unwrap().unwrap();
+                black_box(v[0]);
+            }),
+        },
+        Pair {
             group: "breaker_open",
             target: "<= 1.5",
             ops_per_round: 20_000,
@@ -257,13 +298,13 @@ fn bench_redis(c: &mut Criterion) {
     }
     println!("\ninterleaved medians ({} rounds, same run):", rounds());
     println!(
-        "{:<18} {:>14} {:>14} {:>8}  target",
+        "{:<20} {:>14} {:>14} {:>8}  target",
         "pair", "cache", "baseline", "ratio"
     );
     for pair in &pairs {
         let (cache_ns, base_ns) = interleaved(pair);
         println!(
-            "{:<18} {:>11.1} ns {:>11.1} ns {:>8.3}  {}",
+            "{:<20} {:>11.1} ns {:>11.1} ns {:>8.3}  {}",
             pair.group,
             cache_ns,
             base_ns,

@@ -19,7 +19,13 @@ fn open(server: &RedisServer, dir: &std::path::Path) -> Cache {
 }
 
 fn tier_hits(cache: &Cache, kind: TierKind) -> u64 {
-    cache.stats().tiers.iter().find(|t| t.tier == kind).unwrap().hits
+    cache
+        .stats()
+        .tiers
+        .iter()
+        .find(|t| t.tier == kind)
+        .unwrap()
+        .hits
 }
 
 #[test]
@@ -39,16 +45,23 @@ fn round_trip_through_redis_with_promotion_and_ttl() {
     assert_eq!(b.get::<String>("doc/1").unwrap().as_deref(), Some("hello"));
     assert_eq!(tier_hits(&b, TierKind::Memory), 1);
     let ttl = b.ttl("doc/1").unwrap().unwrap().unwrap();
-    assert!(ttl <= Duration::from_secs(60) && ttl > Duration::from_secs(50), "{ttl:?}");
+    assert!(
+        ttl <= Duration::from_secs(60) && ttl > Duration::from_secs(50),
+        "{ttl:?}"
+    );
     // A remove in a drops b's memory copy soon.
     assert!(a.remove("doc/1").unwrap());
     let deadline = std::time::Instant::now() + Duration::from_secs(1);
     while b.get::<String>("doc/1").unwrap().is_some() {
-        assert!(std::time::Instant::now() < deadline, "b still serves the removed value");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "b still serves the removed value"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     // get_many in one round trip per tier.
-    a.insert_many(&[("m/1", 1u32), ("m/2", 2), ("m/3", 3)]).unwrap();
+    a.insert_many(&[("m/1", 1u32), ("m/2", 2), ("m/3", 3)])
+        .unwrap();
     let got: Vec<Option<u32>> = b.get_many(&["m/1", "m/2", "nope", "m/3"]).unwrap();
     assert_eq!(got, vec![Some(1), Some(2), None, Some(3)]);
 }

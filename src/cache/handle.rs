@@ -208,7 +208,8 @@ impl Cache {
         let generation = self.inner.tags.invalidate(tag)?;
         for slot in &self.inner.slots {
             let told = slot.tier.tag_invalidated(tag, generation);
-            self.inner.absorb_or(slot, "invalidate_tag", tag.as_bytes(), told)?;
+            self.inner
+                .absorb_or(slot, "invalidate_tag", tag.as_bytes(), told)?;
         }
         Ok(())
     }

@@ -18,6 +18,7 @@ pub enum Remote {
     Tag(String, u64),
     /// The subscription was interrupted: messages may have been missed (sent by the
     /// subscriber to its own cache, not over the wire).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     Gap,
 }
 

@@ -35,7 +35,9 @@ impl CacheInner {
             }
             Remote::Tag(tag, generation) => {
                 if let Err(e) = self.tags.adopt(&tag, generation) {
-                    log::warn!("stratacache: could not adopt generation {generation} of tag {tag:?}: {e}");
+                    log::warn!(
+                        "stratacache: could not adopt generation {generation} of tag {tag:?}: {e}"
+                    );
                 }
             }
             Remote::Gap => {

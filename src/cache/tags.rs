@@ -17,8 +17,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::DiskStore;
-use crate::clock::Clock;
 use crate::cache::envelope::{EnvelopeView, MAX_TAG_LEN, MAX_TAGS};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 
 const META_PREFIX: &str = "tag:";
@@ -84,7 +84,9 @@ impl TagRegistry {
         };
         for (tag, generation) in newer {
             if let Err(e) = self.adopt(&tag, generation) {
-                log::warn!("stratacache: could not save generation {generation} of tag {tag:?}: {e}");
+                log::warn!(
+                    "stratacache: could not save generation {generation} of tag {tag:?}: {e}"
+                );
             }
         }
         current
