@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The engines this harness knows, in report order.
@@ -17,7 +16,6 @@ pub const ALL: &[&str] = &[
     "fjall",
     "redis",
 ];
-
 
 /// Settings shared by every engine in one workload.
 #[derive(Debug, Clone)]
@@ -77,7 +75,6 @@ impl Strata {
             .open()?;
         Ok(Self { cache })
     }
-
 }
 
 impl Engine for Strata {
@@ -161,12 +158,15 @@ type FoyerCache = foyer::HybridCache<Vec<u8>, Vec<u8>>;
 
 /// foyer's HybridCache: memory cache (weighed in bytes) over the block engine on a file-system
 /// device. `durable = true` is the configuration that keeps what it is given: write to disk on
-/// insertion, and submit queue and buffers large enough that the flushers never drop an entry;
-/// `persist` waits for the flushers. `durable = false` is foyer's defaults (write on eviction
-/// from memory, 16 MiB buffer pool, entries over the queue threshold are dropped).
+/// insertion, a submit queue that never overflows, a 64 MiB buffer pool, and a wait for the
+/// flushers after every batch (about 4 MiB), because a flusher whose buffer is full drops the
+/// entry (foyer counts it as `storage_queue_buffer_overflow`) whatever the queue settings.
+/// `durable = false` is foyer's defaults (write on eviction from memory, 16 MiB buffer pool,
+/// entries beyond the queue or the buffers are dropped); only `persist` waits there.
 pub struct Foyer {
     rt: tokio::runtime::Runtime,
     cache: Option<FoyerCache>,
+    durable: bool,
     memory_hits: u64,
     disk_hits: u64,
 }
@@ -206,6 +206,7 @@ impl Foyer {
         Ok(Self {
             rt,
             cache: Some(cache),
+            durable,
             memory_hits: 0,
             disk_hits: 0,
         })
@@ -221,6 +222,9 @@ impl Engine for Foyer {
         let cache = self.cache();
         for (k, v) in items {
             cache.insert(k.clone(), v.clone());
+        }
+        if self.durable {
+            self.rt.block_on(cache.storage().wait());
         }
         Ok(())
     }

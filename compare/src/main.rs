@@ -201,6 +201,7 @@ struct Report<'a> {
     unix_time: u64,
     args: &'a Args,
     value_kind: &'static str,
+    redis_server_version: String,
     results: Vec<EngineResult>,
 }
 
@@ -398,7 +399,11 @@ fn kill_test(
     root: &Path,
     params: &Params,
 ) -> Res<(usize, usize, Duration)> {
-    let mut subject = Subject::new(name, root.join(format!("{name}-{size}-kill")), params.clone())?;
+    let mut subject = Subject::new(
+        name,
+        root.join(format!("{name}-{size}-kill")),
+        params.clone(),
+    )?;
     let report = root.join(format!("{name}-{size}-kill.acks"));
     let _ = std::fs::remove_file(&report);
     let mut child = Command::new(std::env::current_exe()?)
@@ -414,12 +419,15 @@ fn kill_test(
         .args(["--disk", &params.disk_bytes.to_string()])
         .args(["--port", &subject.params.redis_port.to_string()])
         .stdin(Stdio::null())
+        .stderr(std::fs::File::create(report.with_extension("stderr"))?)
         .spawn()?;
     let target = (n / 2).max(1);
     let deadline = Instant::now() + Duration::from_secs(600);
     while last_ack(&report) < target && Instant::now() < deadline {
         if let Some(status) = child.try_wait()? {
-            return Err(format!("kill-child exited early: {status}").into());
+            let stderr =
+                std::fs::read_to_string(report.with_extension("stderr")).unwrap_or_default();
+            return Err(format!("kill-child exited early: {status}: {}", stderr.trim()).into());
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -430,6 +438,8 @@ fn kill_test(
     child.wait()?;
     let acked = last_ack(&report);
     let _ = std::fs::remove_file(&report);
+    // (A Redis child usually dies of "connection reset" first: its server was killed.)
+    let _ = std::fs::remove_file(report.with_extension("stderr"));
 
     let (mut engine, open) = if let Some(server) = subject.server.as_mut() {
         let took = server.spawn()?;
@@ -447,8 +457,13 @@ fn kill_test(
 /// The child of the SIGKILL test: inserts batches, makes each durable, and appends
 /// "acked N" to the report file once the first N values are durable. Never exits by itself.
 fn kill_child(mut it: impl Iterator<Item = String>) -> Res<()> {
-    let (mut name, mut dir, mut size, mut n, mut report) =
-        (String::new(), PathBuf::new(), 0usize, 0usize, PathBuf::new());
+    let (mut name, mut dir, mut size, mut n, mut report) = (
+        String::new(),
+        PathBuf::new(),
+        0usize,
+        0usize,
+        PathBuf::new(),
+    );
     let mut params = Params {
         memory_bytes: 0,
         disk_bytes: 0,
@@ -581,6 +596,17 @@ fn run(args: &Args) -> Res<()> {
                     started.elapsed().as_secs_f64()
                 ),
             }
+            // stratacache's own guarantees are checked, not only measured: a lost flushed
+            // entry, a lost entry on restart or a wrong value fails the run.
+            if r.engine.starts_with("stratacache")
+                && r.error.is_none()
+                && (r.kill_survived != r.kill_acknowledged
+                    || r.restart_survived != r.entries
+                    || r.wrong_values != 0)
+            {
+                eprintln!("{name}: lost or wrong entries (see the JSON)");
+                failed += 1;
+            }
             results.push(r);
         }
     }
@@ -590,6 +616,18 @@ fn run(args: &Args) -> Res<()> {
             .as_secs(),
         args,
         value_kind: "incompressible pseudo-random bytes",
+        redis_server_version: Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .map(|o| {
+                let text = String::from_utf8_lossy(&o.stdout);
+                text.split_whitespace()
+                    .find_map(|w| w.strip_prefix("v="))
+                    .map_or("redis-server ?".to_string(), |v| {
+                        format!("redis-server {v}")
+                    })
+            })
+            .unwrap_or_default(),
         results,
     };
     std::fs::write(&args.out, serde_json::to_string_pretty(&report)? + "\n")?;

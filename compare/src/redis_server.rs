@@ -48,7 +48,9 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("cannot run redis-server (apt-get install -y redis-server): {e}"))?;
+            .map_err(|e| {
+                format!("cannot run redis-server (apt-get install -y redis-server): {e}")
+            })?;
         self.child = Some(child);
         let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?;
         let deadline = started + Duration::from_secs(300);
@@ -61,7 +63,11 @@ impl RedisServer {
                     return Ok(started.elapsed());
                 }
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 return Err(format!("redis-server exited: {status}").into());
             }
             if Instant::now() > deadline {
