@@ -135,12 +135,15 @@ impl RedisTier {
                 pipe.del(&rkey).ignore();
             }
             ttl => {
-                let frame = encode_frame(
-                    key,
-                    envelope,
-                    expires_at_ms,
-                    self.config.compression_threshold,
-                );
+                // The frame carries the expiry Redis was given (capped), so a copy read
+                // from Redis never outlives the Redis key.
+                let capped_at = match (expires_at_ms, ttl) {
+                    (Some(at), Some(ms)) => Some(at.min(self.clock.now_ms() + ms)),
+                    (None, Some(ms)) => Some(self.clock.now_ms() + ms),
+                    (at, None) => at,
+                };
+                let frame =
+                    encode_frame(key, envelope, capped_at, self.config.compression_threshold);
                 let cmd = pipe.cmd("SET").arg(&rkey).arg(frame);
                 if let Some(ms) = ttl {
                     cmd.arg("PX").arg(ms);
