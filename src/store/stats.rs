@@ -44,7 +44,13 @@ impl Inner {
         let (live_bytes, segments, capacity) = {
             let w = self.writer.lock();
             (
-                w.seg_meta.values().map(|m| m.live_bytes).sum(),
+                // Segments being compacted keep their live bytes until the checkpoint that
+                // credits the moved copies: count both, or a drain in between reads as loss.
+                w.seg_meta
+                    .values()
+                    .chain(w.doomed.values())
+                    .map(|m| m.live_bytes)
+                    .sum(),
                 (w.seg_meta.len() + w.doomed.len()) as u64,
                 w.capacity,
             )
