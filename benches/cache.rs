@@ -22,11 +22,14 @@
 //!
 //! Smoke mode (`cargo test --benches` or `STRATACACHE_BENCH_QUICK=1`) uses 256 keys.
 
+#[path = "common/pairs.rs"]
+mod pairs;
+
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use pairs::{Pair, quick, run_pairs};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngCore, SeedableRng};
@@ -34,11 +37,6 @@ use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion};
 use tempfile::TempDir;
 
 const VALUE_SIZE: usize = 4096;
-
-fn quick() -> bool {
-    !std::env::args().any(|a| a == "--bench")
-        || std::env::var("STRATACACHE_BENCH_QUICK").is_ok_and(|v| v == "1")
-}
 
 /// Keys, values and a random read order.
 struct Data {
@@ -157,20 +155,13 @@ fn disk_setup(data: &Data) -> (Cache, TempDir) {
     (cache, dir)
 }
 
-/// One benchmark pair: the operation under test and its baseline, each `fn(i)` one op.
-struct Pair<'a> {
-    group: &'static str,
-    target: &'static str,
-    cache: Box<dyn Fn(u64) + 'a>,
-    baseline: Box<dyn Fn(u64) + 'a>,
-}
-
 fn pairs<'a>(data: &'a Data, mem: &'a MemorySetup, on_disk: &'a Cache) -> Vec<Pair<'a>> {
     let (raw, typed, moka, texts) = (&mem.raw, &mem.typed, &mem.moka, &mem.texts);
     vec![
         Pair {
             group: "memory_hit",
             target: "<= 1.25 (>= 0.8x throughput)",
+            ops_per_round: 20_000,
             cache: Box::new(move |i| {
                 let v = raw.get_bytes(data.key(i)).unwrap().unwrap();
                 black_box(v[0]);
@@ -183,6 +174,7 @@ fn pairs<'a>(data: &'a Data, mem: &'a MemorySetup, on_disk: &'a Cache) -> Vec<Pa
         Pair {
             group: "memory_hit_vs_moka_configured_alike",
             target: "",
+            ops_per_round: 20_000,
             cache: Box::new(move |i| {
                 let v = raw.get_bytes(data.key(i)).unwrap().unwrap();
                 black_box(v[0]);
@@ -195,6 +187,7 @@ fn pairs<'a>(data: &'a Data, mem: &'a MemorySetup, on_disk: &'a Cache) -> Vec<Pa
         Pair {
             group: "memory_hit_typed",
             target: "",
+            ops_per_round: 20_000,
             cache: Box::new(move |i| {
                 let v: String = typed.get(data.key(i)).unwrap().unwrap();
                 black_box(v);
@@ -207,6 +200,7 @@ fn pairs<'a>(data: &'a Data, mem: &'a MemorySetup, on_disk: &'a Cache) -> Vec<Pa
         Pair {
             group: "disk_hit",
             target: "<= 1.3",
+            ops_per_round: 20_000,
             cache: Box::new(move |i| {
                 let v = on_disk.get_bytes(data.key(i)).unwrap().unwrap();
                 black_box(v[VALUE_SIZE / 2]);
@@ -220,6 +214,7 @@ fn pairs<'a>(data: &'a Data, mem: &'a MemorySetup, on_disk: &'a Cache) -> Vec<Pa
         Pair {
             group: "get_with_hit",
             target: "<= 1.2",
+            ops_per_round: 20_000,
             cache: Box::new(move |i| {
                 let v: String = typed
                     .get_with(data.key(i), || unreachable!("every key is present"))
@@ -234,74 +229,12 @@ fn pairs<'a>(data: &'a Data, mem: &'a MemorySetup, on_disk: &'a Cache) -> Vec<Pa
     ]
 }
 
-fn time_ops(op: &dyn Fn(u64), start: u64, n: u64) -> Duration {
-    let t = Instant::now();
-    for i in start..start + n {
-        op(i);
-    }
-    t.elapsed()
-}
-
-/// Interleaved rounds per pair (`STRATACACHE_BENCH_ROUNDS`, default 21).
-fn rounds() -> u64 {
-    std::env::var("STRATACACHE_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(21)
-}
-
-/// Median ns/op over interleaved rounds of candidate and baseline.
-fn interleaved(pair: &Pair<'_>, ops: u64) -> (f64, f64) {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    time_ops(&*pair.cache, 0, ops);
-    time_ops(&*pair.baseline, 0, ops);
-    for round in 0..rounds() {
-        let start = round * ops;
-        a.push(time_ops(&*pair.cache, start, ops).as_nanos() as f64 / ops as f64);
-        b.push(time_ops(&*pair.baseline, start, ops).as_nanos() as f64 / ops as f64);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (median(&mut a), median(&mut b))
-}
-
 fn bench_cache(c: &mut Criterion) {
     let data = Data::new();
     let mem = memory_setup(&data);
     let (on_disk, _disk_dir) = disk_setup(&data);
     let pairs = pairs(&data, &mem, &on_disk);
-    for pair in &pairs {
-        let mut group = c.benchmark_group(pair.group);
-        group.bench_function("cache", |b| b.iter_custom(|n| time_ops(&*pair.cache, 0, n)));
-        group.bench_function("baseline", |b| {
-            b.iter_custom(|n| time_ops(&*pair.baseline, 0, n))
-        });
-        group.finish();
-    }
-    if quick() {
-        return;
-    }
-    println!(
-        "\ninterleaved medians ({} rounds of 20k ops each, same run):",
-        rounds()
-    );
-    println!(
-        "{:<18} {:>12} {:>12} {:>8}  target",
-        "pair", "cache", "baseline", "ratio"
-    );
-    for pair in &pairs {
-        let (cache_ns, base_ns) = interleaved(pair, 20_000);
-        println!(
-            "{:<36} {:>9.1} ns {:>9.1} ns {:>8.3}  {}",
-            pair.group,
-            cache_ns,
-            base_ns,
-            cache_ns / base_ns,
-            pair.target
-        );
-    }
+    run_pairs(c, &pairs);
 }
 
 criterion_group!(benches, bench_cache);

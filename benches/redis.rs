@@ -28,28 +28,20 @@
 #[path = "../tests/common/redis_server.rs"]
 mod redis_server;
 
+#[path = "common/pairs.rs"]
+mod pairs;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use pairs::{Pair, quick, run_pairs};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use redis_server::{RedisServer, redis_available};
 use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion, RedisConfig, TierKind};
 
 const VALUE_SIZE: usize = 4096;
-
-fn quick() -> bool {
-    !std::env::args().any(|a| a == "--bench")
-        || std::env::var("STRATACACHE_BENCH_QUICK").is_ok_and(|v| v == "1")
-}
-
-fn rounds() -> u64 {
-    std::env::var("STRATACACHE_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(21)
-}
 
 fn keys(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("doc/{i:06}")).collect()
@@ -59,36 +51,6 @@ fn value(seed: u64) -> Vec<u8> {
     let mut v = vec![0u8; VALUE_SIZE];
     StdRng::seed_from_u64(seed).fill_bytes(&mut v);
     v
-}
-
-struct Pair<'a> {
-    group: &'static str,
-    target: &'static str,
-    ops_per_round: u64,
-    cache: Box<dyn Fn(u64) + 'a>,
-    baseline: Box<dyn Fn(u64) + 'a>,
-}
-
-fn time_ops(op: &dyn Fn(u64), start: u64, n: u64) -> Duration {
-    let t = Instant::now();
-    for i in start..start + n {
-        op(i);
-    }
-    t.elapsed()
-}
-
-fn interleaved(pair: &Pair<'_>) -> (f64, f64) {
-    let n = pair.ops_per_round;
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..rounds() {
-        a.push(time_ops(&*pair.cache, round * n, n).as_nanos() as f64 / n as f64);
-        b.push(time_ops(&*pair.baseline, round * n, n).as_nanos() as f64 / n as f64);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (median(&mut a), median(&mut b))
 }
 
 fn bench_redis(c: &mut Criterion) {
@@ -285,33 +247,7 @@ fn bench_redis(c: &mut Criterion) {
             }),
         },
     ];
-    for pair in &pairs {
-        let mut group = c.benchmark_group(pair.group);
-        group.bench_function("cache", |b| b.iter_custom(|n| time_ops(&*pair.cache, 0, n)));
-        group.bench_function("baseline", |b| {
-            b.iter_custom(|n| time_ops(&*pair.baseline, 0, n))
-        });
-        group.finish();
-    }
-    if quick() {
-        return;
-    }
-    println!("\ninterleaved medians ({} rounds, same run):", rounds());
-    println!(
-        "{:<20} {:>14} {:>14} {:>8}  target",
-        "pair", "cache", "baseline", "ratio"
-    );
-    for pair in &pairs {
-        let (cache_ns, base_ns) = interleaved(pair);
-        println!(
-            "{:<20} {:>11.1} ns {:>11.1} ns {:>8.3}  {}",
-            pair.group,
-            cache_ns,
-            base_ns,
-            cache_ns / base_ns,
-            pair.target
-        );
-    }
+    run_pairs(c, &pairs);
 }
 
 criterion_group!(benches, bench_redis);

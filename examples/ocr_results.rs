@@ -88,13 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             assert_eq!(result.words.len(), 400);
         }
         let stats = cache.stats();
-        let tier_hits = |kind: TierKind| {
-            stats
-                .tiers
-                .iter()
-                .find(|t| t.tier == kind)
-                .map_or(0, |t| t.hits)
-        };
+        let tier_hits = |kind: TierKind| stats.tier(kind).map_or(0, |t| t.hits);
         println!(
             "pass {pass}: {} documents in {:>8.1?}  OCR runs {}  (hits so far: memory {}, disk {})",
             documents.len(),

@@ -31,12 +31,7 @@ fn open(dir: &Path, clock: &Arc<ManualClock>) -> Cache {
 }
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache
-        .stats()
-        .tiers
-        .into_iter()
-        .find(|t| t.tier == kind)
-        .expect("tier configured")
+    cache.stats().tier(kind).cloned().expect("tier configured")
 }
 
 #[test]

@@ -5,9 +5,7 @@
 
 use std::path::Path;
 
-use stratacache::{
-    Cache, DiskStore, InsertOptions, Placement, Promotion, TierKind, TierStats, WritePolicy,
-};
+use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion, TierKind, WritePolicy};
 
 fn store_builder(dir: &Path) -> stratacache::DiskStoreBuilder {
     DiskStore::builder(dir)
@@ -25,13 +23,8 @@ fn open_write_back(dir: &Path, memory: u64) -> Cache {
         .expect("open cache")
 }
 
-fn tier(cache: &Cache, kind: TierKind) -> TierStats {
-    cache
-        .stats()
-        .tiers
-        .into_iter()
-        .find(|t| t.tier == kind)
-        .unwrap()
+fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
+    cache.stats().tier(kind).cloned().expect("tier configured")
 }
 
 fn on_disk(cache: &Cache, key: &str) -> bool {

@@ -9,12 +9,7 @@ use redis_server::{RedisCluster, redis_available};
 use stratacache::{Cache, DiskStore, RedisConfig, TierKind};
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache
-        .stats()
-        .tiers
-        .into_iter()
-        .find(|t| t.tier == kind)
-        .unwrap()
+    cache.stats().tier(kind).cloned().expect("tier configured")
 }
 
 /// Value keys under `prefix` on each node.

@@ -24,12 +24,7 @@ fn open(server: &RedisServer, dir: Option<&std::path::Path>) -> Cache {
 }
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache
-        .stats()
-        .tiers
-        .into_iter()
-        .find(|t| t.tier == kind)
-        .unwrap()
+    cache.stats().tier(kind).cloned().expect("tier configured")
 }
 
 fn get_raw(direct: &mut redis::Connection, key: &str) -> Vec<u8> {

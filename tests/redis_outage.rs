@@ -12,12 +12,7 @@ use redis_server::{RedisServer, redis_available};
 use stratacache::{Cache, DiskStore, InsertOptions, Placement, RedisConfig, TierKind};
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache
-        .stats()
-        .tiers
-        .into_iter()
-        .find(|t| t.tier == kind)
-        .unwrap()
+    cache.stats().tier(kind).cloned().expect("tier configured")
 }
 
 fn exists(direct: &mut redis::Connection, key: &str) -> bool {

@@ -19,13 +19,7 @@ fn open(server: &RedisServer, dir: &std::path::Path) -> Cache {
 }
 
 fn tier_hits(cache: &Cache, kind: TierKind) -> u64 {
-    cache
-        .stats()
-        .tiers
-        .iter()
-        .find(|t| t.tier == kind)
-        .unwrap()
-        .hits
+    cache.stats().tier(kind).expect("tier configured").hits
 }
 
 #[test]

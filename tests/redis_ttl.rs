@@ -27,12 +27,7 @@ fn cache(config: RedisConfig, dir: Option<&Path>, clock: Option<Arc<ManualClock>
 }
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache
-        .stats()
-        .tiers
-        .into_iter()
-        .find(|t| t.tier == kind)
-        .unwrap()
+    cache.stats().tier(kind).cloned().expect("tier configured")
 }
 
 fn pttl(conn: &mut redis::Connection, key: &str) -> i64 {

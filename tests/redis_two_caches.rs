@@ -25,12 +25,7 @@ fn open(server: &RedisServer, dir: &Path, order: Option<[TierKind; 3]>) -> Cache
 }
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
-    cache
-        .stats()
-        .tiers
-        .into_iter()
-        .find(|t| t.tier == kind)
-        .unwrap()
+    cache.stats().tier(kind).cloned().expect("tier configured")
 }
 
 /// Polls `done` for up to 1 s.

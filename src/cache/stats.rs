@@ -203,6 +203,11 @@ impl TierCounters {
 }
 
 impl CacheStats {
+    /// The stats of the tier of `kind`, if the cache has one.
+    pub fn tier(&self, kind: TierKind) -> Option<&TierStats> {
+        self.tiers.iter().find(|t| t.tier == kind)
+    }
+
     /// The stats in the Prometheus text exposition format (version 0.0.4).
     pub fn to_prometheus(&self) -> String {
         let mut out = String::new();
@@ -255,42 +260,42 @@ impl CacheStats {
             "Values dropped, by tier and reason.",
             evictions,
         );
-        family(
-            "cache_size_bytes",
-            "gauge",
-            "Bytes held, by tier.",
-            per_tier(&|t| t.size_bytes),
-        );
-        family(
-            "cache_entries",
-            "gauge",
-            "Entries held, by tier.",
-            per_tier(&|t| t.entries),
-        );
-        family(
-            "cache_inserts_total",
-            "counter",
-            "Values written, by tier.",
-            per_tier(&|t| t.inserts),
-        );
-        family(
-            "cache_promotions_total",
-            "counter",
-            "Values copied up into a tier after a hit below it.",
-            per_tier(&|t| t.promotions),
-        );
-        family(
-            "cache_demotions_total",
-            "counter",
-            "Values moved down into a tier from memory (write-back).",
-            per_tier(&|t| t.demotions),
-        );
-        family(
-            "cache_errors_total",
-            "counter",
-            "Failed tier calls the cache carried on from, by tier.",
-            per_tier(&|t| t.errors),
-        );
+        type Field = fn(&TierStats) -> u64;
+        let per_tier_families: [(&str, &str, &str, Field); 6] = [
+            ("cache_size_bytes", "gauge", "Bytes held, by tier.", |t| {
+                t.size_bytes
+            }),
+            ("cache_entries", "gauge", "Entries held, by tier.", |t| {
+                t.entries
+            }),
+            (
+                "cache_inserts_total",
+                "counter",
+                "Values written, by tier.",
+                |t| t.inserts,
+            ),
+            (
+                "cache_promotions_total",
+                "counter",
+                "Values copied up into a tier after a hit below it.",
+                |t| t.promotions,
+            ),
+            (
+                "cache_demotions_total",
+                "counter",
+                "Values moved down into a tier from memory (write-back).",
+                |t| t.demotions,
+            ),
+            (
+                "cache_errors_total",
+                "counter",
+                "Failed tier calls the cache carried on from, by tier.",
+                |t| t.errors,
+            ),
+        ];
+        for (name, kind, help, field) in per_tier_families {
+            family(name, kind, help, per_tier(&field));
+        }
         family(
             "cache_loader_calls_total",
             "counter",
