@@ -365,8 +365,10 @@ fn background_maintenance_compacts_sparse_segments_without_a_call() -> TestResul
     assert!(ratio(&before) > 4.0, "{before:?}");
     // Sealed segments below half live get compacted: at most 2 x live, plus the active
     // segment and the index.
+    // Wait for the end state asserted below: drained files are deleted by the checkpoint
+    // after each drain, so the bound on live bytes alone can hold while files still go.
     let stats = wait_for(&store, 10, "background compaction did not run", |s| {
-        s.disk_bytes <= 2 * s.live_bytes + (2 << 20)
+        s.disk_bytes <= 2 * s.live_bytes + (2 << 20) && s.disk_bytes * 3 < before.disk_bytes
     })?;
     println!(
         "after background compaction: {:.3} x live; {stats:?}",
