@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::DiskStore;
 use crate::cache::blob::Blob;
-use crate::cache::tier::{Evictions, Tier, TierKind, TierValue};
+use crate::cache::tier::{Evictions, Tier, TierKind, TierValue, Usage};
 use crate::error::Result;
 
 /// The disk tier.
@@ -58,21 +58,18 @@ impl Tier for DiskTier {
         self.store.flush()
     }
 
-    fn size_bytes(&self) -> u64 {
-        self.store.stats().map_or(0, |s| s.disk_bytes)
-    }
-
-    fn entries(&self) -> u64 {
-        self.store.stats().map_or(0, |s| s.entries)
-    }
-
-    fn evictions(&self) -> Evictions {
-        let stats = self.store.stats().ok();
-        Evictions {
-            expired: stats.as_ref().map_or(0, |s| s.expirations),
-            size: stats.as_ref().map_or(0, |s| s.evictions),
-            explicit: self.explicit.load(Ordering::Relaxed),
-            replaced: 0,
+    fn usage(&self) -> Usage {
+        // One stats call: it checkpoints and walks the directory.
+        let stats = self.store.stats().unwrap_or_default();
+        Usage {
+            size_bytes: stats.disk_bytes,
+            entries: stats.entries,
+            evictions: Evictions {
+                expired: stats.expirations,
+                size: stats.evictions,
+                explicit: self.explicit.load(Ordering::Relaxed),
+                replaced: 0,
+            },
         }
     }
 }

@@ -237,14 +237,7 @@ impl Cache {
             .inner
             .slots
             .iter()
-            .map(|s| {
-                s.counters.snapshot(
-                    s.tier.kind(),
-                    s.tier.evictions(),
-                    s.tier.size_bytes(),
-                    s.tier.entries(),
-                )
-            })
+            .map(|s| s.counters.snapshot(s.tier.kind(), s.tier.usage()))
             .collect();
         self.inner.counters.snapshot(tiers)
     }

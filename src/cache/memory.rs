@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use moka::notification::RemovalCause;
 
 use crate::cache::blob::Blob;
-use crate::cache::tier::{Evictions, Tier, TierKind, TierValue};
+use crate::cache::tier::{Evictions, Tier, TierKind, TierValue, Usage};
 use crate::clock::Clock;
 use crate::error::Result;
 
@@ -253,25 +253,19 @@ impl Tier for MemoryTier {
         Ok(())
     }
 
-    fn size_bytes(&self) -> u64 {
-        self.map.run_pending_tasks();
-        self.map.weighted_size()
-    }
-
-    fn entries(&self) -> u64 {
-        self.map.run_pending_tasks();
-        self.map.entry_count()
-    }
-
-    fn evictions(&self) -> Evictions {
+    fn usage(&self) -> Usage {
         // Deliver the evictions moka has queued, so the counts agree with `entries`.
         self.map.run_pending_tasks();
         let c = &self.counts;
-        Evictions {
-            expired: c.expired.load(Ordering::Relaxed),
-            size: c.size.load(Ordering::Relaxed),
-            explicit: c.explicit.load(Ordering::Relaxed),
-            replaced: c.replaced.load(Ordering::Relaxed),
+        Usage {
+            size_bytes: self.map.weighted_size(),
+            entries: self.map.entry_count(),
+            evictions: Evictions {
+                expired: c.expired.load(Ordering::Relaxed),
+                size: c.size.load(Ordering::Relaxed),
+                explicit: c.explicit.load(Ordering::Relaxed),
+                replaced: c.replaced.load(Ordering::Relaxed),
+            },
         }
     }
 }

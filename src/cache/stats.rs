@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::histogram::{Histogram, HistogramSnapshot};
-use crate::cache::tier::{Evictions, TierKind};
+use crate::cache::tier::{Evictions, TierKind, Usage};
 
 /// Adds one.
 pub(crate) fn bump(counter: &AtomicU64) {
@@ -178,13 +178,7 @@ impl CacheCounters {
 
 impl TierCounters {
     /// Snapshot, with what the tier itself reports.
-    pub fn snapshot(
-        &self,
-        tier: TierKind,
-        evictions: Evictions,
-        size_bytes: u64,
-        entries: u64,
-    ) -> TierStats {
+    pub fn snapshot(&self, tier: TierKind, usage: Usage) -> TierStats {
         let (hits, misses) = (load(&self.hits), load(&self.misses));
         TierStats {
             tier,
@@ -195,9 +189,9 @@ impl TierCounters {
             promotions: load(&self.promotions),
             demotions: load(&self.demotions),
             errors: load(&self.errors),
-            evictions,
-            size_bytes,
-            entries,
+            evictions: usage.evictions,
+            size_bytes: usage.size_bytes,
+            entries: usage.entries,
         }
     }
 }

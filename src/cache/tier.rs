@@ -62,6 +62,17 @@ pub struct Evictions {
     pub replaced: u64,
 }
 
+/// A tier's size and evictions at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes the tier holds.
+    pub size_bytes: u64,
+    /// Entries the tier holds (approximate where the tier only knows that).
+    pub entries: u64,
+    /// Values the tier dropped, by cause.
+    pub evictions: Evictions,
+}
+
 /// One level of the cache. Implementations are thread-safe and never see keys the cache
 /// has not validated.
 pub trait Tier: Send + Sync {
@@ -77,12 +88,8 @@ pub trait Tier: Send + Sync {
     fn remove_prefix(&self, prefix: &[u8]) -> Result<u64>;
     /// Makes accepted writes durable (where the tier has durability).
     fn flush(&self) -> Result<()>;
-    /// Bytes the tier holds.
-    fn size_bytes(&self) -> u64;
-    /// Entries the tier holds (approximate where the tier only knows that).
-    fn entries(&self) -> u64;
-    /// Values the tier dropped, by cause.
-    fn evictions(&self) -> Evictions;
+    /// What the tier holds and what it dropped, read together (one stats call each).
+    fn usage(&self) -> Usage;
 
     /// Stores `value` copied up from a tier below (default: as an insert). A shared tier
     /// does not announce promotions to other caches.

@@ -13,7 +13,7 @@ use crate::cache::messages::{Remote, encode};
 use crate::cache::redis::config::RedisConfig;
 use crate::cache::redis::conn::{Conn, Pool};
 use crate::cache::redis::pubsub::{RemoteHook, spawn_subscriber};
-use crate::cache::tier::{Evictions, Tier, TierKind, TierValue};
+use crate::cache::tier::{Evictions, Tier, TierKind, TierValue, Usage};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 
@@ -440,18 +440,14 @@ impl Tier for RedisTier {
         Ok(())
     }
 
-    fn size_bytes(&self) -> u64 {
-        0
-    }
-
-    fn entries(&self) -> u64 {
-        0
-    }
-
-    fn evictions(&self) -> Evictions {
-        Evictions {
-            explicit: self.explicit.load(Ordering::Relaxed),
-            ..Evictions::default()
+    /// Size and entries of a shared server are not tracked (reported as 0).
+    fn usage(&self) -> Usage {
+        Usage {
+            evictions: Evictions {
+                explicit: self.explicit.load(Ordering::Relaxed),
+                ..Evictions::default()
+            },
+            ..Usage::default()
         }
     }
 
