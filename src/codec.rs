@@ -31,8 +31,9 @@ pub enum Compression {
     Lz4,
 }
 
-/// Values at least this long are first judged on a sample.
-const SAMPLE_FROM: usize = 8 << 10;
+/// Values at least this long are first judged on a sample (their first eighth, 1 to
+/// 16 KiB): an incompressible 4 KiB value then costs a 1 KiB attempt, not a 4 KiB one.
+const SAMPLE_FROM: usize = 4 << 10;
 
 thread_local! {
     /// Reused output buffer, so a failed attempt costs no allocation.
@@ -59,7 +60,7 @@ pub fn maybe_compress(value: &[u8], compression: Compression, threshold: usize) 
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         if value.len() >= SAMPLE_FROM {
-            let sample = &value[..(value.len() / 8).clamp(2048, 16 << 10)];
+            let sample = &value[..(value.len() / 8).clamp(1 << 10, 16 << 10)];
             compressed_len(sample, &mut scratch)?;
         }
         if value.len() > 1 << 20 {

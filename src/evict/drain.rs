@@ -189,7 +189,15 @@ impl Inner {
                 *op = Pending::Remove;
             }
         }
-        let evicted_bytes = self.remove_from_index_durably(w, &mut removals)?;
+        // Segments no commit has written a row for (drained before the first checkpoint
+        // after their creation) have no committed entries: nothing to remove durably. Their
+        // undecided records are dead (a live one would have a staged change).
+        removals.retain(|r| w.indexed.contains(&r.segment));
+        let evicted_bytes = if ids.iter().any(|id| w.indexed.contains(id)) {
+            self.remove_from_index_durably(w, &mut removals)?
+        } else {
+            0
+        };
         for id in ids {
             self.delete_segment(w, id);
         }

@@ -8,48 +8,88 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::store::inner::Inner;
 
+/// Wakes the background thread before its interval is up (when many changes are staged)
+/// and tells it to stop. Shared by the store and its thread.
+#[derive(Default)]
+pub struct BackgroundSignal {
+    state: Mutex<SignalState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct SignalState {
+    stop: bool,
+    wake: bool,
+}
+
+impl BackgroundSignal {
+    /// Asks the thread for a round of work now (a no-op without a thread, or when asked
+    /// already).
+    pub fn wake(&self) {
+        let mut state = self.state.lock();
+        if !state.wake {
+            state.wake = true;
+            self.changed.notify_one();
+        }
+    }
+
+    /// Forgets a wake asked for before now (a checkpoint has just taken the staged
+    /// changes it was asked for).
+    pub fn clear_wake(&self) {
+        self.state.lock().wake = false;
+    }
+
+    /// Waits until `interval` passes, a wake or a stop; true when stopping.
+    fn wait(&self, interval: Duration) -> bool {
+        let mut state = self.state.lock();
+        if !state.stop && !state.wake {
+            self.changed.wait_for(&mut state, interval);
+        }
+        state.wake = false;
+        state.stop
+    }
+
+    fn stop(&self) {
+        self.state.lock().stop = true;
+        self.changed.notify_all();
+    }
+}
+
 /// Handle to the checkpoint thread; stops and joins it on [`Checkpointer::stop`].
 pub struct Checkpointer {
-    stop: Arc<(Mutex<bool>, Condvar)>,
+    signal: Arc<BackgroundSignal>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Checkpointer {
-    /// Starts the thread for `inner`, checkpointing every `interval`.
-    pub fn start(inner: Weak<Inner>, interval: Duration) -> Self {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
-        let signal = stop.clone();
+    /// Starts the thread for `inner`, checkpointing every `interval` and when woken
+    /// through `signal`.
+    pub fn start(inner: Weak<Inner>, signal: Arc<BackgroundSignal>, interval: Duration) -> Self {
+        let thread_signal = signal.clone();
         let thread = std::thread::Builder::new()
             .name("stratacache-checkpoint".into())
-            .spawn(move || run(inner, interval, &signal))
+            .spawn(move || run(inner, interval, &thread_signal))
             .expect("spawn checkpoint thread");
         Self {
-            stop,
+            signal,
             thread: Some(thread),
         }
     }
 
     /// Asks the thread to stop and waits for it.
     pub fn stop(&mut self) {
-        *self.stop.0.lock() = true;
-        self.stop.1.notify_all();
+        self.signal.stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn run(inner: Weak<Inner>, interval: Duration, signal: &(Mutex<bool>, Condvar)) {
+fn run(inner: Weak<Inner>, interval: Duration, signal: &BackgroundSignal) {
     let mut last_sweep = Instant::now();
     loop {
-        {
-            let mut stopped = signal.0.lock();
-            if !*stopped {
-                signal.1.wait_for(&mut stopped, interval);
-            }
-            if *stopped {
-                return;
-            }
+        if signal.wait(interval) {
+            return;
         }
         let Some(inner) = inner.upgrade() else { return };
         inner.background_tick(&mut last_sweep);

@@ -85,6 +85,7 @@ impl Inner {
                 staged.committing.extend(staged.current.drain());
             }
         }
+        self.background.clear_wake();
         let segments = self.segments.read();
         let files = std::mem::take(&mut w.unsynced)
             .iter()
@@ -145,6 +146,7 @@ impl Inner {
     /// unlinked now; its handle and mapping are dropped by the reaper thread.
     pub(crate) fn delete_segment(&self, w: &mut Writer, id: u32) {
         let removed = self.segments.write().remove(&id);
+        w.indexed.remove(&id);
         if let Some(seg) = removed {
             if let Err(e) = std::fs::remove_file(seg.path()) {
                 log::warn!("could not delete segment {}: {e}", seg.path().display());
@@ -260,14 +262,19 @@ impl Inner {
     pub(crate) fn write_meta(
         &self,
         txn: &redb::WriteTransaction,
-        w: &Writer,
+        w: &mut Writer,
     ) -> Result<(), redb::Error> {
         let mut segments = txn.open_table(SEGMENTS)?;
         for id in &w.dirty_meta {
             // A drained segment keeps its row, up to date, until the checkpoint that deletes it.
             match w.seg_meta.get(id).or_else(|| w.doomed.get(id)) {
-                Some(meta) => segments.insert(id, meta)?,
-                None => segments.remove(id)?,
+                Some(meta) => {
+                    segments.insert(id, meta)?;
+                    w.indexed.insert(*id);
+                }
+                None => {
+                    segments.remove(id)?;
+                }
             };
         }
         let mut meta = txn.open_table(META)?;

@@ -48,7 +48,8 @@ impl DiskStore {
         let inner = Arc::new(Inner::open(config)?);
         // A capacity smaller than what is stored takes effect at once.
         inner.enforce_capacity()?;
-        let checkpointer = interval.map(|i| Checkpointer::start(Arc::downgrade(&inner), i));
+        let checkpointer = interval
+            .map(|i| Checkpointer::start(Arc::downgrade(&inner), inner.background.clone(), i));
         Ok(Self {
             inner,
             checkpointer,

@@ -16,6 +16,7 @@ use crate::index::{EntryLoc, SegmentMeta};
 use crate::segment::Segment;
 use crate::segment::file::parse_segment_file_name;
 use crate::segment::format::FORMAT_VERSION;
+use crate::store::checkpoint::BackgroundSignal;
 use crate::store::config::{DEFAULT_CAPACITY, DiskStoreBuilder};
 use crate::store::counters::Counters;
 use crate::store::loc_cache::LocCache;
@@ -82,6 +83,11 @@ pub struct Writer {
     pub seg_meta: BTreeMap<u32, SegmentMeta>,
     /// Segments whose meta changed since the last commit.
     pub dirty_meta: BTreeSet<u32>,
+    /// Segments the index file may refer to (a row in the segments table, so possibly
+    /// entries too): every segment present at open, and every segment a commit wrote a row
+    /// for. Evicting a segment not in here needs no index transaction: no committed entry
+    /// can point into it.
+    pub indexed: BTreeSet<u32>,
     /// Segments written since the last durable sync.
     pub unsynced: BTreeSet<u32>,
     /// Segments drained by compaction, with their last accounting (the row stays, up to
@@ -124,6 +130,8 @@ pub struct Inner {
     pub seq: AtomicU64,
     /// Closes deleted segment files off the writer's path.
     pub reaper: Reaper,
+    /// Wakes the background (checkpoint) thread early.
+    pub background: Arc<BackgroundSignal>,
     _lock: File,
 }
 
@@ -149,6 +157,7 @@ impl Inner {
         let capacity = config.capacity_bytes.unwrap_or(meta.capacity);
         let mut writer = Writer {
             next_segment_id: meta.next_segment,
+            indexed: seg_meta.keys().copied().collect(),
             seg_meta,
             capacity,
             segment_size: config.segment_size_for(capacity),
@@ -174,6 +183,7 @@ impl Inner {
             counters,
             seq: AtomicU64::new(meta.next_seq),
             reaper: Reaper::start(),
+            background: Arc::default(),
             dir,
             _lock: lock,
         })

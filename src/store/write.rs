@@ -125,10 +125,16 @@ impl Inner {
         w.dirty = true;
     }
 
-    /// Runs a checkpoint when `commit_batch` changes are staged (call without the lock).
+    /// Wakes the background thread for a checkpoint once half of `commit_batch` changes
+    /// are staged, and runs one on the caller's thread when all of it is (call without the
+    /// lock). The inserting thread thus rarely runs a checkpoint itself; the background
+    /// thread syncs the segments while inserts go on.
     fn checkpoint_if_full(&self) -> Result<()> {
-        if self.pending.read().current.len() >= self.config.commit_batch {
+        let staged = self.pending.read().current.len();
+        if staged >= self.config.commit_batch {
             self.flush()?;
+        } else if staged >= self.config.commit_batch / 2 {
+            self.background.wake();
         }
         Ok(())
     }
