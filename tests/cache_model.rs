@@ -13,8 +13,7 @@
 //! (write-through), and the memory tier holds exactly the keys the model says it does
 //! (an expired memory copy is dropped when a read finds it).
 //!
-//! TTLs are 10 s and more on the manual clock: moka also runs its own real-time timer from
-//! the remaining TTL, which must not fire while a case runs.
+//! TTLs are 10 s and more on the manual clock, far from any value a case reaches.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

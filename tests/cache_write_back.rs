@@ -101,7 +101,6 @@ fn memory_eviction_moves_values_to_disk() {
     for i in 0..N {
         cache.insert_bytes(format!("blob/{i}"), &value(i)).unwrap();
     }
-    // stats() lets moka finish its pending evictions first.
     let memory = tier(&cache, TierKind::Memory);
     let disk = tier(&cache, TierKind::Disk);
     let on_disk_now = (0..N)

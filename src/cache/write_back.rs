@@ -45,8 +45,6 @@ impl CacheInner {
         if !self.write_back() {
             return Ok(0);
         }
-        // Deliver evictions moka has queued, so they move their values down first.
-        memory.run_pending_tasks();
         let marks: Vec<(Vec<u8>, u64)> = self
             .dirty
             .lock()
