@@ -72,6 +72,21 @@ fn typed_struct_round_trips_through_every_tier() {
 }
 
 #[test]
+fn a_read_says_which_tier_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open(dir.path());
+    cache.insert_bytes("k", b"v").unwrap();
+    assert_eq!(cache.get_bytes("k").unwrap().unwrap().source(), TierKind::Memory);
+    cache.close().unwrap();
+    let cache = open(dir.path());
+    let first = cache.get_bytes("k").unwrap().unwrap();
+    assert_eq!((&*first, first.source()), (&b"v"[..], TierKind::Disk));
+    // The disk hit was promoted (Promotion::Always): the next read is a memory hit.
+    assert_eq!(cache.get_bytes("k").unwrap().unwrap().source(), TierKind::Memory);
+    cache.close().unwrap();
+}
+
+#[test]
 fn raw_bytes_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let cache = open(dir.path());

@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::ValueRef;
+use crate::cache::tier::TierKind;
 
 /// A value's bytes as a tier returned them.
 pub enum Blob {
@@ -47,13 +48,23 @@ impl Deref for Blob {
 pub struct CachedBytes {
     blob: Blob,
     start: usize,
+    source: TierKind,
 }
 
 impl CachedBytes {
-    /// The payload of `blob`, which starts at `start`.
-    pub(crate) fn new(blob: Blob, start: usize) -> Self {
+    /// The payload of `blob`, which starts at `start`, as read from the `source` tier.
+    pub(crate) fn new(blob: Blob, start: usize, source: TierKind) -> Self {
         debug_assert!(start <= blob.len());
-        Self { blob, start }
+        Self {
+            blob,
+            start,
+            source,
+        }
+    }
+
+    /// The tier that answered the read (before any promotion copied the value up).
+    pub fn source(&self) -> TierKind {
+        self.source
     }
 
     /// Copies the payload into a `Vec`.

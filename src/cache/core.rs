@@ -57,6 +57,8 @@ pub(crate) struct CacheInner {
 pub(crate) struct Found {
     /// Index (in read order) of the tier that answered.
     pub tier: usize,
+    /// The kind of the tier that answered.
+    pub source: TierKind,
     pub blob: Blob,
     pub payload_start: usize,
     pub ttl_ms: Option<u64>,
@@ -69,7 +71,7 @@ impl Found {
     }
 
     pub fn into_bytes(self) -> CachedBytes {
-        CachedBytes::new(self.blob, self.payload_start)
+        CachedBytes::new(self.blob, self.payload_start, self.source)
     }
 }
 
@@ -200,6 +202,7 @@ impl CacheInner {
         }
         Accepted::Found(Found {
             tier: i,
+            source: slot.tier.kind(),
             blob: value.blob,
             payload_start,
             ttl_ms,
