@@ -28,6 +28,13 @@ pub struct Params {
     pub redis_port: u16,
 }
 
+/// The tier of a tiered engine that answered a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HitTier {
+    Memory,
+    Disk,
+}
+
 pub trait Engine {
     /// Inserts one batch (for redb one transaction, for Redis one pipeline).
     fn insert_batch(&mut self, items: &[(Vec<u8>, Vec<u8>)]) -> Res<()>;
@@ -37,6 +44,10 @@ pub trait Engine {
     fn get(&mut self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Res<bool>;
     /// For tiered engines: (memory-tier hits, disk-tier hits) since open.
     fn tier_hits(&self) -> Option<(u64, u64)> {
+        None
+    }
+    /// For tiered engines: the tier that answered the last `get` that found its key.
+    fn last_hit_tier(&self) -> Option<HitTier> {
         None
     }
     /// Clean close.
@@ -65,6 +76,7 @@ fn disk_builder(dir: &Path, p: &Params) -> stratacache::DiskStoreBuilder {
 /// The tiered `Cache`: a small memory tier over the disk store, write-through.
 pub struct Strata {
     cache: stratacache::Cache,
+    last_hit: Option<HitTier>,
 }
 
 impl Strata {
@@ -73,7 +85,10 @@ impl Strata {
             .memory(p.memory_bytes)
             .disk(disk_builder(dir, p))
             .open()?;
-        Ok(Self { cache })
+        Ok(Self {
+            cache,
+            last_hit: None,
+        })
     }
 }
 
@@ -92,9 +107,16 @@ impl Engine for Strata {
             None => Ok(false),
             Some(v) => {
                 f(&v);
+                self.last_hit = Some(match v.source() {
+                    stratacache::TierKind::Memory => HitTier::Memory,
+                    _ => HitTier::Disk,
+                });
                 Ok(true)
             }
         }
+    }
+    fn last_hit_tier(&self) -> Option<HitTier> {
+        self.last_hit
     }
     fn tier_hits(&self) -> Option<(u64, u64)> {
         let stats = self.cache.stats();
@@ -169,6 +191,7 @@ pub struct Foyer {
     durable: bool,
     memory_hits: u64,
     disk_hits: u64,
+    last_hit: Option<HitTier>,
 }
 
 impl Foyer {
@@ -209,6 +232,7 @@ impl Foyer {
             durable,
             memory_hits: 0,
             disk_hits: 0,
+            last_hit: None,
         })
     }
 
@@ -245,16 +269,24 @@ impl Engine for Foyer {
             None => Ok(false),
             Some(e) => {
                 f(e.value());
-                match e.source() {
-                    foyer::Source::Disk => self.disk_hits += 1,
-                    _ => self.memory_hits += 1,
+                let tier = match e.source() {
+                    foyer::Source::Disk => HitTier::Disk,
+                    _ => HitTier::Memory,
+                };
+                match tier {
+                    HitTier::Disk => self.disk_hits += 1,
+                    HitTier::Memory => self.memory_hits += 1,
                 }
+                self.last_hit = Some(tier);
                 Ok(true)
             }
         }
     }
     fn tier_hits(&self) -> Option<(u64, u64)> {
         Some((self.memory_hits, self.disk_hits))
+    }
+    fn last_hit_tier(&self) -> Option<HitTier> {
+        self.last_hit
     }
     fn close(mut self: Box<Self>) -> Res<()> {
         let cache = self.cache.take().expect("open");

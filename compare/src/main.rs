@@ -181,6 +181,12 @@ struct EngineResult {
     disk_tier_hits: Option<u64>,
     /// Disk-tier hits / reads that reached the disk tier (missed memory).
     disk_tier_hit_rate: Option<f64>,
+    /// Tiered engines: disk-tier hits per second spent serving them (the rate at which the
+    /// disk tier serves hits: disk-tier hits / total latency of those reads).
+    disk_tier_hits_per_sec: Option<f64>,
+    /// Latency of the reads the disk tier answered, p50 / p99.
+    disk_tier_p50_us: Option<f64>,
+    disk_tier_p99_us: Option<f64>,
     /// Reads that returned bytes that were not the value (should be 0).
     wrong_values: u64,
     /// Clean close then open, seconds.
@@ -327,6 +333,8 @@ fn run_engine(
     let zipf = Zipf::new(n, 0.9);
     let mut rng = Rng::new(42);
     let mut hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3)?;
+    let mut disk_hist = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3)?;
+    let mut disk_nanos = 0u128;
     let tiers_before = engine.tier_hits();
     let (mut found, mut wrong) = (0u64, 0u64);
     let read_start = Instant::now();
@@ -338,7 +346,12 @@ fn run_engine(
         let t = Instant::now();
         let mut good = true;
         let hit = engine.get(&k, &mut |v| good = looks_right(id, size, v))?;
-        hist.saturating_record(t.elapsed().as_nanos() as u64);
+        let nanos = t.elapsed().as_nanos();
+        hist.saturating_record(nanos as u64);
+        if hit && engine.last_hit_tier() == Some(engines::HitTier::Disk) {
+            disk_hist.saturating_record(nanos as u64);
+            disk_nanos += nanos;
+        }
         found += hit as u64;
         wrong += (hit && !good) as u64;
     }
@@ -349,6 +362,11 @@ fn run_engine(
     r.read_max_us = hist.max() as f64 / 1e3;
     r.hit_rate = found as f64 / reads as f64;
     r.wrong_values = wrong;
+    if !disk_hist.is_empty() {
+        r.disk_tier_hits_per_sec = Some(disk_hist.len() as f64 / (disk_nanos as f64 / 1e9));
+        r.disk_tier_p50_us = Some(disk_hist.value_at_quantile(0.50) as f64 / 1e3);
+        r.disk_tier_p99_us = Some(disk_hist.value_at_quantile(0.99) as f64 / 1e3);
+    }
     if let (Some(before), Some(after)) = (tiers_before, engine.tier_hits()) {
         let mem = after.0 - before.0;
         let disk = after.1 - before.1;
