@@ -1,4 +1,5 @@
-//! Closing deleted segment files off the writer's path.
+//! File work off the writer's path: closing deleted segment files, and syncing segments
+//! that compaction filled.
 //!
 //! Unlinking a segment is cheap; closing and unmapping it is not: the kernel then drops
 //! every cached page of the file (about 1 ms for a 4 MiB segment). A segment file is always
@@ -6,22 +7,37 @@
 //! (DESIGN invariant 3); its last handle is then dropped by this thread, so the file's
 //! blocks are freed a moment later, as they would be if a reader still held a value from
 //! it. When the thread falls behind, the writer drops handles itself.
+//!
+//! A segment that maintenance (compaction, eviction's second chances) filled and sealed is
+//! synced here at once, while maintenance goes on filling the next one, so the checkpoint
+//! that makes the moved copies durable finds little left to write. The checkpoint still
+//! syncs every segment itself; an early sync that failed is remembered on the segment and
+//! fails that checkpoint (a failed `fdatasync` clears the file's error, so the checkpoint's
+//! own sync could wrongly succeed).
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use crate::segment::Segment;
 
-/// Handles waiting at most; past this the writer closes them itself.
+/// Jobs waiting at most; past this the writer closes handles itself and skips early syncs.
 const QUEUE: usize = 32;
 
-/// Sends the handles of unlinked segment files to a thread that drops them.
+enum Job {
+    /// Drop the handle of an unlinked file.
+    Release(Arc<Segment>),
+    /// `fdatasync` a sealed segment ahead of the next checkpoint.
+    Sync(Arc<Segment>),
+}
+
+/// Sends file work to a background thread.
 pub struct Reaper {
-    tx: Option<SyncSender<Arc<Segment>>>,
+    tx: Option<SyncSender<Job>>,
 }
 
 impl Reaper {
-    /// Starts the thread; without one (spawning failed) handles are dropped in place.
+    /// Starts the thread; without one (spawning failed) handles are dropped in place and
+    /// nothing is synced early.
     pub fn start() -> Self {
         let (tx, rx) = sync_channel(QUEUE);
         let spawned = std::thread::Builder::new()
@@ -35,17 +51,32 @@ impl Reaper {
     /// Drops `segment` (a file already unlinked) soon, off the caller's thread.
     pub fn release(&self, segment: Arc<Segment>) {
         if let Some(tx) = &self.tx {
-            match tx.try_send(segment) {
+            match tx.try_send(Job::Release(segment)) {
                 Ok(()) => {}
-                Err(TrySendError::Full(seg) | TrySendError::Disconnected(seg)) => drop(seg),
+                Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => drop(job),
             }
+        }
+    }
+
+    /// Syncs `segment` (sealed: no more appends) soon, off the caller's thread; skipped
+    /// when the thread is behind (the next checkpoint syncs it anyway).
+    pub fn sync_early(&self, segment: Arc<Segment>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.try_send(Job::Sync(segment));
         }
     }
 }
 
 /// Runs until every sender is gone (the store was dropped).
-fn drain(rx: Receiver<Arc<Segment>>) {
-    for segment in rx {
-        drop(segment);
+fn drain(rx: Receiver<Job>) {
+    for job in rx {
+        match job {
+            Job::Release(segment) => drop(segment),
+            Job::Sync(segment) => {
+                if let Err(e) = segment.file().sync_data() {
+                    segment.record_sync_failure(e.to_string());
+                }
+            }
+        }
     }
 }

@@ -175,6 +175,12 @@ impl Inner {
         if let Some(old) = w.active.take() {
             w.seg_meta.entry(old.id()).or_default().sealed = true;
             w.dirty_meta.insert(old.id());
+            // Filled by compaction or eviction's moves: sync it while maintenance fills the
+            // next one. (Not on the insert path: at capacity most segments are evicted
+            // before a checkpoint and never need writing at all.)
+            if w.in_maintenance {
+                self.reaper.sync_early(old);
+            }
         }
         let id = w.next_segment_id;
         let seg = match Segment::create(&self.segments_dir, id, reserve) {
