@@ -76,13 +76,19 @@ fn a_read_says_which_tier_answered() {
     let dir = tempfile::tempdir().unwrap();
     let cache = open(dir.path());
     cache.insert_bytes("k", b"v").unwrap();
-    assert_eq!(cache.get_bytes("k").unwrap().unwrap().source(), TierKind::Memory);
+    assert_eq!(
+        cache.get_bytes("k").unwrap().unwrap().source(),
+        TierKind::Memory
+    );
     cache.close().unwrap();
     let cache = open(dir.path());
     let first = cache.get_bytes("k").unwrap().unwrap();
     assert_eq!((&*first, first.source()), (&b"v"[..], TierKind::Disk));
     // The disk hit was promoted (Promotion::Always): the next read is a memory hit.
-    assert_eq!(cache.get_bytes("k").unwrap().unwrap().source(), TierKind::Memory);
+    assert_eq!(
+        cache.get_bytes("k").unwrap().unwrap().source(),
+        TierKind::Memory
+    );
     cache.close().unwrap();
 }
 

@@ -126,7 +126,10 @@ impl Inner {
         // Always scan: the accounting is a hint, the records are the truth.
         let segment = self.segments.read().get(&id).cloned();
         if let Some(seg) = segment {
-            let plan = self.plan_drain(&seg, id, mode, &mut done, batch)?;
+            // No committed entry points into a segment no commit has seen: nothing of it
+            // needs listing for removal from the index.
+            let indexed = w.indexed.contains(&id);
+            let plan = self.plan_drain(&seg, id, mode, indexed, &mut done, batch)?;
             // All moved records go out in one positional write.
             let base = match plan.moved.is_empty() {
                 true => None,
@@ -256,12 +259,14 @@ impl Inner {
 
     /// Decides the fate of each live record: moved (copied, verbatim, into `moved`) or
     /// dropped. Eviction also lists in `batch` every record whose index entry may point at
-    /// it; those it does not keep and that have no staged change are left undecided.
+    /// it (none when the segment is not `indexed`); those it does not keep and that have no
+    /// staged change are left undecided.
     fn plan_drain(
         &self,
         seg: &Segment,
         id: u32,
         mode: DrainMode,
+        indexed: bool,
         done: &mut Drained,
         batch: &mut EvictionBatch,
     ) -> Result<DrainPlan> {
@@ -289,12 +294,14 @@ impl Inner {
             };
             let here = |l: &EntryLoc| l.segment == id && l.offset == offset;
             let mut list = |undecided: bool| {
-                batch.removals.push(Removal {
-                    key: view.key.into(),
-                    segment: id,
-                    offset,
-                    undecided,
-                })
+                if indexed {
+                    batch.removals.push(Removal {
+                        key: view.key.into(),
+                        segment: id,
+                        offset,
+                        undecided,
+                    })
+                }
             };
             let (current, source) = match staged_loc {
                 Some(staged) => {
