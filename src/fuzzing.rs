@@ -64,6 +64,9 @@ pub enum Op {
     Insert(u8, u8),
     /// Insert with a TTL of 1-5 seconds.
     InsertTtl(u8, u8),
+    /// Insert 1-4 keys from the given one on in one batch (`insert_many`), the first key
+    /// again at the end when the parameter is a multiple of 5 (the later value wins).
+    InsertMany(u8, u8),
     /// Read and compare with the model.
     Get(u8),
     /// Remove and compare the result with the model.
@@ -88,7 +91,8 @@ pub fn ops_from_bytes(data: &[u8]) -> Vec<Op> {
         .map(|c| {
             let (key, p) = (c[1] % 8, c[2]);
             match c[0] % 16 {
-                0..=2 => Op::Insert(key, p),
+                0 | 1 => Op::Insert(key, p),
+                2 => Op::InsertMany(key, p),
                 3 => Op::InsertTtl(key, p),
                 4..=6 => Op::Get(key),
                 7 | 8 => Op::Remove(key),
@@ -206,6 +210,32 @@ pub fn op_sequence(ops: &[Op]) {
                     .insert_expiring_at(key_name(k), &value, expires_at)
                     .expect("insert");
                 model.set(k, Some(Entry { value, expires_at }));
+            }
+            Op::InsertMany(k, p) => {
+                let mut keys: Vec<u8> = (0..p % 4 + 1).map(|j| (k + j) % 8).collect();
+                if p % 5 == 0 {
+                    keys.push(k);
+                }
+                let items: Vec<(String, Vec<u8>)> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &key)| {
+                        (
+                            key_name(key),
+                            value_for(key, p.wrapping_add(j as u8), n as u64),
+                        )
+                    })
+                    .collect();
+                store.insert_many(&items).expect("insert_many");
+                for (&key, (_, value)) in keys.iter().zip(items) {
+                    model.set(
+                        key,
+                        Some(Entry {
+                            value,
+                            expires_at: 0,
+                        }),
+                    );
+                }
             }
             Op::Get(k) => {
                 let got = store.get(key_name(k)).expect("get").map(|v| v.to_vec());

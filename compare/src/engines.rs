@@ -94,10 +94,7 @@ impl Strata {
 
 impl Engine for Strata {
     fn insert_batch(&mut self, items: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
-        for (k, v) in items {
-            self.cache.insert_bytes(k, v)?;
-        }
-        Ok(())
+        Ok(self.cache.insert_many_bytes(items)?)
     }
     fn persist(&mut self) -> Res<()> {
         Ok(self.cache.flush()?)
@@ -152,10 +149,7 @@ impl StrataDisk {
 
 impl Engine for StrataDisk {
     fn insert_batch(&mut self, items: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
-        for (k, v) in items {
-            self.store.insert(k, v)?;
-        }
-        Ok(())
+        Ok(self.store.insert_many(items)?)
     }
     fn persist(&mut self) -> Res<()> {
         Ok(self.store.flush()?)

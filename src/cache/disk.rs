@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::DiskStore;
 use crate::cache::blob::Blob;
-use crate::cache::tier::{Evictions, Tier, TierKind, TierValue, Usage};
+use crate::cache::tier::{Evictions, InsertItem, Tier, TierKind, TierValue, Usage};
 use crate::error::Result;
 
 /// The disk tier.
@@ -39,6 +39,14 @@ impl Tier for DiskTier {
     fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
         self.store
             .insert_expiring_at(key, envelope, expires_at_ms.unwrap_or(0))
+    }
+
+    fn insert_many(&self, items: &[InsertItem<'_>]) -> Result<()> {
+        let batch: Vec<(&[u8], &[u8], u64)> = items
+            .iter()
+            .map(|(key, envelope, expires_at)| (*key, &***envelope, expires_at.unwrap_or(0)))
+            .collect();
+        self.store.insert_many_expiring_at(&batch)
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool> {

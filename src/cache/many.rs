@@ -67,8 +67,35 @@ impl Cache {
             })?;
             prepared.push((key, p));
         }
-        let result = self.inner.store_many(&prepared);
-        for _ in 0..items.len() {
+        self.store_prepared(&prepared, started)
+    }
+
+    /// Stores several raw values with the default options (see [`Cache::insert_bytes`]),
+    /// each tier written once for all of them (on disk: one positional write per segment
+    /// the batch lands in).
+    pub fn insert_many_bytes<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        items: &[(K, V)],
+    ) -> Result<()> {
+        let started = Instant::now();
+        let options = InsertOptions::default();
+        let mut prepared = Vec::with_capacity(items.len());
+        for (key, value) in items {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            self.inner.check_key(key)?;
+            let p = self.inner.prepare(&options, value.len(), |buf| {
+                buf.extend_from_slice(value);
+                Ok(())
+            })?;
+            prepared.push((key, p));
+        }
+        self.store_prepared(&prepared, started)
+    }
+
+    /// Writes prepared values and counts them (one insert each) and the call's latency.
+    fn store_prepared(&self, prepared: &[(&[u8], Prepared)], started: Instant) -> Result<()> {
+        let result = self.inner.store_many(prepared);
+        for _ in prepared {
             bump(&self.inner.counters.inserts);
         }
         self.inner.record(Op::Insert, started);

@@ -94,6 +94,24 @@ impl DiskStore {
         self.insert_at(key.as_ref(), value, expires_at_ms)
     }
 
+    /// Stores several values with no expiry, replacing previous values. Cheaper than one
+    /// `insert` each: one positional write per segment the batch lands in, and one lock.
+    /// A bad key or value (empty, too long, too large) fails the whole batch before
+    /// anything is written. Durable after the next checkpoint, like `insert`.
+    pub fn insert_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, items: &[(K, V)]) -> Result<()> {
+        let items: Vec<(&[u8], &[u8], u64)> = items
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref(), 0))
+            .collect();
+        self.inner.insert_batch(&items)
+    }
+
+    /// [`DiskStore::insert_many`] with an absolute expiry per value, in ms since the Unix
+    /// epoch (0 = never): `(key, value, expires_at_ms)`.
+    pub fn insert_many_expiring_at(&self, items: &[(&[u8], &[u8], u64)]) -> Result<()> {
+        self.inner.insert_batch(items)
+    }
+
     fn insert_at(&self, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
         let rec = self.inner.encode(key, value, expires_at)?;
         self.inner.insert_encoded(key, &rec)

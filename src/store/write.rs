@@ -12,6 +12,14 @@ use crate::segment::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, encode_recor
 use crate::store::counters::Counters;
 use crate::store::inner::{Inner, Pending, Writer};
 
+/// A batch insert encodes and writes about this many bytes at a time.
+const BATCH_CHUNK: usize = 256 << 10;
+
+thread_local! {
+    /// The encode buffer of batch inserts, reused so that a batch costs no fresh pages.
+    static BATCH_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Raw values at least this large are written straight from the caller's buffer, in a
 /// second positional write after header and key, instead of being copied into the record.
 const SEPARATE_VALUE_WRITE: usize = 64 << 10;
@@ -62,14 +70,29 @@ impl Inner {
 
     /// Encodes a record for `key` and `value` (outside any lock).
     pub fn encode<'v>(&self, key: &[u8], value: &'v [u8], expires_at: u64) -> Result<Encoded<'v>> {
-        self.check_key(key)?;
-        if value.len() > self.config.max_value_size {
-            let max = self.config.max_value_size;
-            return Err(Error::ValueTooLarge {
-                len: value.len(),
-                max,
-            });
-        }
+        let mut head = Vec::new();
+        let (loc, separate) = self.encode_into(&mut head, key, value, expires_at, true)?;
+        Ok(Encoded {
+            head,
+            tail: if separate { value } else { &[] },
+            loc,
+        })
+    }
+
+    /// Checks `key` and `value`, compresses the value when that pays, and appends the
+    /// record to `out`: header and key, then the stored bytes, unless the value is raw, at
+    /// least [`SEPARATE_VALUE_WRITE`] long and `allow_separate` (then the caller writes
+    /// `value` itself, right after; the second result is true). The location's segment and
+    /// offset are left 0.
+    fn encode_into(
+        &self,
+        out: &mut Vec<u8>,
+        key: &[u8],
+        value: &[u8],
+        expires_at: u64,
+        allow_separate: bool,
+    ) -> Result<(EntryLoc, bool)> {
+        self.check_item(key, value)?;
         let cfg = &self.config;
         let compressed = maybe_compress(value, cfg.compression, cfg.compression_threshold);
         let (codec, stored) = match &compressed {
@@ -77,13 +100,13 @@ impl Inner {
             None => (Codec::Raw, value),
         };
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let separate = codec == Codec::Raw && value.len() >= SEPARATE_VALUE_WRITE;
+        let separate = allow_separate && codec == Codec::Raw && value.len() >= SEPARATE_VALUE_WRITE;
         let inline_len = if separate { 0 } else { stored.len() };
-        let mut head = Vec::with_capacity(RECORD_HEADER_LEN + key.len() + inline_len);
+        out.reserve(RECORD_HEADER_LEN + key.len() + inline_len);
         let raw_len = value.len() as u32;
-        let crc = encode_record_head(&mut head, key, stored, codec, raw_len, expires_at, seq);
+        let crc = encode_record_head(out, key, stored, codec, raw_len, expires_at, seq);
         if !separate {
-            head.extend_from_slice(stored);
+            out.extend_from_slice(stored);
         }
         let loc = EntryLoc {
             segment: 0,
@@ -95,11 +118,90 @@ impl Inner {
             key_len: key.len() as u16,
             expires_at,
         };
-        Ok(Encoded {
-            head,
-            tail: if separate { value } else { &[] },
-            loc,
-        })
+        Ok((loc, separate))
+    }
+
+    /// Checks a key and a value size against the limits (all that encoding can refuse).
+    fn check_item(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.check_key(key)?;
+        if value.len() > self.config.max_value_size {
+            let max = self.config.max_value_size;
+            return Err(Error::ValueTooLarge {
+                len: value.len(),
+                max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Stores several values `(key, value, expires_at)`. Every item is checked first, so a
+    /// bad key or value fails the whole batch before anything is written. Then, chunk by
+    /// chunk (about [`BATCH_CHUNK`] bytes), records are encoded into a reused buffer outside
+    /// the lock and, under the writer lock, written in as few positional writes as the
+    /// segments allow, their index entries staged.
+    pub fn insert_batch(&self, items: &[(&[u8], &[u8], u64)]) -> Result<()> {
+        for &(key, value, _) in items {
+            self.check_item(key, value)?;
+        }
+        BATCH_BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let mut rest = items;
+            while !rest.is_empty() {
+                buf.clear();
+                let mut records = Vec::new();
+                for &(key, value, expires_at) in rest {
+                    if buf.len() >= BATCH_CHUNK {
+                        break;
+                    }
+                    let start = buf.len();
+                    let (loc, _) = self.encode_into(&mut buf, key, value, expires_at, false)?;
+                    records.push((key, start, loc));
+                }
+                rest = &rest[records.len()..];
+                self.append_run(&buf, &records)?;
+            }
+            if buf.capacity() > 4 * BATCH_CHUNK {
+                *buf = Vec::new();
+            }
+            Ok::<_, Error>(())
+        })?;
+        self.checkpoint_if_full()
+    }
+
+    /// Writes records encoded back to back in `buf` (`records`: key, start in `buf`,
+    /// location) under one writer lock, and stages their index entries.
+    fn append_run(&self, buf: &[u8], records: &[(&[u8], usize, EntryLoc)]) -> Result<()> {
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        let end_of = |i: usize| records.get(i + 1).map_or(buf.len(), |r| r.1);
+        let mut first = 0;
+        while first < records.len() {
+            let start = records[first].1;
+            let room = w.active.as_ref().map_or(0, |s| {
+                s.reserved_len().saturating_sub(s.readable_len()) as usize
+            });
+            // The longest run of records that fits the active segment; at least one
+            // (appending it rotates to a new segment when it does not fit).
+            let mut end = first + 1;
+            while end < records.len() && end_of(end) - start <= room {
+                end += 1;
+            }
+            let (segment, offset) = self.append(&mut w, &[&buf[start..end_of(end - 1)]])?;
+            let mut staged = self.pending.write();
+            for &(key, at, loc) in &records[first..end] {
+                let loc = EntryLoc {
+                    segment,
+                    offset: offset + (at - start) as u32,
+                    ..loc
+                };
+                staged.current.insert(key.into(), Pending::Put(loc));
+            }
+            drop(staged);
+            w.dirty = true;
+            Counters::add(&self.counters.inserts, (end - first) as u64);
+            first = end;
+        }
+        Ok(())
     }
 
     /// Appends an encoded record and stages its index entry.
