@@ -372,7 +372,13 @@ fn settle(staged: &mut Staged, mode: DrainMode, fate: Fate, moved: Option<EntryL
         // Compaction: the old file outlives the next checkpoint, so older states may keep
         // pointing at it until then.
         (DrainMode::KeepAll, _) | (_, Source::Current) => {
-            staged.current.insert(fate.key.into(), op);
+            match staged.current.get_mut(&*fate.key) {
+                // Usually already staged (a young record): no new key allocation.
+                Some(slot) => *slot = op,
+                None => {
+                    staged.current.insert(fate.key.into(), op);
+                }
+            }
         }
         // Eviction deletes the file soon: nothing may be left pointing into it.
         (_, Source::Committing) => {
