@@ -15,6 +15,7 @@
 //!    store (or file) is closed, synced and replaced, untimed: this bounds disk use and keeps
 //!    the comparison about the code rather than the kernel's dirty-page throttling.
 //!    - `stratacache_1t`, `stratacache_4t` (4 threads sharing one store);
+//!    - `stratacache_batch_1t`: `insert_many` in batches of 1000 values;
 //!    - `redb_per_value`: one `Durability::Immediate` write transaction per value;
 //!    - `raw_buffered`: `BufWriter<File>` appends of the same 4 KiB chunks, no fsync.
 //!
@@ -225,6 +226,30 @@ fn time_store_inserts(iters: u64, threads: u64, pool: &ValuePool) -> Duration {
     })
 }
 
+/// Times `iters` inserts through `insert_many`, in batches of [`BATCH`] values.
+fn time_store_batch_inserts(iters: u64, pool: &ValuePool) -> Duration {
+    time_in_chunks(iters, pool.size, |first, count| {
+        let dir = tempdir();
+        let store = open_store(dir.path());
+        let start = Instant::now();
+        let mut i = first;
+        while i < first + count {
+            let end = (i + BATCH).min(first + count);
+            let batch: Vec<([u8; 16], &[u8])> = (i..end)
+                .map(|j| (key(0, j), pool.get(j as usize)))
+                .collect();
+            store.insert_many(&batch).unwrap();
+            i = end;
+        }
+        let elapsed = start.elapsed();
+        drop(store);
+        elapsed
+    })
+}
+
+/// Values per `insert_many` call in `insert_4k/stratacache_batch_1t`.
+const BATCH: u64 = 1000;
+
 /// Times `iters` appends of pool values through a `BufWriter<File>` (no fsync). Each chunk
 /// gets a fresh file, synced (untimed) before it is deleted.
 fn time_raw_writes(iters: u64, pool: &ValuePool) -> Duration {
@@ -384,6 +409,9 @@ fn bench_insert_4k(c: &mut Criterion) {
             b.iter_custom(|iters| time_store_inserts(iters, threads, pool()))
         });
     }
+    group.bench_function("stratacache_batch_1t", |b| {
+        b.iter_custom(|iters| time_store_batch_inserts(iters, pool()))
+    });
     group.bench_function("raw_buffered", |b| {
         b.iter_custom(|iters| time_raw_writes(iters, pool()))
     });
