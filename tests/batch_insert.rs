@@ -14,15 +14,15 @@ fn open(dir: &Path) -> DiskStore {
         .expect("open")
 }
 
-/// Incompressible bytes of `len`, different for every `seed`.
+/// Bytes of `len` that lz4 cannot shrink, different for every `seed`.
 fn value(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
+    // splitmix64 of (seed, index): every byte depends on all bits of both.
+    (0..len as u64)
+        .map(|i| {
+            let mut z = (seed << 32 | i).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u8
         })
         .collect()
 }
