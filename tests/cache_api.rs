@@ -93,6 +93,30 @@ fn a_read_says_which_tier_answered() {
 }
 
 #[test]
+fn the_memory_tier_keeps_values_up_to_its_shard_size() {
+    // 64 MiB of memory: quick_cache shards it, and rejects a value heavier than a shard;
+    // shards are at least 16 MiB, so a 12 MiB OCR result stays in memory.
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::builder()
+        .memory(64 << 20)
+        .disk(DiskStore::builder(dir.path()).checkpoint_interval(None))
+        .open()
+        .unwrap();
+    let big: Vec<u8> = (0..12u32 << 20).map(|i| (i % 251) as u8).collect();
+    cache.insert_bytes("big", &big).unwrap();
+    let got = cache.get_bytes("big").unwrap().unwrap();
+    assert_eq!((got.len(), got.source()), (big.len(), TierKind::Memory));
+    assert_eq!(
+        cache.stats().tier(TierKind::Memory).unwrap().evictions.size,
+        0
+    );
+    // A small tier keeps a value of most of its budget.
+    let small = Cache::builder().memory(4 << 20).open().unwrap();
+    small.insert_bytes("v", &big[..3 << 20]).unwrap();
+    assert_eq!(small.get_bytes("v").unwrap().unwrap().len(), 3 << 20);
+}
+
+#[test]
 fn raw_bytes_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let cache = open(dir.path());

@@ -275,3 +275,28 @@ fn skip_memory_values_are_not_in_memory() {
         cache.close().unwrap();
     }
 }
+
+#[test]
+fn a_value_evicted_by_growing_another_key_reaches_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open_write_back(dir.path(), 64 << 10);
+    cache.insert_bytes("a", &[1u8; 24 << 10]).unwrap();
+    cache.insert_bytes("k", &[2u8; 20 << 10]).unwrap();
+    // Overwriting k with a value twice as big pushes the tier over its budget: what the
+    // overwrite evicts must move down, like any eviction.
+    cache.insert_bytes("k", &[3u8; 40 << 10]).unwrap();
+    let memory = tier(&cache, TierKind::Memory);
+    assert_eq!(memory.evictions.replaced, 1, "{memory:?}");
+    assert!(memory.evictions.size >= 1, "{memory:?}");
+    assert!(on_disk(&cache, "a"), "the evicted value was written down");
+    cache.close().unwrap();
+    let cache = open_write_back(dir.path(), 64 << 10);
+    assert_eq!(
+        cache.get_bytes("a").unwrap().unwrap().to_vec(),
+        vec![1u8; 24 << 10]
+    );
+    assert_eq!(
+        cache.get_bytes("k").unwrap().unwrap().to_vec(),
+        vec![3u8; 40 << 10]
+    );
+}

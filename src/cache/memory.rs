@@ -60,6 +60,20 @@ fn is_expired(entry: &MemEntry, clock: &dyn Clock) -> bool {
 /// Longest time between sweeps of expired entries, in ms (a sweep runs on an insert).
 const SWEEP_INTERVAL_MS: u64 = 60_000;
 
+/// Each shard of the memory tier holds at least this much (or the whole budget): quick_cache
+/// rejects a value heavier than about a shard, so this is the largest value the tier keeps.
+const MIN_SHARD_BYTES: u64 = 16 << 20;
+
+/// Shards for a budget: a power of two, as many as quick_cache would use for this machine
+/// (4 per core) but none smaller than [`MIN_SHARD_BYTES`].
+fn shards_for(budget_bytes: u64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let by_size = (budget_bytes / MIN_SHARD_BYTES).max(1);
+    let wanted = by_size.min(4 * cores as u64);
+    // Round down to a power of two, so no shard is smaller than the minimum.
+    1 << (63 - wanted.leading_zeros())
+}
+
 /// Charges each entry its key, envelope and [`ENTRY_OVERHEAD`].
 #[derive(Clone, Copy)]
 struct EntryWeight;
@@ -105,6 +119,8 @@ pub struct MemoryTier {
     expiring: AtomicU64,
     /// When the last sweep ran, ms on the cache's clock.
     last_sweep_ms: AtomicU64,
+    /// Read-held by each insert until its evicted values are handed on.
+    inserting: parking_lot::RwLock<()>,
 }
 
 impl MemoryTier {
@@ -112,9 +128,14 @@ impl MemoryTier {
     /// `on_drop` is read when a value is dropped, so it can be set after construction.
     pub fn new(budget_bytes: u64, clock: Arc<dyn Clock>, on_drop: Arc<OnceLock<DropHook>>) -> Self {
         let items = (budget_bytes / TYPICAL_ENTRY_BYTES).clamp(64, 1 << 22) as usize;
-        let map = Map::with(
-            items,
-            budget_bytes,
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity(items)
+            .weight_capacity(budget_bytes)
+            .shards(shards_for(budget_bytes))
+            .build()
+            .expect("item and weight capacities and a shard count are all set");
+        let map = Map::with_options(
+            options,
             EntryWeight,
             quick_cache::DefaultHashBuilder::default(),
             CollectEvicted,
@@ -127,6 +148,7 @@ impl MemoryTier {
             on_drop,
             expiring: AtomicU64::new(0),
             last_sweep_ms,
+            inserting: Default::default(),
         }
     }
 
@@ -206,25 +228,37 @@ impl MemoryTier {
         expired.len()
     }
 
-    /// Stores an entry. The entries it evicts for space are counted and handed to the drop
-    /// hook once the cache's lock is released.
+    /// Stores an entry. quick_cache reports the value it replaces, the values it evicts
+    /// for space, and the new value itself when it is too heavy for a shard, all as evicted:
+    /// the replaced one is counted as such, the others are counted and handed to the drop
+    /// hook once quick_cache's lock is released.
     pub fn insert_entry(&self, key: &[u8], entry: MemEntry) {
         if entry.expires_at_ms.is_some() {
             self.expiring.fetch_add(1, Ordering::Relaxed);
         }
+        let new_bytes = entry.bytes.clone();
         let mut evicted = Vec::new();
-        // A replace first, so replacements are counted (two lookups race with another
-        // thread inserting the same key: then that one replacement goes uncounted).
-        match self.map.replace(key.to_vec(), entry, false) {
-            Ok(()) => {
-                self.counts.replaced.fetch_add(1, Ordering::Relaxed);
+        {
+            // Held until the evicted values are handed on: see `settle_evictions`.
+            let _handing_on = self.inserting.read();
+            self.map
+                .insert_with_lifecycle(key.to_vec(), entry, &mut evicted);
+            for (k, e) in &evicted {
+                if k.as_slice() == key && !Arc::ptr_eq(&e.bytes, &new_bytes) {
+                    self.counts.replaced.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    self.dropped(k, e, Dropped::ForSpace);
+                }
             }
-            Err((key, entry)) => self.map.insert_with_lifecycle(key, entry, &mut evicted),
-        }
-        for (key, entry) in &evicted {
-            self.dropped(key, entry, Dropped::ForSpace);
         }
         self.maybe_sweep();
+    }
+
+    /// Returns once every insert that started before it has handed its evicted values to
+    /// the drop hook (write-back's flush calls it: a value being evicted right now is in
+    /// neither the tier nor, yet, the tier below).
+    pub fn settle_evictions(&self) {
+        drop(self.inserting.write());
     }
 
     /// Drops every value (after an interruption of invalidation messages).

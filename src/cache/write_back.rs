@@ -45,6 +45,8 @@ impl CacheInner {
         if !self.write_back() {
             return Ok(0);
         }
+        // Values being evicted right now move down first.
+        memory.settle_evictions();
         let marks: Vec<(Vec<u8>, u64)> = self
             .dirty
             .lock()

@@ -193,9 +193,8 @@ impl Inner {
             }
         }
         // Segments no commit has written a row for (drained before the first checkpoint
-        // after their creation) have no committed entries: nothing to remove durably. Their
-        // undecided records are dead (a live one would have a staged change).
-        removals.retain(|r| w.indexed.contains(&r.segment));
+        // after their creation) have no committed entries: nothing to remove durably (their
+        // records were not listed, see `plan_drain`).
         let evicted_bytes = if ids.iter().any(|id| w.indexed.contains(id)) {
             self.remove_from_index_durably(w, &mut removals)?
         } else {

@@ -39,14 +39,18 @@ impl BackgroundSignal {
         self.state.lock().wake = false;
     }
 
-    /// Waits until `interval` passes, a wake or a stop; true when stopping.
-    fn wait(&self, interval: Duration) -> bool {
+    /// Waits until `interval` passes, a wake or a stop, and says which came.
+    fn wait(&self, interval: Duration) -> Wakeup {
         let mut state = self.state.lock();
         if !state.stop && !state.wake {
             self.changed.wait_for(&mut state, interval);
         }
-        state.wake = false;
-        state.stop
+        let woken = std::mem::take(&mut state.wake);
+        match (state.stop, woken) {
+            (true, _) => Wakeup::Stop,
+            (false, true) => Wakeup::Woken,
+            (false, false) => Wakeup::Interval,
+        }
     }
 
     fn stop(&self) {
@@ -85,14 +89,34 @@ impl Checkpointer {
     }
 }
 
+/// Why the background thread woke up.
+enum Wakeup {
+    Stop,
+    /// Many changes are staged: checkpoint now.
+    Woken,
+    /// The interval passed: a full round of background work.
+    Interval,
+}
+
 fn run(inner: Weak<Inner>, interval: Duration, signal: &BackgroundSignal) {
     let mut last_sweep = Instant::now();
     loop {
-        if signal.wait(interval) {
-            return;
-        }
+        let wakeup = signal.wait(interval);
         let Some(inner) = inner.upgrade() else { return };
-        inner.background_tick(&mut last_sweep);
+        match wakeup {
+            Wakeup::Stop => return,
+            // Only the checkpoint: sweeping, eviction and compaction (whose index check
+            // walks the whole redb file) keep to the interval.
+            Wakeup::Woken => {
+                if let Err(e) = inner.checkpoint_unless_poisoned() {
+                    log::error!(
+                        "stratacache checkpoint at {} failed: {e}",
+                        inner.dir.display()
+                    );
+                }
+            }
+            Wakeup::Interval => inner.background_tick(&mut last_sweep),
+        }
     }
 }
 

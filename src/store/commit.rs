@@ -151,6 +151,7 @@ impl Inner {
     pub(crate) fn delete_segment(&self, w: &mut Writer, id: u32) {
         let removed = self.segments.write().remove(&id);
         w.indexed.remove(&id);
+        w.maintenance_segments.remove(&id);
         if let Some(seg) = removed {
             if let Err(e) = std::fs::remove_file(seg.path()) {
                 log::warn!("could not delete segment {}: {e}", seg.path().display());

@@ -88,6 +88,9 @@ pub struct Writer {
     /// for. Evicting a segment not in here needs no index transaction: no committed entry
     /// can point into it.
     pub indexed: BTreeSet<u32>,
+    /// Segments created by maintenance (compaction, eviction's moves): synced early, on
+    /// the reaper thread, once sealed.
+    pub maintenance_segments: BTreeSet<u32>,
     /// Segments written since the last durable sync.
     pub unsynced: BTreeSet<u32>,
     /// Segments drained by compaction, with their last accounting (the row stays, up to

@@ -11,9 +11,9 @@
 //! A segment that maintenance (compaction, eviction's second chances) filled and sealed is
 //! synced here at once, while maintenance goes on filling the next one, so the checkpoint
 //! that makes the moved copies durable finds little left to write. The checkpoint still
-//! syncs every segment itself; an early sync that failed is remembered on the segment and
-//! fails that checkpoint (a failed `fdatasync` clears the file's error, so the checkpoint's
-//! own sync could wrongly succeed).
+//! syncs every segment itself. The early sync goes through a file opened for it, so a
+//! write-back error reaches the checkpoint's own sync too; an early sync that failed is
+//! also remembered on the segment and fails the checkpoint.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -73,7 +73,12 @@ fn drain(rx: Receiver<Job>) {
         match job {
             Job::Release(segment) => drop(segment),
             Job::Sync(segment) => {
-                if let Err(e) = segment.file().sync_data() {
+                // Through a file of its own: a write-back error is then reported to this
+                // file and to the checkpoint's as well (Linux reports it once per open
+                // file), whichever syncs first. A file deleted meanwhile needs no sync.
+                if let Ok(file) = std::fs::File::open(segment.path())
+                    && let Err(e) = file.sync_data()
+                {
                     segment.record_sync_failure(e.to_string());
                 }
             }

@@ -138,34 +138,34 @@ impl Inner {
     /// bad key or value fails the whole batch before anything is written. Then, chunk by
     /// chunk (about [`BATCH_CHUNK`] bytes), records are encoded into a reused buffer outside
     /// the lock and, under the writer lock, written in as few positional writes as the
-    /// segments allow, their index entries staged.
+    /// segments allow, their index entries staged. An I/O error midway leaves the chunks
+    /// before it stored (as a failed `insert` in a loop would).
     pub fn insert_batch(&self, items: &[(&[u8], &[u8], u64)]) -> Result<()> {
         for &(key, value, _) in items {
             self.check_item(key, value)?;
         }
-        BATCH_BUF.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            let mut rest = items;
-            while !rest.is_empty() {
-                buf.clear();
-                let mut records = Vec::new();
-                for &(key, value, expires_at) in rest {
-                    if buf.len() >= BATCH_CHUNK {
-                        break;
-                    }
-                    let start = buf.len();
-                    let (loc, _) = self.encode_into(&mut buf, key, value, expires_at, false)?;
-                    records.push((key, start, loc));
+        // Taken out of the thread's slot, so nothing that runs meanwhile can find it borrowed.
+        let mut buf = BATCH_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        let mut rest = items;
+        while !rest.is_empty() {
+            buf.clear();
+            let mut records = Vec::new();
+            for &(key, value, expires_at) in rest {
+                if buf.len() >= BATCH_CHUNK {
+                    break;
                 }
-                rest = &rest[records.len()..];
-                self.append_run(&buf, &records)?;
+                let start = buf.len();
+                let (loc, _) = self.encode_into(&mut buf, key, value, expires_at, false)?;
+                records.push((key, start, loc));
             }
-            if buf.capacity() > 4 * BATCH_CHUNK {
-                *buf = Vec::new();
-            }
-            Ok::<_, Error>(())
-        })?;
-        self.checkpoint_if_full()
+            rest = &rest[records.len()..];
+            self.append_run(&buf, &records)?;
+            self.checkpoint_if_full()?;
+        }
+        if buf.capacity() <= 4 * BATCH_CHUNK {
+            BATCH_BUF.with(|b| *b.borrow_mut() = buf);
+        }
+        Ok(())
     }
 
     /// Writes records encoded back to back in `buf` (`records`: key, start in `buf`,
@@ -278,9 +278,9 @@ impl Inner {
             w.seg_meta.entry(old.id()).or_default().sealed = true;
             w.dirty_meta.insert(old.id());
             // Filled by compaction or eviction's moves: sync it while maintenance fills the
-            // next one. (Not on the insert path: at capacity most segments are evicted
+            // next one. (Not segments of inserts: at capacity most of them are evicted
             // before a checkpoint and never need writing at all.)
-            if w.in_maintenance {
+            if w.maintenance_segments.remove(&old.id()) {
                 self.reaper.sync_early(old);
             }
         }
@@ -290,6 +290,9 @@ impl Inner {
             Err(e) => return Err(self.poison(w, e)),
         };
         w.next_segment_id = id + 1;
+        if w.in_maintenance {
+            w.maintenance_segments.insert(id);
+        }
         let now = self.config.clock.now_ms();
         w.seg_meta.insert(
             id,
