@@ -42,10 +42,6 @@ pub trait Engine {
     fn persist(&mut self) -> Res<()>;
     /// Reads a key; `f` sees the value's bytes. Returns whether it was found.
     fn get(&mut self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Res<bool>;
-    /// For tiered engines: (memory-tier hits, disk-tier hits) since open.
-    fn tier_hits(&self) -> Option<(u64, u64)> {
-        None
-    }
     /// For tiered engines: the tier that answered the last `get` that found its key.
     fn last_hit_tier(&self) -> Option<HitTier> {
         None
@@ -115,20 +111,6 @@ impl Engine for Strata {
     fn last_hit_tier(&self) -> Option<HitTier> {
         self.last_hit
     }
-    fn tier_hits(&self) -> Option<(u64, u64)> {
-        let stats = self.cache.stats();
-        let of = |kind| {
-            stats
-                .tiers
-                .iter()
-                .find(|t| t.tier == kind)
-                .map_or(0, |t| t.hits)
-        };
-        Some((
-            of(stratacache::TierKind::Memory),
-            of(stratacache::TierKind::Disk),
-        ))
-    }
     fn close(self: Box<Self>) -> Res<()> {
         Ok(self.cache.close()?)
     }
@@ -183,8 +165,6 @@ pub struct Foyer {
     rt: tokio::runtime::Runtime,
     cache: Option<FoyerCache>,
     durable: bool,
-    memory_hits: u64,
-    disk_hits: u64,
     last_hit: Option<HitTier>,
 }
 
@@ -224,8 +204,6 @@ impl Foyer {
             rt,
             cache: Some(cache),
             durable,
-            memory_hits: 0,
-            disk_hits: 0,
             last_hit: None,
         })
     }
@@ -263,21 +241,13 @@ impl Engine for Foyer {
             None => Ok(false),
             Some(e) => {
                 f(e.value());
-                let tier = match e.source() {
+                self.last_hit = Some(match e.source() {
                     foyer::Source::Disk => HitTier::Disk,
                     _ => HitTier::Memory,
-                };
-                match tier {
-                    HitTier::Disk => self.disk_hits += 1,
-                    HitTier::Memory => self.memory_hits += 1,
-                }
-                self.last_hit = Some(tier);
+                });
                 Ok(true)
             }
         }
-    }
-    fn tier_hits(&self) -> Option<(u64, u64)> {
-        Some((self.memory_hits, self.disk_hits))
     }
     fn last_hit_tier(&self) -> Option<HitTier> {
         self.last_hit
