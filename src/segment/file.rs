@@ -22,8 +22,6 @@ pub struct Segment {
     file: File,
     map: Option<Mmap>,
     readable_len: AtomicU64,
-    /// Why a sync of this file off the checkpoint's path failed, if one did.
-    sync_failure: parking_lot::Mutex<Option<String>>,
 }
 
 /// File name of segment `id` inside the segments directory.
@@ -59,7 +57,6 @@ impl Segment {
             file,
             map: Some(map),
             readable_len: AtomicU64::new(SEGMENT_HEADER_LEN as u64),
-            sync_failure: Default::default(),
         })
     }
 
@@ -101,7 +98,6 @@ impl Segment {
             file,
             map,
             readable_len: AtomicU64::new(readable),
-            sync_failure: Default::default(),
         };
         Ok(seg)
     }
@@ -165,17 +161,6 @@ impl Segment {
         }
         let map = self.map.as_ref()?;
         map.get(offset as usize..end as usize)
-    }
-
-    /// Remembers that a sync made ahead of the checkpoint failed.
-    pub fn record_sync_failure(&self, cause: String) {
-        self.sync_failure.lock().get_or_insert(cause);
-    }
-
-    /// Why an earlier sync failed, if one did: the data may not be on disk even if the
-    /// next sync succeeds.
-    pub fn sync_failure(&self) -> Option<String> {
-        self.sync_failure.lock().clone()
     }
 
     /// All readable bytes from `offset` to the end of what is written.

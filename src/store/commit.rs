@@ -105,10 +105,6 @@ impl Inner {
             seg.file()
                 .sync_data()
                 .map_err(io_err("sync segment", seg.path()))?;
-            if let Some(cause) = seg.sync_failure() {
-                let early = std::io::Error::other(format!("an earlier sync failed: {cause}"));
-                return Err(io_err("sync segment", seg.path())(early));
-            }
         }
         if start.sync_dir {
             let dir = &self.segments_dir;
