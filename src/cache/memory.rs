@@ -84,8 +84,8 @@ impl quick_cache::Weighter<Vec<u8>, MemEntry> for EntryWeight {
     }
 }
 
-/// Collects the entries an insert evicts for space, to be handed on after the cache's
-/// lock is released.
+/// Collects what quick_cache reports as evicted by an insert (the replaced value too), to be
+/// handed on after its lock is released.
 #[derive(Clone, Copy, Default)]
 struct CollectEvicted;
 

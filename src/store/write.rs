@@ -70,8 +70,9 @@ impl Inner {
 
     /// Encodes a record for `key` and `value` (outside any lock).
     pub fn encode<'v>(&self, key: &[u8], value: &'v [u8], expires_at: u64) -> Result<Encoded<'v>> {
+        self.check_item(key, value)?;
         let mut head = Vec::new();
-        let (loc, separate) = self.encode_into(&mut head, key, value, expires_at, true)?;
+        let (loc, separate) = self.encode_into(&mut head, key, value, expires_at, true);
         Ok(Encoded {
             head,
             tail: if separate { value } else { &[] },
@@ -79,8 +80,8 @@ impl Inner {
         })
     }
 
-    /// Checks `key` and `value`, compresses the value when that pays, and appends the
-    /// record to `out`: header and key, then the stored bytes, unless the value is raw, at
+    /// Compresses the value when that pays and appends the record to `out` (the item was
+    /// checked by the caller): header and key, then the stored bytes, unless the value is raw, at
     /// least [`SEPARATE_VALUE_WRITE`] long and `allow_separate` (then the caller writes
     /// `value` itself, right after; the second result is true). The location's segment and
     /// offset are left 0.
@@ -91,8 +92,7 @@ impl Inner {
         value: &[u8],
         expires_at: u64,
         allow_separate: bool,
-    ) -> Result<(EntryLoc, bool)> {
-        self.check_item(key, value)?;
+    ) -> (EntryLoc, bool) {
         let cfg = &self.config;
         let compressed = maybe_compress(value, cfg.compression, cfg.compression_threshold);
         let (codec, stored) = match &compressed {
@@ -118,7 +118,7 @@ impl Inner {
             key_len: key.len() as u16,
             expires_at,
         };
-        Ok((loc, separate))
+        (loc, separate)
     }
 
     /// Checks a key and a value size against the limits (all that encoding can refuse).
@@ -155,7 +155,7 @@ impl Inner {
                     break;
                 }
                 let start = buf.len();
-                let (loc, _) = self.encode_into(&mut buf, key, value, expires_at, false)?;
+                let (loc, _) = self.encode_into(&mut buf, key, value, expires_at, false);
                 records.push((key, start, loc));
             }
             rest = &rest[records.len()..];
