@@ -18,12 +18,13 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The redb index failed.
-    #[error("index {}: {message}", path.display())]
+    #[error("index {}: {source}", path.display())]
     Index {
         /// Path of the index file.
         path: PathBuf,
-        /// What redb reported.
-        message: String,
+        /// What went wrong, with redb's error as its source when redb reported one.
+        #[source]
+        source: IndexError,
     },
     /// Another process (or handle) has the cache directory open.
     #[error("cache directory {} is locked by another process (lock file {})", dir.display(), dir.join("LOCK").display())]
@@ -105,6 +106,21 @@ pub enum Error {
     },
 }
 
+/// Why the redb index failed: an error redb reported, or damage that made redb panic.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IndexError {
+    /// redb reported an error.
+    #[error(transparent)]
+    Redb(#[from] redb::Error),
+    /// The file could not be opened as an index.
+    #[error("cannot open the index ({0}); the file is damaged or not a stratacache index")]
+    Unreadable(#[source] redb::Error),
+    /// redb panicked while doing `.0` (opening, reading, committing): the file is damaged.
+    #[error("the index is damaged (redb panicked while {0})")]
+    Damaged(&'static str),
+}
+
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -120,15 +136,8 @@ pub(crate) fn io_err<'a>(
     }
 }
 
-/// Builds a closure mapping a redb error to [`Error::Index`].
-pub(crate) fn index_err<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> Error + '_ {
-    move |e| Error::Index {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
-}
-
-/// Converts redb results into [`Error::Index`] naming the index file.
+/// Converts redb results into [`Error::Index`] naming the index file, keeping redb's error
+/// as the source.
 pub(crate) trait IndexResultExt<T> {
     /// Maps the error to [`Error::Index`] for the index at `path`.
     fn ix(self, path: &Path) -> Result<T>;
@@ -138,7 +147,7 @@ impl<T, E: Into<redb::Error>> IndexResultExt<T> for std::result::Result<T, E> {
     fn ix(self, path: &Path) -> Result<T> {
         self.map_err(|e| Error::Index {
             path: path.to_path_buf(),
-            message: e.into().to_string(),
+            source: IndexError::Redb(e.into()),
         })
     }
 }

@@ -7,10 +7,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::index::{EntryLoc, SegmentMeta};
-use crate::segment::format::{decode_record, decode_segment_header};
-use crate::segment::scan::RecordScan;
+use crate::engine::index::EntryLoc;
+use crate::engine::segment::SegmentMeta;
+use crate::engine::segment::format::{decode_record, decode_segment_header};
+use crate::engine::segment::scan::RecordScan;
 use crate::{DiskStore, ManualClock};
+
+/// The segment byte format, for tests that build or damage segment files by hand.
+pub mod format {
+    pub use crate::engine::segment::format::*;
+}
+
+/// The index's redb tables, for tests that damage the index by hand.
+pub mod tables {
+    pub use crate::engine::index::tables::*;
+}
 
 /// Feeds raw bytes to every decoder: each must return (`Ok` or `Err`), never panic.
 pub fn decoders(data: &[u8]) {
@@ -35,7 +46,8 @@ pub fn decoders(data: &[u8]) {
 
 /// The tiered cache's decoders: value envelopes, Redis frames, invalidation messages.
 fn cache_decoders(data: &[u8]) {
-    use crate::cache::{envelope, frame, messages};
+    use crate::cache::envelope;
+    use crate::cache::tier::redis::{frame, messages};
     if let Ok(view) = envelope::decode(data) {
         assert!(view.payload_start <= data.len());
         assert!(view.tags().count() <= envelope::MAX_TAGS);

@@ -24,11 +24,9 @@
 mod cache;
 mod clock;
 mod codec;
+mod engine;
 mod error;
-mod evict;
-pub mod index;
-pub mod segment;
-mod store;
+pub mod limits;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -43,6 +41,7 @@ pub use cache::{
 pub use cache::{RedisConfig, RedisTier};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};
-pub use error::{Error, Result};
-pub use evict::CompactReport;
-pub use store::{BadRecord, DiskStore, DiskStoreBuilder, EntryInfo, Stats, ValueRef, VerifyReport};
+pub use engine::{
+    BadRecord, CompactReport, DiskStore, DiskStoreBuilder, EntryInfo, Stats, ValueRef, VerifyReport,
+};
+pub use error::{Error, IndexError, Result};

@@ -4,27 +4,18 @@
 
 use std::path::Path;
 
-use stratacache::{Cache, DiskStore, Error, TierKind};
+use stratacache::{DiskStore, Error, TierKind};
 
+mod common;
+use common::rng::incompressible;
+use common::store::{no_checkpoints, tiered};
+
+/// 1 MiB segments, so a batch of a few MiB spans several.
 fn open(dir: &Path) -> DiskStore {
-    DiskStore::builder(dir)
+    no_checkpoints(dir)
         .segment_size(1 << 20)
-        .checkpoint_interval(None)
         .open()
         .expect("open")
-}
-
-/// Bytes of `len` that lz4 cannot shrink, different for every `seed`.
-fn value(seed: u64, len: usize) -> Vec<u8> {
-    // splitmix64 of (seed, index): every byte depends on all bits of both.
-    (0..len as u64)
-        .map(|i| {
-            let mut z = (seed << 32 | i).wrapping_add(0x9E37_79B9_7F4A_7C15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z ^ (z >> 31)) as u8
-        })
-        .collect()
 }
 
 #[test]
@@ -38,7 +29,7 @@ fn a_batch_spanning_many_segments_reads_back_after_reopen() {
             let v = if i % 7 == 0 {
                 b"compressible text ".repeat(len / 18 + 1)
             } else {
-                value(i, len)
+                incompressible(i, len)
             };
             (format!("batch/{i:04}"), v)
         })
@@ -109,9 +100,8 @@ fn one_bad_item_fails_the_whole_batch_and_writes_nothing() {
 fn expiring_items_in_a_batch_expire() {
     let dir = tempfile::tempdir().unwrap();
     let clock = stratacache::ManualClock::new(1_000_000);
-    let store = DiskStore::builder(dir.path())
+    let store = no_checkpoints(dir.path())
         .clock(clock.clone())
-        .checkpoint_interval(None)
         .open()
         .unwrap();
     store
@@ -126,15 +116,9 @@ fn expiring_items_in_a_batch_expire() {
 #[test]
 fn cache_insert_many_bytes_writes_every_tier_once() {
     let dir = tempfile::tempdir().unwrap();
-    let open_cache = || {
-        Cache::builder()
-            .memory(1 << 20)
-            .disk(DiskStore::builder(dir.path()).checkpoint_interval(None))
-            .open()
-            .unwrap()
-    };
+    let open_cache = || tiered(1 << 20, no_checkpoints(dir.path())).open().unwrap();
     let items: Vec<(String, Vec<u8>)> = (0..50u64)
-        .map(|i| (format!("c/{i}"), value(i, 3000)))
+        .map(|i| (format!("c/{i}"), incompressible(i, 3000)))
         .collect();
     let cache = open_cache();
     cache.insert_many_bytes(&items).unwrap();

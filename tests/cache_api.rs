@@ -2,10 +2,12 @@
 //! the errors for bad input and bad configuration.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use stratacache::{Cache, DiskStore, Error, TierKind, WritePolicy};
+
+mod common;
+use common::store::{MEMORY, no_checkpoints, open_tiered, tiered};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Status {
@@ -42,18 +44,10 @@ fn article(id: u64) -> Article {
     }
 }
 
-fn open(dir: &Path) -> Cache {
-    Cache::builder()
-        .memory(8 << 20)
-        .disk(DiskStore::builder(dir).checkpoint_interval(None))
-        .open()
-        .expect("open cache")
-}
-
 #[test]
 fn typed_struct_round_trips_through_every_tier() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     for id in 0..6 {
         cache.insert(format!("article/{id}"), &article(id)).unwrap();
     }
@@ -62,7 +56,7 @@ fn typed_struct_round_trips_through_every_tier() {
         assert_eq!(got, article(id));
     }
     cache.close().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     for id in 0..6 {
         let from_disk: Option<Article> = cache.get(format!("article/{id}")).unwrap();
         assert_eq!(from_disk, Some(article(id)));
@@ -74,14 +68,14 @@ fn typed_struct_round_trips_through_every_tier() {
 #[test]
 fn a_read_says_which_tier_answered() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     cache.insert_bytes("k", b"v").unwrap();
     assert_eq!(
         cache.get_bytes("k").unwrap().unwrap().source(),
         TierKind::Memory
     );
     cache.close().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     let first = cache.get_bytes("k").unwrap().unwrap();
     assert_eq!((&*first, first.source()), (&b"v"[..], TierKind::Disk));
     // The disk hit was promoted (Promotion::Always): the next read is a memory hit.
@@ -97,11 +91,7 @@ fn the_memory_tier_keeps_values_up_to_its_shard_size() {
     // 64 MiB of memory: quick_cache shards it, and rejects a value heavier than a shard;
     // shards are at least 16 MiB, so a 12 MiB OCR result stays in memory.
     let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::builder()
-        .memory(64 << 20)
-        .disk(DiskStore::builder(dir.path()).checkpoint_interval(None))
-        .open()
-        .unwrap();
+    let cache = tiered(64 << 20, no_checkpoints(dir.path())).open().unwrap();
     let big: Vec<u8> = (0..12u32 << 20).map(|i| (i % 251) as u8).collect();
     cache.insert_bytes("big", &big).unwrap();
     let got = cache.get_bytes("big").unwrap().unwrap();
@@ -119,7 +109,7 @@ fn the_memory_tier_keeps_values_up_to_its_shard_size() {
 #[test]
 fn raw_bytes_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     cache.insert_bytes("empty", b"").unwrap();
     cache.insert_bytes("bin", &[0, 1, 2, 0xC7, 0xFF]).unwrap();
@@ -132,7 +122,7 @@ fn raw_bytes_round_trip() {
     assert_eq!(cache.get_bytes("big").unwrap().unwrap().to_vec(), big);
     assert!(cache.get_bytes("absent").unwrap().is_none());
     cache.close().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     assert_eq!(cache.get_bytes("big").unwrap().unwrap().as_ref(), &big[..]);
     assert_eq!(cache.get_bytes("empty").unwrap().unwrap().to_vec(), b"");
     cache.close().unwrap();

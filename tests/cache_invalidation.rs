@@ -2,21 +2,10 @@
 //! every tier (including values only on disk) and keeps doing so after a restart, while
 //! untagged and other-tag values stay; `remove_prefix` removes keys from memory and disk.
 
-use std::path::Path;
+use stratacache::{Cache, InsertOptions, Placement, TierKind};
 
-use stratacache::{Cache, DiskStore, InsertOptions, Placement, TierKind};
-
-fn open(dir: &Path) -> Cache {
-    Cache::builder()
-        .memory(8 << 20)
-        .disk(
-            DiskStore::builder(dir)
-                .checkpoint_interval(None)
-                .sweep_interval(None),
-        )
-        .open()
-        .expect("open cache")
-}
+mod common;
+use common::store::{MEMORY, no_timers, open_tiered};
 
 fn memory_entries(cache: &Cache) -> u64 {
     let stats = cache.stats();
@@ -35,7 +24,7 @@ fn on_disk(cache: &Cache, key: &str) -> bool {
 #[test]
 fn invalidate_tag_retires_tagged_values_in_every_tier_and_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_timers(dir.path()));
     // Written before a restart: after it they are on disk only.
     cache
         .insert_with_tags("disk/u1", &"old profile", &["user:1"])
@@ -45,7 +34,7 @@ fn invalidate_tag_retires_tagged_values_in_every_tier_and_across_restarts() {
         .unwrap();
     cache.close().unwrap();
 
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_timers(dir.path()));
     assert_eq!(memory_entries(&cache), 0);
     cache
         .insert_with_tags("mem/u1", &"profile", &["user:1", "lang:de"])
@@ -92,7 +81,7 @@ fn invalidate_tag_retires_tagged_values_in_every_tier_and_across_restarts() {
     cache.invalidate_tag("lang:de").unwrap();
     cache.close().unwrap();
 
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_timers(dir.path()));
     assert_eq!(cache.get::<String>("mem/u2").unwrap(), None, "lang:de");
     assert_eq!(cache.get::<String>("disk/u1").unwrap(), None);
     assert_eq!(
@@ -113,7 +102,7 @@ fn invalidate_tag_retires_tagged_values_in_every_tier_and_across_restarts() {
         Some("new profile")
     );
     cache.close().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_timers(dir.path()));
     assert_eq!(
         cache.get::<String>("mem/u1").unwrap().as_deref(),
         Some("new profile")
@@ -123,7 +112,7 @@ fn invalidate_tag_retires_tagged_values_in_every_tier_and_across_restarts() {
     cache.invalidate_tag("user:1").unwrap();
     assert_eq!(cache.get::<String>("mem/u1").unwrap(), None);
     cache.close().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_timers(dir.path()));
     assert_eq!(cache.get::<String>("mem/u1").unwrap(), None);
     cache.close().unwrap();
 }
@@ -155,7 +144,7 @@ fn bad_tags_are_rejected() {
 #[test]
 fn remove_prefix_removes_from_memory_and_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_timers(dir.path()));
     for i in 0..5 {
         cache.insert(format!("img/{i}"), &i).unwrap();
     }
@@ -163,7 +152,7 @@ fn remove_prefix_removes_from_memory_and_disk() {
     cache.insert("other", &"stays").unwrap();
     cache.close().unwrap();
 
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_timers(dir.path()));
     // img/0..2 are read (promoted into memory), img/3..4 stay on disk only; two more are
     // written now (memory and disk), one of them disk-only.
     for i in 0..3 {
@@ -193,7 +182,7 @@ fn remove_prefix_removes_from_memory_and_disk() {
     assert_eq!(cache.remove_prefix("img/").unwrap(), 0);
     cache.close().unwrap();
 
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_timers(dir.path()));
     for i in 0..5 {
         assert_eq!(cache.get::<i32>(format!("img/{i}")).unwrap(), None);
     }

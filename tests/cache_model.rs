@@ -21,7 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use stratacache::{Cache, DiskStore, ManualClock, Promotion, TierKind};
+use stratacache::{Cache, ManualClock, Promotion, TierKind};
+
+mod common;
+use common::store::{DISK_CAPACITY, quiet, tiered};
 
 const KEYS: [&str; 6] = ["a/0", "a/1", "a/2", "b/0", "b/1", "c"];
 const PREFIXES: [&str; 4] = ["a/", "b", "c", "zz"];
@@ -50,16 +53,10 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The cache under test: a 4 MiB memory tier over a quiet disk tier, promoting by
+/// `promotion`, its time from `clock`.
 fn open(dir: &Path, clock: &Arc<ManualClock>, promotion: Promotion) -> Cache {
-    Cache::builder()
-        .memory(4 << 20)
-        .disk(
-            DiskStore::builder(dir)
-                .capacity_bytes(64 << 20)
-                .checkpoint_interval(None)
-                .sweep_interval(None)
-                .background_maintenance(false),
-        )
+    tiered(4 << 20, quiet(dir).capacity_bytes(DISK_CAPACITY))
         .promotion(promotion)
         .clock(clock.clone())
         .open()

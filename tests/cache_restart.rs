@@ -9,6 +9,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use stratacache::{Cache, DiskStore, ManualClock, TierKind};
 
+mod common;
+use common::store::{DISK_CAPACITY, MEMORY, no_checkpoints, no_timers, tiered};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Page {
     title: String,
@@ -16,15 +19,9 @@ struct Page {
     views: u64,
 }
 
+/// A cache whose time is `clock`, over a disk tier without timers.
 fn open(dir: &Path, clock: &Arc<ManualClock>) -> Cache {
-    Cache::builder()
-        .memory(8 << 20)
-        .disk(
-            DiskStore::builder(dir)
-                .capacity_bytes(64 << 20)
-                .checkpoint_interval(None)
-                .sweep_interval(None),
-        )
+    tiered(MEMORY, no_timers(dir).capacity_bytes(DISK_CAPACITY))
         .clock(clock.clone())
         .open()
         .expect("open cache")
@@ -131,9 +128,7 @@ fn default_ttl_applies_and_survives_restart() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(5_000);
     let open_with_default = || {
-        Cache::builder()
-            .memory(1 << 20)
-            .disk(DiskStore::builder(dir.path()).checkpoint_interval(None))
+        tiered(1 << 20, no_checkpoints(dir.path()))
             .default_ttl(Duration::from_secs(60))
             .clock(clock.clone())
             .open()

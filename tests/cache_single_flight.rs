@@ -7,7 +7,6 @@
 //! assertion depends on how long anything takes.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
@@ -15,13 +14,8 @@ use std::time::{Duration, Instant};
 
 use stratacache::{Cache, DiskStore, LoadError, ManualClock};
 
-fn open(dir: &Path) -> Cache {
-    Cache::builder()
-        .memory(8 << 20)
-        .disk(DiskStore::builder(dir).checkpoint_interval(None))
-        .open()
-        .expect("open cache")
-}
+mod common;
+use common::store::{MEMORY, no_checkpoints, open_tiered, tiered};
 
 /// Waits (bounded) until `counter` reaches `n`, then a little longer so the threads that
 /// counted themselves are inside the cache call.
@@ -38,7 +32,7 @@ fn wait_for(counter: &AtomicUsize, n: usize) {
 fn sixty_four_threads_one_loader_call() {
     const THREADS: usize = 64;
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     let calls = Arc::new(AtomicUsize::new(0));
     let barrier = Arc::new(Barrier::new(THREADS));
     let handles: Vec<_> = (0..THREADS)
@@ -82,7 +76,7 @@ fn sixty_four_threads_one_loader_call() {
 #[test]
 fn hit_does_not_call_the_loader() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     cache.insert("k", &"cached".to_string()).unwrap();
     let value: String = cache
         .get_with("k", || -> String { panic!("loader must not run on a hit") })
@@ -96,7 +90,7 @@ fn hit_does_not_call_the_loader() {
     assert_eq!(stats.hits, 2);
     // A hit after a restart (served from disk) does not call it either.
     cache.close().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     let value: String = cache
         .get_with("k", || -> String {
             panic!("loader must not run on a disk hit")
@@ -114,7 +108,7 @@ struct BackendDown(&'static str);
 fn loader_error_reaches_every_waiter_and_is_not_cached() {
     const THREADS: usize = 16;
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     let calls = Arc::new(AtomicUsize::new(0));
     let arrived = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..THREADS)
@@ -173,7 +167,7 @@ fn loader_error_reaches_every_waiter_and_is_not_cached() {
 fn panicking_leader_does_not_wedge_the_waiters() {
     const WAITERS: usize = 8;
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path());
+    let cache = open_tiered(MEMORY, no_checkpoints(dir.path()));
     let started = Arc::new(Barrier::new(2));
     let arrived = Arc::new(AtomicUsize::new(0));
     let leader = {
@@ -228,9 +222,7 @@ fn panicking_leader_does_not_wedge_the_waiters() {
 fn refresh_ahead_serves_old_value_and_reloads_in_background() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(1_000_000);
-    let cache = Cache::builder()
-        .memory(8 << 20)
-        .disk(DiskStore::builder(dir.path()).checkpoint_interval(None))
+    let cache = tiered(MEMORY, no_checkpoints(dir.path()))
         .default_ttl(Duration::from_secs(100))
         .refresh_ahead(0.2)
         .clock(clock.clone())

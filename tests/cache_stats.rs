@@ -1,21 +1,10 @@
 //! `Cache::stats()`: hit / miss / insert counts overall and per tier, evictions by reason,
 //! a serde (JSON) round trip of `CacheStats`, and the Prometheus rendering.
 
-use std::path::Path;
+use stratacache::{CacheStats, InsertOptions, Placement, TierKind, TierStats};
 
-use stratacache::{Cache, CacheStats, DiskStore, InsertOptions, Placement, TierKind, TierStats};
-
-fn open(dir: &Path, memory: u64) -> Cache {
-    Cache::builder()
-        .memory(memory)
-        .disk(
-            DiskStore::builder(dir)
-                .checkpoint_interval(None)
-                .sweep_interval(None),
-        )
-        .open()
-        .expect("open cache")
-}
+mod common;
+use common::store::{no_timers, open_tiered};
 
 fn tier(stats: &CacheStats, kind: TierKind) -> &TierStats {
     stats.tiers.iter().find(|t| t.tier == kind).unwrap()
@@ -24,7 +13,7 @@ fn tier(stats: &CacheStats, kind: TierKind) -> &TierStats {
 #[test]
 fn counts_hits_misses_inserts_per_tier() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path(), 8 << 20);
+    let cache = open_tiered(8 << 20, no_timers(dir.path()));
     let fresh = cache.stats();
     assert_eq!((fresh.hits, fresh.misses, fresh.inserts), (0, 0, 0));
     assert_eq!(fresh.hit_ratio, 0.0);
@@ -80,7 +69,7 @@ fn counts_hits_misses_inserts_per_tier() {
 #[test]
 fn memory_evictions_by_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path(), 64 << 10);
+    let cache = open_tiered(64 << 10, no_timers(dir.path()));
     cache.insert_bytes("x", b"one").unwrap();
     cache.insert_bytes("x", b"two").unwrap(); // replaced
     assert!(cache.remove("x").unwrap()); // explicit
@@ -112,7 +101,7 @@ fn memory_evictions_by_reason() {
 #[test]
 fn stats_round_trip_through_json() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path(), 8 << 20);
+    let cache = open_tiered(8 << 20, no_timers(dir.path()));
     cache.insert("k", &"v").unwrap();
     cache.get::<String>("k").unwrap();
     cache.get::<String>("missing").unwrap();
@@ -132,7 +121,7 @@ fn stats_round_trip_through_json() {
 #[test]
 fn prometheus_names_and_values() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path(), 64 << 10);
+    let cache = open_tiered(64 << 10, no_timers(dir.path()));
     cache.insert("a", &1u8).unwrap();
     cache.get::<u8>("a").unwrap();
     cache.get::<u8>("a").unwrap();
@@ -199,7 +188,7 @@ fn prometheus_names_and_values() {
 #[test]
 fn typed_get_of_another_type_is_a_miss_and_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(dir.path(), 8 << 20);
+    let cache = open_tiered(8 << 20, no_timers(dir.path()));
     cache.insert("s", &"hi".to_string()).unwrap();
     let before = cache.stats();
     // bincode writes the string's length (2) first, which is no bool.

@@ -7,17 +7,17 @@ use std::path::Path;
 
 use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion, TierKind, WritePolicy};
 
+mod common;
+use common::store::{DISK_CAPACITY, MEMORY, no_timers, tiered};
+
+/// The disk tier of every cache here.
 fn store_builder(dir: &Path) -> stratacache::DiskStoreBuilder {
-    DiskStore::builder(dir)
-        .capacity_bytes(64 << 20)
-        .checkpoint_interval(None)
-        .sweep_interval(None)
+    no_timers(dir).capacity_bytes(DISK_CAPACITY)
 }
 
+/// A write-back cache with a memory tier of `memory` bytes.
 fn open_write_back(dir: &Path, memory: u64) -> Cache {
-    Cache::builder()
-        .memory(memory)
-        .disk(store_builder(dir))
+    tiered(memory, store_builder(dir))
         .write_policy(WritePolicy::WriteBack)
         .open()
         .expect("open cache")
@@ -183,9 +183,7 @@ fn memory_only_values_never_reach_disk() {
     for policy in [WritePolicy::WriteThrough, WritePolicy::WriteBack] {
         let dir = tempfile::tempdir().unwrap();
         let open = || {
-            Cache::builder()
-                .memory(64 << 10)
-                .disk(store_builder(dir.path()))
+            tiered(64 << 10, store_builder(dir.path()))
                 .write_policy(policy)
                 .open()
                 .unwrap()
@@ -243,9 +241,7 @@ fn memory_only_needs_a_memory_tier() {
 fn skip_memory_values_are_not_in_memory() {
     for policy in [WritePolicy::WriteThrough, WritePolicy::WriteBack] {
         let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::builder()
-            .memory(8 << 20)
-            .disk(store_builder(dir.path()))
+        let cache = tiered(MEMORY, store_builder(dir.path()))
             .write_policy(policy)
             .promotion(Promotion::Never)
             .open()

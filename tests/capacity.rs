@@ -23,7 +23,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use stratacache::DiskStore;
 
 mod common;
-use common::{assert_no_leftover_files, seg_files};
+use common::files::{assert_no_leftover_files, seg_files};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -25,7 +25,8 @@ use rand::{RngCore, SeedableRng};
 use stratacache::{DiskStore, DiskStoreBuilder, Stats};
 
 mod common;
-use common::{assert_no_leftover_files, seg_files};
+use common::files::{assert_no_leftover_files, seg_files};
+use common::store::quiet;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -48,12 +49,9 @@ fn value(seed: u64, i: usize, version: u64) -> Vec<u8> {
     v
 }
 
+/// 1 MiB segments and no background work: only the test's own calls compact.
 fn builder(dir: &Path) -> DiskStoreBuilder {
-    DiskStore::builder(dir)
-        .segment_size(1 << 20)
-        .background_maintenance(false)
-        .sweep_interval(None)
-        .checkpoint_interval(None)
+    quiet(dir).segment_size(1 << 20)
 }
 
 fn index_bytes(dir: &Path) -> u64 {

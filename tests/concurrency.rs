@@ -21,6 +21,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stratacache::DiskStore;
 
+mod common;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 type ThreadResult = Result<u64, String>;
 
@@ -166,8 +168,7 @@ fn reader(
 
 #[test]
 fn readers_never_see_stale_or_torn_values() -> TestResult {
-    let seed: u64 = rand::rng().random();
-    println!("readers_never_see_stale_or_torn_values: seed {seed}");
+    let seed = common::rng::seed("readers_never_see_stale_or_torn_values");
     let dir = tempfile::tempdir()?;
     let store = Arc::new(
         DiskStore::builder(dir.path())

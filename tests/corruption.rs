@@ -13,8 +13,12 @@ use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use stratacache::segment::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
+use stratacache::fuzzing::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
 use stratacache::{DiskStore, Error};
+
+mod common;
+use common::rng::seeded_rng;
+use common::store::no_checkpoints;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -47,11 +51,9 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// 64 KiB segments, so the keys spread over several.
 fn open(dir: &Path) -> stratacache::Result<DiskStore> {
-    DiskStore::builder(dir)
-        .segment_size(64 << 10)
-        .checkpoint_interval(None)
-        .open()
+    no_checkpoints(dir).segment_size(64 << 10).open()
 }
 
 /// Writes every key, closes the store and returns where each key's record is.
@@ -352,12 +354,7 @@ fn copy_store(from: &Path, to: &Path) -> std::io::Result<()> {
 
 #[test]
 fn random_flips_never_return_wrong_bytes() -> TestResult {
-    let seed = std::env::var("STRATACACHE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().random::<u64>());
-    println!("random_flips_never_return_wrong_bytes: STRATACACHE_SEED={seed}");
-    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut rng, seed) = seeded_rng("random_flips_never_return_wrong_bytes");
     let pristine = tempfile::tempdir()?;
     populate(pristine.path())?;
     let (mut misses, mut rounds_with_misses) = (0, 0);
@@ -401,7 +398,7 @@ fn random_flips_never_return_wrong_bytes() -> TestResult {
 #[test]
 fn index_key_len_off_by_one_is_a_miss_not_shifted_bytes() -> TestResult {
     use redb::ReadableTable;
-    use stratacache::index::tables::ENTRIES;
+    use stratacache::fuzzing::tables::ENTRIES;
     let dir = tempfile::tempdir()?;
     let recs = populate(dir.path())?;
     // A large raw value whose record is followed by another record in the same file.

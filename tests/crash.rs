@@ -6,6 +6,7 @@
 //! The child is this test binary itself, re-run with `STRATACACHE_CRASH_DIR` set. Both sides
 //! derive the same operation sequence from the seed, so the parent knows every value the
 //! child could have written. Cycles: 50 by default, `STRATACACHE_CRASH_CYCLES` for more.
+//! The seed is printed; `STRATACACHE_SEED=<seed>` replays a run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -17,6 +18,10 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use stratacache::DiskStore;
+
+mod common;
+use common::rng::seeded_rng;
+use common::store::no_checkpoints;
 
 const KEYS: usize = 300;
 const OPS_PER_CYCLE: usize = 20_000;
@@ -243,7 +248,7 @@ fn expected_after(
 
 #[test]
 fn sigkill_at_random_moments_never_loses_flushed_data() -> Result<()> {
-    crash_cycles(false)
+    crash_cycles("sigkill_at_random_moments_never_loses_flushed_data", false)
 }
 
 /// The same with a 4 MiB capacity (constant eviction), TTLs, the background sweeper and
@@ -252,22 +257,21 @@ fn sigkill_at_random_moments_never_loses_flushed_data() -> Result<()> {
 /// references is ever missing (verify would report it).
 #[test]
 fn sigkill_during_eviction_sweep_and_compaction_keeps_invariants() -> Result<()> {
-    crash_cycles(true)
+    crash_cycles(
+        "sigkill_during_eviction_sweep_and_compaction_keeps_invariants",
+        true,
+    )
 }
 
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
 }
 
-fn crash_cycles(maintenance: bool) -> Result<()> {
+fn crash_cycles(test: &str, maintenance: bool) -> Result<()> {
     let cycles = env_u64("STRATACACHE_CRASH_CYCLES").unwrap_or(50);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
-    let seed = env_u64("STRATACACHE_CRASH_SEED_BASE").unwrap_or(now.as_nanos() as u64);
-    println!(
-        "crash test seed {seed} (STRATACACHE_CRASH_SEED_BASE={seed} replays), {cycles} cycles"
-    );
+    let (mut rng, seed) = seeded_rng(test);
+    println!("{test}: {cycles} cycles");
     let dir = tempfile::tempdir()?;
-    let mut rng = StdRng::seed_from_u64(seed);
     let mut state: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut cycles_with_ack = 0;
     for cycle in 0..cycles {
@@ -282,8 +286,7 @@ fn crash_cycles(maintenance: bool) -> Result<()> {
         let expected = expected_after(&state, &ops, applied, cycle);
         let touched_later: BTreeSet<&str> = ops[applied..].iter().filter_map(Op::key).collect();
         let ctx = format!("cycle {cycle} seed {seed} (ack at op {acked:?})");
-        let store = DiskStore::builder(dir.path())
-            .checkpoint_interval(None)
+        let store = no_checkpoints(dir.path())
             .open()
             .map_err(|e| format!("{ctx}: reopen failed: {e}"))?;
         let corruptions_before = store.stats()?.corruptions;

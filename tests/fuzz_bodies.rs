@@ -4,8 +4,8 @@
 //! `fuzz/regressions/<target>/` (crashes found by cargo-fuzz) are replayed too.
 
 use proptest::prelude::*;
+use stratacache::fuzzing::format::{encode_record, encode_segment_header};
 use stratacache::fuzzing::{decoders, op_sequence, ops_from_bytes};
-use stratacache::segment::format::{encode_record, encode_segment_header};
 
 fn valid_segment() -> Vec<u8> {
     let mut seg = encode_segment_header(7).to_vec();

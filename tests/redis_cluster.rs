@@ -2,11 +2,11 @@
 //! round-trip, get_many crosses slots, and remove and remove_prefix reach every node.
 #![cfg(feature = "redis")]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
+use stratacache::{Cache, RedisConfig, TierKind};
 
-use redis_server::{RedisCluster, redis_available};
-use stratacache::{Cache, DiskStore, RedisConfig, TierKind};
+mod common;
+use common::redis_server::{RedisCluster, redis_available};
+use common::store::redis_tiered;
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
     cache.stats().tier(kind).cloned().expect("tier configured")
@@ -35,18 +35,9 @@ fn cluster_round_trip_get_many_and_removes_across_slots() {
     let cluster = RedisCluster::start();
     let config = || RedisConfig::cluster(cluster.urls()).key_prefix("cl:");
     let dir = tempfile::tempdir().unwrap();
-    let writer = Cache::builder()
-        .memory(8 << 20)
-        .redis_config(config())
-        .disk(DiskStore::builder(dir.path()).capacity_bytes(64 << 20))
-        .open()
-        .unwrap();
+    let writer = redis_tiered(config(), Some(dir.path())).open().unwrap();
     // The reader has only memory and Redis: everything it reads comes from the cluster.
-    let reader = Cache::builder()
-        .memory(8 << 20)
-        .redis_config(config())
-        .open()
-        .unwrap();
+    let reader = redis_tiered(config(), None).open().unwrap();
 
     for i in 0..500u32 {
         writer

@@ -4,24 +4,14 @@
 //! falls through to the disk tier when it has the value.
 #![cfg(feature = "redis")]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
-
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
-use redis_server::{RedisServer, redis_available};
-use stratacache::{Cache, DiskStore, InsertOptions, Placement, RedisConfig, TierKind};
+use stratacache::{Cache, InsertOptions, Placement, TierKind};
 
-fn open(server: &RedisServer, dir: Option<&std::path::Path>) -> Cache {
-    let mut builder = Cache::builder()
-        .memory(8 << 20)
-        .redis_config(RedisConfig::new(server.url()).key_prefix("fv:"));
-    if let Some(dir) = dir {
-        builder = builder.disk(DiskStore::builder(dir).capacity_bytes(64 << 20));
-    }
-    builder.open().unwrap()
-}
+mod common;
+use common::redis_server::{RedisServer, redis_available};
+use common::store::open_redis_tiered;
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
     cache.stats().tier(kind).cloned().expect("tier configured")
@@ -69,8 +59,8 @@ fn foreign_values_are_misses_and_fall_through_to_disk() {
     let server = RedisServer::start(&[]);
     let mut direct = server.connection();
     let dir = tempfile::tempdir().unwrap();
-    let cache = open(&server, Some(dir.path()));
-    let no_disk = open(&server, None);
+    let cache = open_redis_tiered(&server, "fv:", Some(dir.path()));
+    let no_disk = open_redis_tiered(&server, "fv:", None);
     cache.insert("source", &"a real value".to_string()).unwrap();
     let real = get_raw(&mut direct, "fv:v:source");
     assert!(real.len() > 13);
@@ -141,12 +131,12 @@ fn garbage_on_the_invalidation_channel_is_ignored() {
     let server = RedisServer::start(&[]);
     let mut direct = server.connection();
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = open(&server, Some(a_dir.path()));
+    let a = open_redis_tiered(&server, "fv:", Some(a_dir.path()));
     for i in 0..10u32 {
         a.insert(format!("k/{i}"), &i).unwrap();
     }
     // b opens after a's inserts, so no message about them is in flight to drop b's copies.
-    let b = open(&server, Some(b_dir.path()));
+    let b = open_redis_tiered(&server, "fv:", Some(b_dir.path()));
     for i in 0..10u32 {
         assert_eq!(b.get::<u32>(format!("k/{i}")).unwrap(), Some(i));
     }

@@ -3,13 +3,13 @@
 //! on disk, and once Redis is back the tier is used again.
 #![cfg(feature = "redis")]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
-
 use std::time::{Duration, Instant};
 
-use redis_server::{RedisServer, redis_available};
-use stratacache::{Cache, DiskStore, InsertOptions, Placement, RedisConfig, TierKind};
+use stratacache::{Cache, InsertOptions, Placement, RedisConfig, TierKind};
+
+mod common;
+use common::redis_server::{RedisServer, redis_available};
+use common::store::redis_tiered;
 
 fn tier(cache: &Cache, kind: TierKind) -> stratacache::TierStats {
     cache.stats().tier(kind).cloned().expect("tier configured")
@@ -32,16 +32,10 @@ fn gets_survive_a_killed_redis_and_the_tier_comes_back() {
     let mut server = RedisServer::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     // Default timeouts (250 ms); a short breaker backoff keeps the test short.
-    let cache = Cache::builder()
-        .memory(8 << 20)
-        .redis_config(
-            RedisConfig::new(server.url())
-                .key_prefix("out:")
-                .circuit_breaker(3, Duration::from_millis(100), Duration::from_secs(1)),
-        )
-        .disk(DiskStore::builder(dir.path()).capacity_bytes(64 << 20))
-        .open()
-        .unwrap();
+    let config = RedisConfig::new(server.url())
+        .key_prefix("out:")
+        .circuit_breaker(3, Duration::from_millis(100), Duration::from_secs(1));
+    let cache = redis_tiered(config, Some(dir.path())).open().unwrap();
     let below_memory = InsertOptions::new().placement(Placement::SkipMemory);
     for i in 0..100u32 {
         cache.insert(format!("mem/{i}"), &i).unwrap();
@@ -141,16 +135,10 @@ fn gets_stay_bounded_while_redis_hangs() {
     }
     let server = RedisServer::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    let cache = Cache::builder()
-        .memory(8 << 20)
-        .redis_config(
-            RedisConfig::new(server.url())
-                .key_prefix("hang:")
-                .circuit_breaker(3, Duration::from_millis(100), Duration::from_secs(1)),
-        )
-        .disk(DiskStore::builder(dir.path()).capacity_bytes(64 << 20))
-        .open()
-        .unwrap();
+    let config = RedisConfig::new(server.url())
+        .key_prefix("hang:")
+        .circuit_breaker(3, Duration::from_millis(100), Duration::from_secs(1));
+    let cache = redis_tiered(config, Some(dir.path())).open().unwrap();
     let below_memory = InsertOptions::new().placement(Placement::SkipMemory);
     let keys: Vec<String> = (0..50).map(|i| format!("disk/{i}")).collect();
     for (i, key) in keys.iter().enumerate() {

@@ -1,22 +1,13 @@
 //! The Redis tier with a real `redis-server` on loopback (feature `redis`).
 #![cfg(feature = "redis")]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
-
 use std::time::Duration;
 
-use redis_server::{RedisServer, redis_available};
-use stratacache::{Cache, DiskStore, RedisConfig, TierKind};
+use stratacache::{Cache, TierKind};
 
-fn open(server: &RedisServer, dir: &std::path::Path) -> Cache {
-    Cache::builder()
-        .memory(8 << 20)
-        .redis_config(RedisConfig::new(server.url()).key_prefix("t:"))
-        .disk(DiskStore::builder(dir).capacity_bytes(64 << 20))
-        .open()
-        .unwrap()
-}
+mod common;
+use common::redis_server::{RedisServer, redis_available};
+use common::store::open_redis_tiered;
 
 fn tier_hits(cache: &Cache, kind: TierKind) -> u64 {
     cache.stats().tier(kind).expect("tier configured").hits
@@ -29,8 +20,8 @@ fn round_trip_through_redis_with_promotion_and_ttl() {
     }
     let server = RedisServer::start(&[]);
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = open(&server, a_dir.path());
-    let b = open(&server, b_dir.path());
+    let a = open_redis_tiered(&server, "t:", Some(a_dir.path()));
+    let b = open_redis_tiered(&server, "t:", Some(b_dir.path()));
     a.insert_with_ttl("doc/1", &"hello".to_string(), Duration::from_secs(60))
         .unwrap();
     // b has it in no local tier: Redis answers, then memory.

@@ -3,23 +3,22 @@
 //! time, and `RedisConfig::ttl_cap` bounds what Redis is given.
 #![cfg(feature = "redis")]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis_server::{RedisServer, redis_available};
-use stratacache::{Cache, DiskStore, InsertOptions, ManualClock, Placement, RedisConfig, TierKind};
+use stratacache::{Cache, InsertOptions, ManualClock, Placement, RedisConfig, TierKind};
+
+mod common;
+use common::redis_server::{RedisServer, redis_available};
+use common::store::redis_tiered;
 
 const START_MS: u64 = 1_700_000_000_000;
 
+/// A cache over Redis as `config` says, with a disk tier in `dir` when given, its time
+/// from `clock` when given (the system clock otherwise).
 fn cache(config: RedisConfig, dir: Option<&Path>, clock: Option<Arc<ManualClock>>) -> Cache {
-    let mut builder = Cache::builder().memory(8 << 20).redis_config(config);
-    if let Some(dir) = dir {
-        builder = builder.disk(DiskStore::builder(dir).capacity_bytes(64 << 20));
-    }
+    let mut builder = redis_tiered(config, dir);
     if let Some(clock) = clock {
         builder = builder.clock(clock);
     }

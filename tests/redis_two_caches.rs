@@ -4,20 +4,20 @@
 //! the invalidation channel.
 #![cfg(feature = "redis")]
 
-#[path = "common/redis_server.rs"]
-mod redis_server;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use redis_server::{RedisServer, redis_available};
-use stratacache::{Cache, DiskStore, RedisConfig, TierKind};
+use stratacache::{Cache, RedisConfig, TierKind};
 
+mod common;
+use common::redis_server::{RedisServer, redis_available};
+use common::store::redis_tiered;
+
+/// One of the two caches: its own disk in `dir`, reading in `order` (the default when
+/// `None`).
 fn open(server: &RedisServer, dir: &Path, order: Option<[TierKind; 3]>) -> Cache {
-    let mut builder = Cache::builder()
-        .memory(8 << 20)
-        .redis_config(RedisConfig::new(server.url()).key_prefix("two:"))
-        .disk(DiskStore::builder(dir).capacity_bytes(64 << 20));
+    let config = RedisConfig::new(server.url()).key_prefix("two:");
+    let mut builder = redis_tiered(config, Some(dir));
     if let Some(order) = order {
         builder = builder.tier_order(order);
     }

@@ -13,28 +13,19 @@
 //! - the expiry is absolute and survives reopen;
 //! - the background sweeper removes expired entries without any call.
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use stratacache::{DiskStore, ManualClock};
 
+mod common;
+use common::store::quiet_with_clock;
+
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// 2023-11-14T22:13:20Z: a realistic "now" in ms since the epoch.
 const START_MS: u64 = 1_700_000_000_000;
-
-/// A store driven by `clock`, with the sweeper, maintenance and checkpoints off.
-fn open(dir: &Path, clock: &Arc<ManualClock>) -> stratacache::Result<DiskStore> {
-    DiskStore::builder(dir)
-        .clock(clock.clone())
-        .sweep_interval(None)
-        .checkpoint_interval(None)
-        .background_maintenance(false)
-        .open()
-}
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -44,7 +35,7 @@ fn secs(s: u64) -> Duration {
 fn expired_entry_is_a_miss_before_any_sweep() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = ManualClock::new(START_MS);
-    let store = open(dir.path(), &clock)?;
+    let store = quiet_with_clock(dir.path(), &clock).open()?;
 
     store.insert_with_ttl("ttl", b"short-lived", secs(10))?;
     store.insert("forever", b"no expiry")?;
@@ -88,7 +79,7 @@ fn expired_entry_is_a_miss_before_any_sweep() -> TestResult {
 fn absolute_expiry_via_insert_expiring_at() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = ManualClock::new(START_MS);
-    let store = open(dir.path(), &clock)?;
+    let store = quiet_with_clock(dir.path(), &clock).open()?;
     store.insert_expiring_at("past", b"already gone", START_MS - 1)?;
     store.insert_expiring_at("future", b"later", START_MS + 500)?;
     assert!(store.get("past")?.is_none());
@@ -105,7 +96,7 @@ fn absolute_expiry_via_insert_expiring_at() -> TestResult {
 fn sweep_counts_and_removes_only_expired_entries() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = ManualClock::new(START_MS);
-    let store = open(dir.path(), &clock)?;
+    let store = quiet_with_clock(dir.path(), &clock).open()?;
 
     // More expired entries than one sweep batch (1024), to cover batching.
     const SHORT: usize = 3000;
@@ -186,7 +177,7 @@ fn sweep_counts_and_removes_only_expired_entries() -> TestResult {
 
     // The sweep is durable: after reopen the swept keys are still gone.
     drop(store);
-    let store = open(dir.path(), &clock)?;
+    let store = quiet_with_clock(dir.path(), &clock).open()?;
     assert_eq!(store.stats()?.entries, 51);
     assert!(store.get("short/0")?.is_none());
     assert_eq!(store.sweep_expired()?, 0);
@@ -197,11 +188,7 @@ fn sweep_counts_and_removes_only_expired_entries() -> TestResult {
 fn expiry_sweep_and_compaction_return_the_space() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = ManualClock::new(START_MS);
-    let store = DiskStore::builder(dir.path())
-        .clock(clock.clone())
-        .sweep_interval(None)
-        .checkpoint_interval(None)
-        .background_maintenance(false)
+    let store = quiet_with_clock(dir.path(), &clock)
         .segment_size(1 << 20)
         .open()?;
     let seed = 0x7711_u64;
@@ -245,7 +232,7 @@ fn expiry_sweep_and_compaction_return_the_space() -> TestResult {
 
     // And it stays that way after reopen.
     drop(store);
-    let store = open(dir.path(), &clock)?;
+    let store = quiet_with_clock(dir.path(), &clock).open()?;
     let reopened = store.stats()?;
     assert!(reopened.disk_bytes * 4 < full.disk_bytes, "{reopened:?}");
     assert_eq!(store.get("keep/3")?.as_deref(), Some(&b"kept 3"[..]));
@@ -258,11 +245,7 @@ fn compaction_alone_drops_expired_records() -> TestResult {
     // bring them back either.
     let dir = tempfile::tempdir()?;
     let clock = ManualClock::new(START_MS);
-    let store = DiskStore::builder(dir.path())
-        .clock(clock.clone())
-        .sweep_interval(None)
-        .checkpoint_interval(None)
-        .background_maintenance(false)
+    let store = quiet_with_clock(dir.path(), &clock)
         .segment_size(1 << 20)
         .open()?;
     let mut rng = StdRng::seed_from_u64(0x7712);
@@ -292,7 +275,7 @@ fn expiry_is_absolute_and_survives_reopen() -> TestResult {
     let dir = tempfile::tempdir()?;
     let clock = ManualClock::new(START_MS);
     {
-        let store = open(dir.path(), &clock)?;
+        let store = quiet_with_clock(dir.path(), &clock).open()?;
         store.insert_with_ttl("ten", b"10 s", secs(10))?;
         store.insert_with_ttl("hundred", b"100 s", secs(100))?;
         store.insert("forever", b"none")?;
@@ -301,7 +284,7 @@ fn expiry_is_absolute_and_survives_reopen() -> TestResult {
     // Five seconds pass while the store is closed: the TTL kept running.
     clock.advance(secs(5));
     {
-        let store = open(dir.path(), &clock)?;
+        let store = quiet_with_clock(dir.path(), &clock).open()?;
         assert_eq!(store.expires_at("ten")?, Some(START_MS + 10_000));
         assert_eq!(store.expires_at("hundred")?, Some(START_MS + 100_000));
         assert_eq!(store.expires_at("forever")?, Some(0));
@@ -314,7 +297,7 @@ fn expiry_is_absolute_and_survives_reopen() -> TestResult {
     }
     // Expired while closed: a miss right after open, before any sweep.
     clock.advance(secs(200));
-    let store = open(dir.path(), &clock)?;
+    let store = quiet_with_clock(dir.path(), &clock).open()?;
     assert_eq!(store.stats()?.entries, 3, "nothing swept yet");
     assert!(store.get("ten")?.is_none());
     assert!(store.get("hundred")?.is_none());
@@ -365,7 +348,7 @@ fn background_sweeper_removes_expired_entries() -> TestResult {
     }
     // The sweep was checkpointed: it holds after reopen.
     drop(store);
-    let store = open(dir.path(), &clock)?;
+    let store = quiet_with_clock(dir.path(), &clock).open()?;
     assert_eq!(store.stats()?.entries, 10);
     Ok(())
 }

@@ -7,23 +7,28 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use crate::cache::core::{CacheInner, Policies, Slot};
-use crate::cache::disk::DiskTier;
-use crate::cache::flight::Flights;
 use crate::cache::handle::Cache;
-use crate::cache::memory::{DropHook, MemoryTier};
+use crate::cache::load::Flights;
 use crate::cache::policy::{Promotion, WritePolicy};
 use crate::cache::promote::HitCounter;
 use crate::cache::stats::CacheCounters;
 use crate::cache::tags::TagRegistry;
+use crate::cache::tier::disk::DiskTier;
+use crate::cache::tier::memory::{DropHook, MemoryTier};
 use crate::cache::tier::{Tier, TierKind};
 use crate::clock::{Clock, SystemClock};
+use crate::engine::DiskStoreBuilder;
 use crate::error::{Error, Result};
-use crate::store::DiskStoreBuilder;
+use crate::limits::DEFAULT_MAX_KEY_LEN;
 
 /// Default read order: memory, then Redis, then disk.
 const DEFAULT_ORDER: [TierKind; 3] = [TierKind::Memory, TierKind::Redis, TierKind::Disk];
-/// Key limit when there is no disk tier to take it from.
-const DEFAULT_MAX_KEY_LEN: usize = 4096;
+impl Cache {
+    /// Starts configuring a cache.
+    pub fn builder() -> CacheBuilder {
+        CacheBuilder::default()
+    }
+}
 
 /// Builds a [`Cache`]; see [`Cache::builder`].
 #[derive(Default)]
@@ -31,7 +36,7 @@ pub struct CacheBuilder {
     memory_bytes: Option<u64>,
     disk: Option<DiskStoreBuilder>,
     #[cfg(feature = "redis")]
-    redis: Option<crate::cache::redis::RedisConfig>,
+    redis: Option<crate::cache::tier::redis::RedisConfig>,
     order: Option<Vec<TierKind>>,
     promotion: Promotion,
     write: WritePolicy,
@@ -52,12 +57,12 @@ impl CacheBuilder {
     /// (feature `redis`). The cache opens even while Redis is down.
     #[cfg(feature = "redis")]
     pub fn redis(self, url: impl Into<String>) -> Self {
-        self.redis_config(crate::cache::redis::RedisConfig::new(url))
+        self.redis_config(crate::cache::tier::redis::RedisConfig::new(url))
     }
 
     /// Adds a Redis tier (standalone or cluster) with the given settings (feature `redis`).
     #[cfg(feature = "redis")]
-    pub fn redis_config(mut self, config: crate::cache::redis::RedisConfig) -> Self {
+    pub fn redis_config(mut self, config: crate::cache::tier::redis::RedisConfig) -> Self {
         self.redis = Some(config);
         self
     }
@@ -154,7 +159,7 @@ impl CacheBuilder {
         };
         let max_key_len = disk_builder
             .as_ref()
-            .map_or(DEFAULT_MAX_KEY_LEN, |b| b.max_key_len);
+            .map_or(DEFAULT_MAX_KEY_LEN, |b| b.key_limit());
         let disk = disk_builder.map(|b| b.open().map(Arc::new)).transpose()?;
         let clock: Arc<dyn Clock> = match (&self.clock, &disk) {
             (Some(clock), _) => clock.clone(),
@@ -166,11 +171,11 @@ impl CacheBuilder {
             .memory_bytes
             .map(|bytes| Arc::new(MemoryTier::new(bytes, clock.clone(), on_drop.clone())));
         #[cfg(feature = "redis")]
-        let on_remote: Arc<OnceLock<crate::cache::redis::pubsub::RemoteHook>> =
+        let on_remote: Arc<OnceLock<crate::cache::tier::redis::pubsub::RemoteHook>> =
             Arc::new(OnceLock::new());
         #[cfg(feature = "redis")]
         let redis = match self.redis {
-            Some(config) => Some(Arc::new(crate::cache::redis::RedisTier::open(
+            Some(config) => Some(Arc::new(crate::cache::tier::redis::RedisTier::open(
                 config,
                 clock.clone(),
                 on_remote.clone(),
@@ -225,7 +230,7 @@ impl CacheBuilder {
         #[cfg(feature = "redis")]
         if let Some(redis) = &redis {
             let weak = Arc::downgrade(&inner);
-            let hook: crate::cache::redis::pubsub::RemoteHook = Box::new(move |change| {
+            let hook: crate::cache::tier::redis::pubsub::RemoteHook = Box::new(move |change| {
                 if let Some(inner) = weak.upgrade() {
                     inner.on_remote(change);
                 }

@@ -6,17 +6,17 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::DiskStore;
-use crate::cache::blob::{Blob, CachedBytes};
 use crate::cache::envelope;
-use crate::cache::flight::Flights;
-use crate::cache::memory::{MemEntry, MemoryTier};
+use crate::cache::load::Flights;
 use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
 use crate::cache::promote::HitCounter;
 use crate::cache::stats::{CacheCounters, TierCounters, bump};
 use crate::cache::tags::TagRegistry;
+use crate::cache::tier::memory::{MemEntry, MemoryTier};
+use crate::cache::tier::{Blob, CachedBytes};
 use crate::cache::tier::{Tier, TierKind, TierValue};
 use crate::clock::Clock;
+use crate::engine::DiskStore;
 use crate::error::{Error, Result};
 
 /// One tier in read order, with the cache's counters for it.
@@ -92,16 +92,7 @@ pub(crate) struct Prepared {
 impl CacheInner {
     /// Rejects keys no tier would accept.
     pub fn check_key(&self, key: &[u8]) -> Result<()> {
-        if key.is_empty() {
-            return Err(Error::EmptyKey);
-        }
-        if key.len() > self.policies.max_key_len {
-            return Err(Error::KeyTooLong {
-                len: key.len(),
-                max: self.policies.max_key_len,
-            });
-        }
-        Ok(())
+        crate::limits::check_key(key, self.policies.max_key_len)
     }
 
     /// Finds `key` in the first tier that has a current value, promoting it upwards.

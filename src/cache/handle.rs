@@ -8,11 +8,10 @@ use quanta::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cache::blob::CachedBytes;
-use crate::cache::builder::CacheBuilder;
 use crate::cache::core::{CacheInner, Found};
 use crate::cache::policy::InsertOptions;
 use crate::cache::stats::{CacheStats, Op, bump};
+use crate::cache::tier::CachedBytes;
 use crate::error::{Error, Result};
 
 /// The bincode configuration of typed values. The limit stops a damaged length prefix from
@@ -46,11 +45,6 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Starts configuring a cache.
-    pub fn builder() -> CacheBuilder {
-        CacheBuilder::default()
-    }
-
     /// The typed value under `key`. A value that does not decode as `T` (written by another
     /// version of the program, say) counts as an error and a miss, and is removed.
     pub fn get<T: DeserializeOwned>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>> {
@@ -248,7 +242,7 @@ impl Cache {
     }
 
     /// The disk store under this cache, if it has one.
-    pub fn disk_store(&self) -> Option<&crate::DiskStore> {
+    pub fn disk_store(&self) -> Option<&crate::engine::DiskStore> {
         self.inner.disk.as_deref()
     }
 }

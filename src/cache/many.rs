@@ -5,11 +5,11 @@ use quanta::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cache::blob::CachedBytes;
 use crate::cache::core::{CacheInner, Found, Prepared};
 use crate::cache::handle::{Cache, bincode_config, serialization};
 use crate::cache::policy::{InsertOptions, Placement};
 use crate::cache::stats::{Op, bump};
+use crate::cache::tier::CachedBytes;
 use crate::cache::tier::{InsertItem, TierKind};
 use crate::error::Result;
 

@@ -1,41 +1,32 @@
 //! The tiered cache: [`Cache`] composes a memory tier, an optional Redis tier and the disk
 //! tier ([`DiskStore`](crate::DiskStore)) behind one typed API with single-flight loading,
 //! promotion and write policies, tag and prefix invalidation, and stats.
+//!
+//! The facade (the files here: handle, builder, core read and write paths, loader, tags,
+//! policies, write-back) calls down into `tier/`, `load/` and `stats/`; those never call up.
 
-mod blob;
-#[cfg(feature = "redis")]
-mod breaker;
 mod builder;
 mod core;
-mod disk;
 pub(crate) mod envelope;
-mod flight;
-pub(crate) mod frame;
 mod handle;
-mod histogram;
 mod load;
+mod loader;
 mod many;
-mod memory;
-pub(crate) mod messages;
 mod policy;
 mod promote;
-#[cfg(feature = "redis")]
-mod redis;
 #[cfg(feature = "redis")]
 mod remote;
 mod stats;
 mod tags;
-mod tier;
+pub(crate) mod tier;
 mod write_back;
 
-pub use blob::CachedBytes;
 pub use builder::CacheBuilder;
 pub use handle::Cache;
-pub use histogram::HistogramSnapshot;
 pub use load::LoadError;
 pub use policy::{InsertOptions, Placement, Promotion, WritePolicy};
-pub use stats::{CacheStats, TierStats};
-pub use tier::{Evictions, TierKind};
+pub use stats::{CacheStats, HistogramSnapshot, TierStats};
+pub use tier::{CachedBytes, Evictions, TierKind};
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisConfig, RedisTier};
+pub use tier::redis::{RedisConfig, RedisTier};

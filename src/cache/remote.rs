@@ -3,8 +3,8 @@
 //! invalidations are adopted, and after an interruption the memory tier starts over.
 
 use crate::cache::core::CacheInner;
-use crate::cache::messages::Remote;
 use crate::cache::tier::TierKind;
+use crate::cache::tier::redis::messages::Remote;
 
 impl CacheInner {
     /// Applies one change announced by another cache.

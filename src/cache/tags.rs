@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::DiskStore;
 use crate::cache::envelope::{EnvelopeView, MAX_TAG_LEN, MAX_TAGS};
 use crate::clock::Clock;
+use crate::engine::DiskStore;
 use crate::error::{Error, Result};
 
 const META_PREFIX: &str = "tag:";

@@ -8,9 +8,9 @@
 //! the memory tier calls back into here when it evicts.
 
 use crate::cache::core::CacheInner;
-use crate::cache::memory::{Dropped, MemEntry};
 use crate::cache::stats::bump;
 use crate::cache::tier::TierKind;
+use crate::cache::tier::memory::{Dropped, MemEntry};
 use crate::error::Result;
 
 impl CacheInner {

@@ -1,39 +1,16 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests. A test file declares `mod common;` and uses the
+//! parts it needs:
+//! - `store`: opening disk stores and caches with the settings the tests share;
+//! - `rng`: seeded randomness (the seed is printed, `STRATACACHE_SEED` replays it);
+//! - `files`: what a store leaves in its directory;
+//! - `redis_server` (feature `redis`): throwaway `redis-server` processes on loopback.
+//!
+//! Every test binary compiles all of it and uses only a part, so unused helpers are allowed.
 
-use std::fs;
-use std::path::Path;
-use std::time::{Duration, Instant};
+#![allow(dead_code)]
 
-use stratacache::DiskStore;
-
-/// Number of `.seg` files in `DIR/segments`.
-pub fn seg_files(dir: &Path) -> Result<u64, std::io::Error> {
-    let mut n = 0;
-    for e in fs::read_dir(dir.join("segments"))? {
-        if e?.file_name().to_string_lossy().ends_with(".seg") {
-            n += 1;
-        }
-    }
-    Ok(n)
-}
-
-/// No leftover segment files: the files in `segments/` are exactly the ones the store
-/// counts. Background compaction may be deleting drained files at this moment, so this
-/// polls (up to 5 s) for the two to agree.
-pub fn assert_no_leftover_files(
-    store: &DiskStore,
-    dir: &Path,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let counted = store.stats()?.segments;
-        let files = seg_files(dir)?;
-        if files == counted {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{files} segment files, but the store counts {counted}").into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+pub mod files;
+#[cfg(feature = "redis")]
+pub mod redis_server;
+pub mod rng;
+pub mod store;

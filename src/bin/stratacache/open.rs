@@ -13,7 +13,7 @@ use stratacache::DiskStore;
 use crate::exit::Fatal;
 
 /// Largest value the CLI stores or reads from a file: the library's default limit.
-pub const MAX_VALUE_SIZE: u64 = 64 << 20;
+pub const MAX_VALUE_SIZE: u64 = stratacache::limits::DEFAULT_MAX_VALUE_SIZE as u64;
 
 /// Whether a command may create the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

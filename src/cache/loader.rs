@@ -1,0 +1,264 @@
+//! Loading through the cache: `get_with`, `try_get_with` and refresh-ahead, with one loader
+//! run per key however many callers wait (see `flight`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use quanta::Instant;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::cache::core::{CacheInner, Found};
+use crate::cache::handle::{Cache, bincode_config, serialization};
+use crate::cache::load::LoadError;
+use crate::cache::load::{Leader, Outcome, Role};
+use crate::cache::policy::InsertOptions;
+use crate::cache::stats::{Op, bump};
+
+/// Counts a loader panic when dropped during unwinding.
+struct PanicWatch<'a>(&'a AtomicU64);
+
+impl Drop for PanicWatch<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            bump(self.0);
+        }
+    }
+}
+
+impl Cache {
+    /// The value under `key`, or the loader's value, stored with the default options.
+    /// However many threads ask for a missing key at once, the loader runs once; the
+    /// others wait for its value. If the loader panics, the panic reaches its caller and a
+    /// waiting thread runs the loader again.
+    pub fn get_with<T, F>(&self, key: impl AsRef<[u8]>, loader: F) -> crate::error::Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> T,
+    {
+        self.get_with_options(key, &InsertOptions::default(), loader)
+    }
+
+    /// [`Cache::get_with`] storing a loaded value with `options` (TTL, tags, placement).
+    pub fn get_with_options<T, F>(
+        &self,
+        key: impl AsRef<[u8]>,
+        options: &InsertOptions,
+        loader: F,
+    ) -> crate::error::Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> T,
+    {
+        match self.try_get_with_options(key, options, || Ok::<T, Infallible>(loader())) {
+            Ok(value) => Ok(value),
+            Err(LoadError::Cache(e)) => Err(e),
+            Err(LoadError::Loader(never)) => match *never {},
+        }
+    }
+
+    /// Like [`Cache::get_with`] for a fallible loader. An error is not cached; it goes to
+    /// the caller that ran the loader and to every caller waiting for that run, shared as
+    /// an `Arc<E>`.
+    pub fn try_get_with<T, E, F>(&self, key: impl AsRef<[u8]>, loader: F) -> Result<T, LoadError<E>>
+    where
+        T: Serialize + DeserializeOwned,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Result<T, E>,
+    {
+        self.try_get_with_options(key, &InsertOptions::default(), loader)
+    }
+
+    /// [`Cache::try_get_with`] storing a loaded value with `options`.
+    pub fn try_get_with_options<T, E, F>(
+        &self,
+        key: impl AsRef<[u8]>,
+        options: &InsertOptions,
+        loader: F,
+    ) -> Result<T, LoadError<E>>
+    where
+        T: Serialize + DeserializeOwned,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Result<T, E>,
+    {
+        let key = key.as_ref();
+        let started = Instant::now();
+        self.inner.check_key(key)?;
+        if let Some((_, value)) = self.inner.lookup_decoded(key) {
+            self.inner.record(Op::GetWith, started);
+            return Ok(value);
+        }
+        let result = self.load_once(key, options, loader);
+        self.inner.record(Op::GetWith, started);
+        result
+    }
+
+    /// [`Cache::get_with`] with refresh-ahead: when a hit has less than the configured
+    /// fraction of its TTL left ([`CacheBuilder::refresh_ahead`](crate::CacheBuilder::refresh_ahead)),
+    /// the current value is returned and `loader` runs on a background thread to replace it
+    /// (one refresh per key at a time). The loader must therefore be `Send + 'static`.
+    pub fn get_with_refresh<T, F>(
+        &self,
+        key: impl AsRef<[u8]>,
+        loader: F,
+    ) -> crate::error::Result<T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let key = key.as_ref();
+        let started = Instant::now();
+        self.inner.check_key(key)?;
+        if let Some((found, value)) = self.inner.lookup_decoded::<T>(key) {
+            if self.inner.wants_refresh(&found) {
+                self.refresh_in_background(key, &found, loader);
+            }
+            self.inner.record(Op::GetWith, started);
+            return Ok(value);
+        }
+        let result = match self.load_once(key, &InsertOptions::default(), || {
+            Ok::<T, Infallible>(loader())
+        }) {
+            Ok(value) => Ok(value),
+            Err(LoadError::Cache(e)) => Err(e),
+            Err(LoadError::Loader(never)) => match *never {},
+        };
+        self.inner.record(Op::GetWith, started);
+        result
+    }
+
+    /// Starts a background reload of `key` unless one is already running.
+    fn refresh_in_background<T, F>(&self, key: &[u8], found: &Found, loader: F)
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let Some(leader) = self.inner.flights.try_lead(key) else {
+            return;
+        };
+        bump(&self.inner.counters.refreshes);
+        let mut options = InsertOptions::new();
+        if let Some(ttl) = found.ttl_ms {
+            options = options.ttl(Duration::from_millis(ttl));
+        }
+        let cache = self.clone();
+        let key = key.to_vec();
+        let spawned = std::thread::Builder::new()
+            .name("stratacache-refresh".into())
+            .spawn(move || {
+                let inner = &cache.inner;
+                bump(&inner.counters.loader_calls);
+                let value = {
+                    let _watch = PanicWatch(&inner.counters.loader_panics);
+                    loader()
+                };
+                if let Err(e) = inner.store_loaded(&key, &options, &value, leader) {
+                    bump(&inner.counters.errors);
+                    log::warn!(
+                        "stratacache: refresh of {:?} could not store its value: {e}",
+                        String::from_utf8_lossy(&key)
+                    );
+                }
+            });
+        if let Err(e) = spawned {
+            log::warn!("stratacache: could not start a refresh thread: {e}");
+        }
+    }
+
+    /// The miss path: lead a flight and run the loader, or wait for the leader.
+    fn load_once<T, E, F>(
+        &self,
+        key: &[u8],
+        options: &InsertOptions,
+        loader: F,
+    ) -> Result<T, LoadError<E>>
+    where
+        T: Serialize + DeserializeOwned,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Result<T, E>,
+    {
+        let inner = &self.inner;
+        let mut loader = Some(loader);
+        loop {
+            match inner.flights.join(key) {
+                Role::Leader(leader) => {
+                    // A value may have landed between our miss and the flight.
+                    if let Some(found) = inner.lookup(key, false)
+                        && let Some(value) = inner.decode(key, found.payload())
+                    {
+                        let start = found.payload_start;
+                        leader.finish(Outcome::Loaded(found.blob.into_shared(), start));
+                        return Ok(value);
+                    }
+                    let loader = loader.take().expect("a caller leads at most one load");
+                    bump(&inner.counters.loader_calls);
+                    let loaded = {
+                        let _watch = PanicWatch(&inner.counters.loader_panics);
+                        loader()
+                    };
+                    return match loaded {
+                        Ok(value) => {
+                            inner.store_loaded(key, options, &value, leader)?;
+                            Ok(value)
+                        }
+                        Err(e) => {
+                            bump(&inner.counters.loader_errors);
+                            let e = Arc::new(e);
+                            leader.finish(Outcome::Failed(e.clone()));
+                            Err(LoadError::Loader(e))
+                        }
+                    };
+                }
+                Role::Waiter(waiter) => match waiter.wait() {
+                    Outcome::Loaded(envelope, start) => {
+                        let payload = &envelope[start..];
+                        return bincode::serde::decode_from_slice::<T, _>(
+                            payload,
+                            bincode_config(),
+                        )
+                        .map(|(value, _)| value)
+                        .map_err(|e| LoadError::Cache(serialization(key, e)));
+                    }
+                    Outcome::Failed(error) => match error.downcast::<E>() {
+                        Ok(e) => return Err(LoadError::Loader(e)),
+                        // A caller with another error type led; load again ourselves.
+                        Err(_) => continue,
+                    },
+                    Outcome::Abandoned => continue,
+                },
+            }
+        }
+    }
+}
+
+impl CacheInner {
+    /// Stores a loaded value and hands it to the flight's waiters. A failure to store is
+    /// counted and logged; the waiters still get the value.
+    fn store_loaded<T: Serialize>(
+        &self,
+        key: &[u8],
+        options: &InsertOptions,
+        value: &T,
+        leader: Leader,
+    ) -> crate::error::Result<()> {
+        let prepared = self.prepare(options, 64, |buf| {
+            bincode::serde::encode_into_std_write(value, buf, bincode_config())
+                .map(|_| ())
+                .map_err(|e| serialization(key, e))
+        })?;
+        if let Err(e) = self.store(key, &prepared, options.placement) {
+            bump(&self.counters.errors);
+            log::warn!(
+                "stratacache: loaded value of {:?} could not be cached: {e}",
+                String::from_utf8_lossy(key)
+            );
+        } else {
+            bump(&self.counters.inserts);
+        }
+        leader.finish(Outcome::Loaded(prepared.envelope, prepared.payload_start));
+        Ok(())
+    }
+}

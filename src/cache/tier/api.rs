@@ -1,0 +1,86 @@
+//! What every tier offers the cache. Tiers store envelopes (see `envelope`) as opaque bytes
+//! with an absolute expiry; the cache does the rest.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::blob::Blob;
+use super::kind::TierKind;
+use crate::error::Result;
+
+/// One value of an `insert_many`: key, envelope and absolute expiry.
+pub type InsertItem<'a> = (&'a [u8], &'a Arc<[u8]>, Option<u64>);
+
+/// A value as a tier returns it.
+pub struct TierValue {
+    /// The stored envelope.
+    pub blob: Blob,
+    /// Absolute expiry in ms since the Unix epoch on the cache's clock.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// Values a tier dropped, by cause (lifetime totals where the tier persists them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evictions {
+    /// Dropped because they expired.
+    pub expired: u64,
+    /// Dropped to stay within the size bound.
+    pub size: u64,
+    /// Removed on request (`remove`, `remove_prefix`, stale tags).
+    pub explicit: u64,
+    /// Replaced by a newer value for the same key (tiers that cannot tell report 0).
+    pub replaced: u64,
+}
+
+/// A tier's size and evictions at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Bytes the tier holds.
+    pub size_bytes: u64,
+    /// Entries the tier holds (approximate where the tier only knows that).
+    pub entries: u64,
+    /// Values the tier dropped, by cause.
+    pub evictions: Evictions,
+}
+
+/// One level of the cache. Implementations are thread-safe and never see keys the cache
+/// has not validated.
+pub trait Tier: Send + Sync {
+    /// Which tier this is.
+    fn kind(&self) -> TierKind;
+    /// The live value under `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<TierValue>>;
+    /// Stores `envelope` under `key`, replacing any value.
+    fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()>;
+    /// Removes `key`; true when a value was there.
+    fn remove(&self, key: &[u8]) -> Result<bool>;
+    /// Removes every key starting with `prefix`; returns how many went.
+    fn remove_prefix(&self, prefix: &[u8]) -> Result<u64>;
+    /// Makes accepted writes durable (where the tier has durability).
+    fn flush(&self) -> Result<()>;
+    /// What the tier holds and what it dropped, read together (one stats call each).
+    fn usage(&self) -> Usage;
+
+    /// Stores `value` copied up from a tier below (default: as an insert). A shared tier
+    /// does not announce promotions to other caches.
+    fn promote(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
+        self.insert(key, envelope, expires_at_ms)
+    }
+
+    /// Values of several keys, in order (default: one `get` each; a remote tier answers in
+    /// one round trip).
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<TierValue>>> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
+
+    /// Stores several values (default: one `insert` each).
+    fn insert_many(&self, items: &[InsertItem<'_>]) -> Result<()> {
+        items.iter().try_for_each(|(k, v, e)| self.insert(k, v, *e))
+    }
+
+    /// Told that `tag` moved to `generation` (a shared tier passes it on to other caches).
+    fn tag_invalidated(&self, _tag: &str, _generation: u64) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,477 @@
+//! [`RedisTier`]: the shared tier. Values are framed (see `frame`), expire through `PX`,
+//! and every change is announced on the key prefix's invalidation channel.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use redis::{RedisError, RedisResult, Value};
+
+use crate::cache::tier::Blob;
+use crate::cache::tier::redis::breaker::{Breaker, Transition};
+use crate::cache::tier::redis::config::RedisConfig;
+use crate::cache::tier::redis::conn::{Conn, Pool};
+use crate::cache::tier::redis::frame::{FRAME_HEADER_LEN, FramedValue, decode_frame, encode_frame};
+use crate::cache::tier::redis::messages::{Remote, encode};
+use crate::cache::tier::redis::pubsub::{RemoteHook, spawn_subscriber};
+use crate::cache::tier::{Evictions, Tier, TierKind, TierValue, Usage};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+
+/// Keys deleted per command when removing by prefix.
+const DELETE_BATCH: usize = 500;
+
+/// The Redis tier of a [`Cache`](crate::Cache).
+pub struct RedisTier {
+    config: RedisConfig,
+    pool: Pool,
+    breaker: Breaker,
+    clock: Arc<dyn Clock>,
+    /// Random id of this cache in invalidation messages.
+    instance: u64,
+    stop: Arc<AtomicBool>,
+    explicit: AtomicU64,
+    /// Values under our prefix that were not ours or were damaged (read as misses).
+    foreign: AtomicU64,
+    /// Calls not made because the breaker was open.
+    skipped: AtomicU64,
+}
+
+impl RedisTier {
+    /// Builds the tier (without connecting: Redis may be down at open) and, when
+    /// invalidation is on, starts the subscriber that feeds `on_remote`.
+    pub fn open(
+        config: RedisConfig,
+        clock: Arc<dyn Clock>,
+        on_remote: Arc<OnceLock<RemoteHook>>,
+    ) -> Result<Self> {
+        let pool = Pool::new(&config).map_err(|e| redis_err("connect", &e))?;
+        let instance = ahash::RandomState::new().hash_one(std::time::SystemTime::now());
+        let stop = Arc::new(AtomicBool::new(false));
+        if config.invalidation {
+            spawn_subscriber(&config, instance, on_remote, stop.clone()).map_err(|e| {
+                Error::InvalidInput(format!("could not start the Redis subscriber: {e}"))
+            })?;
+        }
+        Ok(Self {
+            breaker: Breaker::new(config.breaker),
+            config,
+            pool,
+            clock,
+            instance,
+            stop,
+            explicit: AtomicU64::new(0),
+            foreign: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+        })
+    }
+
+    /// Values found damaged or foreign, and calls skipped while the breaker was open.
+    pub fn health(&self) -> (u64, u64) {
+        (
+            self.foreign.load(Ordering::Relaxed),
+            self.skipped.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Runs `f` on a pooled connection through the circuit breaker. `Ok(None)`: skipped
+    /// because the breaker is open.
+    fn call<T>(&self, op: &str, f: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Result<Option<T>> {
+        if !self.breaker.allow() {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let result = self.pool.get().and_then(|mut conn| f(&mut conn));
+        match result {
+            Ok(value) => {
+                if self.breaker.success() == Transition::Recovered {
+                    log::warn!("stratacache: Redis tier is answering again; using it");
+                }
+                Ok(Some(value))
+            }
+            Err(e) if is_outage(&e) => {
+                if let Transition::Opened(backoff) = self.breaker.failure() {
+                    log::warn!(
+                        "stratacache: Redis tier failed ({e}); not calling it for {backoff:?}, serving from the other tiers"
+                    );
+                }
+                Err(redis_err(op, &e))
+            }
+            Err(e) => {
+                self.breaker.success();
+                Err(redis_err(op, &e))
+            }
+        }
+    }
+
+    /// Milliseconds to live for a value expiring at `expires_at_ms`, capped; `Some(0)`
+    /// when it has already expired; `None` for no expiry.
+    fn ttl_ms(&self, expires_at_ms: Option<u64>) -> Option<u64> {
+        let cap = self.config.ttl_cap.map(|c| c.as_millis() as u64);
+        let left = expires_at_ms.map(|at| at.saturating_sub(self.clock.now_ms()));
+        match (left, cap) {
+            (Some(l), Some(c)) => Some(l.min(c)),
+            (l, c) => l.or(c),
+        }
+    }
+
+    fn message(&self, change: &Remote) -> Option<Vec<u8>> {
+        self.config
+            .invalidation
+            .then(|| encode(self.instance, change))
+    }
+
+    /// Adds a SET (or DEL for an expired value) and, for writes others must see, a PUBLISH.
+    fn add_set(
+        &self,
+        pipe: &mut redis::Pipeline,
+        key: &[u8],
+        envelope: &[u8],
+        expires_at_ms: Option<u64>,
+        announce: bool,
+    ) {
+        let rkey = self.config.value_key(key);
+        match self.ttl_ms(expires_at_ms) {
+            Some(0) => {
+                pipe.del(&rkey).ignore();
+            }
+            ttl => {
+                // The frame carries the expiry Redis was given (capped), so a copy read
+                // from Redis never outlives the Redis key.
+                let capped_at = match (expires_at_ms, ttl) {
+                    (Some(at), Some(ms)) => Some(at.min(self.clock.now_ms() + ms)),
+                    (None, Some(ms)) => Some(self.clock.now_ms() + ms),
+                    (at, None) => at,
+                };
+                let frame =
+                    encode_frame(key, envelope, capped_at, self.config.compression_threshold);
+                let cmd = pipe.cmd("SET").arg(&rkey).arg(frame);
+                if let Some(ms) = ttl {
+                    cmd.arg("PX").arg(ms);
+                }
+                cmd.ignore();
+            }
+        }
+        if announce && let Some(msg) = self.message(&Remote::Key(key.to_vec())) {
+            pipe.publish(self.config.channel(), msg).ignore();
+        }
+    }
+
+    fn write(&self, op: &str, pipe: &redis::Pipeline) -> Result<()> {
+        self.call(op, |conn| run(conn, pipe))?;
+        Ok(())
+    }
+
+    /// Turns a GET reply into a value; damaged, foreign or expired values are misses.
+    fn value_of(&self, key: &[u8], frame: Option<Vec<u8>>) -> Option<TierValue> {
+        match decode_frame(key, frame?) {
+            Ok(framed) => {
+                if framed
+                    .expires_at_ms
+                    .is_some_and(|at| at <= self.clock.now_ms())
+                {
+                    return None;
+                }
+                let blob = match framed.value {
+                    FramedValue::InFrame(frame) => Blob::OwnedFrom(frame, FRAME_HEADER_LEN),
+                    FramedValue::Decoded(bytes) => Blob::Owned(bytes),
+                };
+                Some(TierValue {
+                    blob,
+                    expires_at_ms: framed.expires_at_ms,
+                })
+            }
+            Err(reason) => {
+                self.foreign.fetch_add(1, Ordering::Relaxed);
+                log::warn!(
+                    "stratacache: Redis value of {:?} is unusable ({reason}); treating it as a miss",
+                    String::from_utf8_lossy(key)
+                );
+                None
+            }
+        }
+    }
+
+    /// Every value key under `pattern`, on every node.
+    fn scan(&self, conn: &mut Conn, pattern: &[u8]) -> RedisResult<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        for node in self.scan_targets(conn)? {
+            let mut c = match &node {
+                Some(url) => Some(
+                    redis::Client::open(url.as_str())?
+                        .get_connection_with_timeout(self.config.connect_timeout)?,
+                ),
+                None => None,
+            };
+            let like: &mut dyn redis::ConnectionLike = match &mut c {
+                Some(c) => c,
+                None => conn.like(),
+            };
+            let mut cursor = 0u64;
+            loop {
+                let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query(like)?;
+                keys.extend(batch);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Where to SCAN: the pooled connection (`None`) for one server, every primary's
+    /// address for a cluster.
+    fn scan_targets(&self, conn: &mut Conn) -> RedisResult<Vec<Option<String>>> {
+        if !self.config.cluster {
+            return Ok(vec![None]);
+        }
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(conn.like())?;
+        Ok(nodes
+            .lines()
+            .filter(|line| line.split(' ').nth(2).is_some_and(|f| f.contains("master")))
+            .filter_map(|line| {
+                let addr = line.split(' ').nth(1)?.split('@').next()?;
+                Some(Some(format!("redis://{addr}")))
+            })
+            .collect())
+    }
+
+    /// Deletes keys, in batches (one key per command on a cluster: keys span slots).
+    fn delete(&self, conn: &mut Conn, keys: &[Vec<u8>]) -> RedisResult<u64> {
+        let mut removed = 0;
+        for chunk in keys.chunks(DELETE_BATCH) {
+            if self.config.cluster {
+                let mut pipe = redis::cluster::cluster_pipe();
+                for k in chunk {
+                    pipe.del(k);
+                }
+                if let Conn::Cluster(c) = conn {
+                    let counts: Vec<u64> = pipe.query(c)?;
+                    removed += counts.iter().sum::<u64>();
+                }
+            } else {
+                removed += redis::cmd("DEL").arg(chunk).query::<u64>(conn.like())?;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Tag generations stored by any cache under this prefix.
+    pub fn tag_generations(&self) -> Result<Vec<(String, u64)>> {
+        let pattern = self.config.tag_pattern();
+        let stem = self.config.tag_key("");
+        let found = self.call("read tag generations", |conn| {
+            let keys = self.scan(conn, &pattern)?;
+            let mut out = Vec::new();
+            for key in keys {
+                let value: Option<u64> = redis::cmd("GET").arg(&key).query(conn.like())?;
+                let name = String::from_utf8_lossy(&key)
+                    .strip_prefix(stem.as_str())
+                    .map(str::to_string);
+                if let (Some(name), Some(value)) = (name, value) {
+                    out.push((name, value));
+                }
+            }
+            Ok(out)
+        })?;
+        Ok(found.unwrap_or_default())
+    }
+}
+
+impl Drop for RedisTier {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Runs a pipeline of single-key commands (and PUBLISH); the replies of commands not
+/// marked `ignore` come first. A cluster connection refuses `redis::pipe()` ("does not
+/// support pipelining") and a cluster pipeline refuses PUBLISH, so there the commands go
+/// one by one (each routed by its key) and every reply is returned.
+fn run(conn: &mut Conn, pipe: &redis::Pipeline) -> RedisResult<Vec<Value>> {
+    match conn {
+        Conn::Single(c) => pipe.query::<Vec<Value>>(&mut **c),
+        Conn::Cluster(c) => pipe
+            .cmd_iter()
+            .map(|cmd| cmd.query::<Value>(&mut **c))
+            .collect(),
+    }
+}
+
+/// Failures that mean Redis is unreachable or too slow (they trip the breaker); other
+/// errors (a wrong type under one key, say) do not.
+fn is_outage(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_timeout()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_unrecoverable_error()
+}
+
+fn redis_err(op: &str, e: &RedisError) -> Error {
+    Error::Redis {
+        op: op.to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl Tier for RedisTier {
+    fn kind(&self) -> TierKind {
+        TierKind::Redis
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<TierValue>> {
+        let rkey = self.config.value_key(key);
+        let reply = self.call("get", |conn| {
+            redis::cmd("GET")
+                .arg(&rkey)
+                .query::<Option<Vec<u8>>>(conn.like())
+        });
+        match reply {
+            Ok(Some(frame)) => Ok(self.value_of(key, frame)),
+            Ok(None) => Ok(None),
+            // Another client stored something that is not a string under our key.
+            Err(Error::Redis { message, .. }) if message.contains("WRONGTYPE") => {
+                self.foreign.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn get_many(&self, keys: &[&[u8]]) -> Result<Vec<Option<TierValue>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rkeys: Vec<Vec<u8>> = keys.iter().map(|k| self.config.value_key(k)).collect();
+        let replies = self.call("get_many", |conn| match conn {
+            // One MGET (keys of other types read as nil).
+            Conn::Single(c) => redis::cmd("MGET")
+                .arg(&rkeys)
+                .query::<Vec<Option<Vec<u8>>>>(&mut **c),
+            // Keys span slots: the cluster pipeline sends each node its keys at once.
+            Conn::Cluster(c) => {
+                let mut pipe = redis::cluster::cluster_pipe();
+                for k in &rkeys {
+                    pipe.get(k);
+                }
+                pipe.query::<Vec<Option<Vec<u8>>>>(c)
+            }
+        })?;
+        Ok(match replies {
+            Some(replies) => keys
+                .iter()
+                .zip(replies)
+                .map(|(k, frame)| self.value_of(k, frame))
+                .collect(),
+            None => keys.iter().map(|_| None).collect(),
+        })
+    }
+
+    fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
+        let mut pipe = redis::pipe();
+        self.add_set(&mut pipe, key, envelope, expires_at_ms, true);
+        self.write("insert", &pipe)
+    }
+
+    fn promote(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
+        let mut pipe = redis::pipe();
+        self.add_set(&mut pipe, key, envelope, expires_at_ms, false);
+        self.write("promote", &pipe)
+    }
+
+    fn insert_many(&self, items: &[(&[u8], &Arc<[u8]>, Option<u64>)]) -> Result<()> {
+        if self.config.cluster {
+            // Keys span slots; the cluster client routes one command at a time.
+            return items.iter().try_for_each(|(k, v, e)| self.insert(k, v, *e));
+        }
+        let mut pipe = redis::pipe();
+        for (key, envelope, expires_at_ms) in items {
+            self.add_set(&mut pipe, key, envelope, *expires_at_ms, true);
+        }
+        self.write("insert_many", &pipe)
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<bool> {
+        let rkey = self.config.value_key(key);
+        let mut pipe = redis::pipe();
+        pipe.del(&rkey);
+        if let Some(msg) = self.message(&Remote::Key(key.to_vec())) {
+            pipe.publish(self.config.channel(), msg).ignore();
+        }
+        let removed = self
+            .call("remove", |conn| {
+                let replies = run(conn, &pipe)?;
+                redis::from_redis_value::<u64>(replies.into_iter().next().unwrap_or(Value::Nil))
+                    .map_err(RedisError::from)
+            })?
+            .is_some_and(|n| n > 0);
+        self.explicit
+            .fetch_add(u64::from(removed), Ordering::Relaxed);
+        Ok(removed)
+    }
+
+    fn remove_prefix(&self, prefix: &[u8]) -> Result<u64> {
+        let pattern = self.config.value_pattern(prefix);
+        let removed = self
+            .call("remove_prefix", |conn| {
+                let keys = self.scan(conn, &pattern)?;
+                let removed = self.delete(conn, &keys)?;
+                if let Some(msg) = self.message(&Remote::Prefix(prefix.to_vec())) {
+                    redis::cmd("PUBLISH")
+                        .arg(self.config.channel())
+                        .arg(msg)
+                        .query::<()>(conn.like())?;
+                }
+                Ok(removed)
+            })?
+            .unwrap_or(0);
+        self.explicit.fetch_add(removed, Ordering::Relaxed);
+        Ok(removed)
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Size and entries of a shared server are not tracked (reported as 0).
+    fn usage(&self) -> Usage {
+        Usage {
+            evictions: Evictions {
+                explicit: self.explicit.load(Ordering::Relaxed),
+                ..Evictions::default()
+            },
+            ..Usage::default()
+        }
+    }
+
+    fn tag_invalidated(&self, tag: &str, generation: u64) -> Result<()> {
+        // Raise the shared generation, never lower it (two caches may race).
+        const RAISE: &str = "local c = tonumber(redis.call('GET', KEYS[1]) or '0') \
+            if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 0";
+        let tag_key = self.config.tag_key(tag);
+        let message = self.message(&Remote::Tag(tag.to_string(), generation));
+        self.call("invalidate_tag", |conn| {
+            redis::cmd("EVAL")
+                .arg(RAISE)
+                .arg(1)
+                .arg(&tag_key)
+                .arg(generation)
+                .query::<()>(conn.like())?;
+            if let Some(msg) = message {
+                redis::cmd("PUBLISH")
+                    .arg(self.config.channel())
+                    .arg(msg)
+                    .query::<()>(conn.like())?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,275 @@
+//! The public handle of the disk engine.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::background::Checkpointer;
+use super::list::EntryInfo;
+use super::maintenance::CompactReport;
+use super::read::ValueRef;
+use super::state::Engine;
+use super::stats::Stats;
+use super::verify::VerifyReport;
+use crate::error::Result;
+
+/// A persistent key-value cache on local disk: a redb index plus mmapped, append-only
+/// segment files. `Send + Sync`: share it with an `Arc`; readers run in parallel with the
+/// writer.
+///
+/// ```
+/// # fn main() -> stratacache::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = stratacache::DiskStore::builder(dir.path()).capacity_bytes(64 << 20).open()?;
+/// store.insert("page-1", b"hello")?;
+/// assert_eq!(&*store.get("page-1")?.unwrap(), b"hello");
+/// store.flush()?; // durable from here on, even after a crash
+/// # Ok(()) }
+/// ```
+pub struct DiskStore {
+    inner: Arc<Engine>,
+    checkpointer: Option<Checkpointer>,
+}
+
+impl std::fmt::Debug for DiskStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskStore")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DiskStore {
+    /// Starts an opened engine: evicts down to its capacity, then starts the background
+    /// thread.
+    pub(super) fn start(engine: Engine) -> Result<Self> {
+        let interval = engine.settings.checkpoint_interval;
+        let inner = Arc::new(engine);
+        // A capacity smaller than what is stored takes effect at once.
+        inner.enforce_capacity()?;
+        let checkpointer = interval
+            .map(|i| Checkpointer::start(Arc::downgrade(&inner), inner.background.clone(), i));
+        Ok(Self {
+            inner,
+            checkpointer,
+        })
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Stores `value` under `key` with no expiry, replacing any previous value.
+    pub fn insert(&self, key: impl AsRef<[u8]>, value: &[u8]) -> Result<()> {
+        self.insert_at(key.as_ref(), value, 0)
+    }
+
+    /// Stores `value` under `key`, expiring `ttl` from now.
+    pub fn insert_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<()> {
+        let expires_at = self
+            .inner
+            .now_ms()
+            .saturating_add(ttl.as_millis() as u64)
+            .max(1);
+        self.insert_at(key.as_ref(), value, expires_at)
+    }
+
+    /// Stores `value` under `key` with an absolute expiry in ms since the Unix epoch
+    /// (0 = never).
+    pub fn insert_expiring_at(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: &[u8],
+        expires_at_ms: u64,
+    ) -> Result<()> {
+        self.insert_at(key.as_ref(), value, expires_at_ms)
+    }
+
+    /// Stores several values with no expiry, replacing previous values. Cheaper than one
+    /// `insert` each: one positional write per segment the batch lands in, and one lock.
+    /// A bad key or value (empty, too long, too large) fails the whole batch before
+    /// anything is written. Durable after the next checkpoint, like `insert`.
+    pub fn insert_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, items: &[(K, V)]) -> Result<()> {
+        let items: Vec<(&[u8], &[u8], u64)> = items
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref(), 0))
+            .collect();
+        self.inner.insert_batch(&items)
+    }
+
+    /// [`DiskStore::insert_many`] with an absolute expiry per value, in ms since the Unix
+    /// epoch (0 = never): `(key, value, expires_at_ms)`.
+    pub fn insert_many_expiring_at(&self, items: &[(&[u8], &[u8], u64)]) -> Result<()> {
+        self.inner.insert_batch(items)
+    }
+
+    fn insert_at(&self, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
+        let rec = self.inner.encode(key, value, expires_at)?;
+        self.inner.insert_encoded(key, &rec)
+    }
+
+    /// The value under `key`, or `None` when absent, expired or found corrupt.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<ValueRef>> {
+        self.inner.get(key.as_ref())
+    }
+
+    /// Absolute expiry of `key` in ms since the Unix epoch: `Some(0)` for no expiry,
+    /// `None` when absent or expired.
+    pub fn expires_at(&self, key: impl AsRef<[u8]>) -> Result<Option<u64>> {
+        let now = self.inner.now_ms();
+        Ok(self
+            .inner
+            .lookup(key.as_ref())?
+            .filter(|l| !l.is_expired(now))
+            .map(|l| l.expires_at))
+    }
+
+    /// The clock this store reads time from (TTLs are absolute times on it).
+    pub fn clock(&self) -> std::sync::Arc<dyn crate::clock::Clock> {
+        self.inner.settings.clock.clone()
+    }
+
+    /// Removes every entry whose key starts with `prefix` (an index range scan, so the
+    /// cost follows the number of matching keys). Returns how many live entries went.
+    pub fn remove_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<usize> {
+        let mut removed = 0;
+        for entry in self.inner.list(prefix.as_ref())? {
+            removed += usize::from(self.inner.remove(&entry.key)?);
+        }
+        Ok(removed)
+    }
+
+    /// Named numbers kept with the index for the layers above (for example the tiered
+    /// cache's tag generations), in name order. They are never evicted.
+    pub fn user_meta(&self) -> Result<Vec<(String, u64)>> {
+        self.inner.user_meta()
+    }
+
+    /// Sets a named number kept with the index; durable when this returns.
+    pub fn set_user_meta(&self, name: &str, value: u64) -> Result<()> {
+        self.inner.set_user_meta(name, value)
+    }
+
+    /// Removes `key`; true when a live value was removed.
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.inner.remove(key.as_ref())
+    }
+
+    /// True when `key` holds a value that has not expired.
+    pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        self.inner.contains_key(key.as_ref())
+    }
+
+    /// Makes every write and remove acknowledged so far durable: segments are synced, then
+    /// the index is committed durably.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    /// A snapshot of sizes and lifetime counters.
+    pub fn stats(&self) -> Result<Stats> {
+        self.inner.stats()
+    }
+
+    /// Checks the CRC of every record the index references. Each bad record adds one to the
+    /// `corruptions` counter; the entries stay until read (or [`Self::verify_and_repair`]).
+    pub fn verify(&self) -> Result<VerifyReport> {
+        self.inner.verify(false, &mut |_, _| {})
+    }
+
+    /// Like [`Self::verify`], and removes every bad entry (durably).
+    pub fn verify_and_repair(&self) -> Result<VerifyReport> {
+        self.inner.verify(true, &mut |_, _| {})
+    }
+
+    /// [`Self::verify`] with a progress callback `(checked, total)`.
+    pub fn verify_with_progress(
+        &self,
+        repair: bool,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<VerifyReport> {
+        self.inner.verify(repair, progress)
+    }
+
+    /// Every live entry whose key starts with `prefix` (empty: all), in key order, with its
+    /// sizes and expiry. Keys and metadata only; values stay on disk.
+    pub fn list(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<EntryInfo>> {
+        self.inner.list(prefix.as_ref())
+    }
+
+    /// Now, by the store's clock, in ms since the Unix epoch (for remaining-TTL displays).
+    pub fn now_ms(&self) -> u64 {
+        self.inner.now_ms()
+    }
+
+    /// Deletes every expired entry now (the background sweeper does this every
+    /// `sweep_interval`); returns how many were removed. Cost grows with the number expired.
+    pub fn sweep_expired(&self) -> Result<usize> {
+        self.inner.sweep_expired()
+    }
+
+    /// Rewrites segments whose live ratio is below the compaction threshold, deletes their
+    /// files, and compacts the index file when it is mostly free space.
+    pub fn compact(&self) -> Result<CompactReport> {
+        self.inner.compact(false)
+    }
+
+    /// Rewrites every segment, active one included, so disk usage matches live data.
+    pub fn compact_all(&self) -> Result<CompactReport> {
+        self.inner.compact(true)
+    }
+
+    /// Changes the capacity (recorded in the store); a smaller one evicts down to it now.
+    pub fn set_capacity(&self, capacity_bytes: u64) -> Result<()> {
+        crate::limits::check_capacity(capacity_bytes)?;
+        self.inner.set_capacity(capacity_bytes)
+    }
+
+    /// Drops the store without its final commit, as a crash would (staged changes and
+    /// everything after the last durable commit may be lost). For fuzzing and tests.
+    #[doc(hidden)]
+    pub fn crash_for_testing(mut self) {
+        if let Some(mut c) = self.checkpointer.take() {
+            c.stop();
+        }
+        self.inner.writer.lock().poison_with("simulated crash");
+    }
+
+    /// Flushes, saves the counters and closes the store, reporting any error.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        if let Some(mut c) = self.checkpointer.take() {
+            c.stop();
+        }
+        let inner = &self.inner;
+        {
+            let mut w = inner.writer.lock();
+            if w.is_poisoned() {
+                return Ok(());
+            }
+            w.set_closing();
+        }
+        // Skipped when there is nothing to save: a read-nothing session writes nothing.
+        inner.flush()
+    }
+}
+
+impl Drop for DiskStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            log::error!(
+                "stratacache: closing {} failed: {e}",
+                self.inner.dir.display()
+            );
+        }
+    }
+}

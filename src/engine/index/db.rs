@@ -1,0 +1,142 @@
+//! The open redb database, and the only place its transactions begin.
+//!
+//! A damaged index file can make redb panic instead of returning an error. Every
+//! transaction therefore runs inside [`IndexDb::read`] or [`IndexDb::write`], which turn such
+//! a panic into [`Error::Index`] naming the file, and map redb's errors the same way (redb's
+//! error stays the source).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use parking_lot::RwLock;
+use redb::{Database, Durability, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use crate::error::{Error, IndexError, IndexResultExt, Result};
+
+/// Whether a write transaction's changes are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Commit the transaction.
+    Commit,
+    /// Abort it: nothing changes.
+    Abort,
+}
+
+/// The index database and its path. Transactions run through closures, so none can
+/// escape the panic guard.
+pub struct IndexDb {
+    db: RwLock<Database>,
+    path: PathBuf,
+}
+
+impl IndexDb {
+    /// Opens (or creates) the index file at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let damaged = |source| Error::Index {
+            path: path.to_path_buf(),
+            source,
+        };
+        match catch_unwind(|| Database::builder().create(path)) {
+            Ok(Ok(db)) => Ok(Self {
+                db: RwLock::new(db),
+                path: path.to_path_buf(),
+            }),
+            Ok(Err(e)) => Err(damaged(IndexError::Unreadable(e.into()))),
+            Err(_) => Err(damaged(IndexError::Damaged("opening it"))),
+        }
+    }
+
+    /// Length of the index file in bytes (0 when it cannot be read).
+    pub fn file_len(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+
+    /// Runs `body` in a read transaction.
+    pub fn read<T>(
+        &self,
+        body: impl FnOnce(&ReadTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T> {
+        let db = self.db.read();
+        let run = || -> Result<T, redb::Error> { body(&db.begin_read()?) };
+        self.guard("reading it", run)
+    }
+
+    /// Runs `body` in a write transaction and commits it (durably when `durable`).
+    pub fn write<T>(
+        &self,
+        durable: bool,
+        body: impl FnOnce(&WriteTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T> {
+        self.transact(durable, |txn| Ok((body(txn)?, Outcome::Commit)))
+    }
+
+    /// Runs `body` in a write transaction, then commits (durably when `durable`) or aborts
+    /// it as `body` decides.
+    pub fn transact<T>(
+        &self,
+        durable: bool,
+        body: impl FnOnce(&WriteTransaction) -> Result<(T, Outcome), redb::Error>,
+    ) -> Result<T> {
+        let db = self.db.read();
+        let run = || -> Result<T, redb::Error> {
+            let mut txn = db.begin_write()?;
+            txn.set_durability(if durable {
+                Durability::Immediate
+            } else {
+                Durability::None
+            })?;
+            txn.set_quick_repair(durable);
+            let (out, outcome) = body(&txn)?;
+            match outcome {
+                Outcome::Commit => txn.commit()?,
+                Outcome::Abort => txn.abort()?,
+            }
+            Ok(out)
+        };
+        self.guard("committing", run)
+    }
+
+    /// Compacts the file when it is over 4 MiB and more than half of it is unused.
+    /// Returns whether it did. A reader holding a transaction makes it skip this round.
+    pub fn compact_if_sparse(&self) -> Result<bool> {
+        if self.file_len() < 4 << 20 {
+            return Ok(false);
+        }
+        let mut db = self.db.write();
+        let stats = {
+            let txn = db.begin_write().ix(&self.path)?;
+            let stats = txn.stats().ix(&self.path)?;
+            txn.abort().ix(&self.path)?;
+            stats
+        };
+        let used = stats.stored_bytes() + stats.metadata_bytes();
+        if used * 2 > self.file_len() {
+            return Ok(false);
+        }
+        match catch_unwind(AssertUnwindSafe(|| db.compact())) {
+            Ok(Ok(done)) => Ok(done),
+            // A reader still holds a transaction: try again at a later round.
+            Ok(Err(redb::CompactionError::TransactionInProgress)) => Ok(false),
+            Ok(Err(e)) => Err(e).ix(&self.path),
+            Err(_) => Err(Error::Index {
+                path: self.path.clone(),
+                source: IndexError::Damaged("compacting it"),
+            }),
+        }
+    }
+
+    /// Runs `run`, mapping redb's errors and panics to [`Error::Index`].
+    fn guard<T>(
+        &self,
+        doing: &'static str,
+        run: impl FnOnce() -> Result<T, redb::Error>,
+    ) -> Result<T> {
+        match catch_unwind(AssertUnwindSafe(run)) {
+            Ok(result) => result.ix(&self.path),
+            Err(_) => Err(Error::Index {
+                path: self.path.clone(),
+                source: IndexError::Damaged(doing),
+            }),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The disk engine, [`DiskStore`]: a redb index plus mmapped, append-only segment files.
+//!
+//! Calls go one way, down: the handle (`disk_store.rs`) and the read, write, listing,
+//! stats and verify paths (files here) call `maintenance/` (eviction, sweep, compaction),
+//! which calls `state/` (the open store's state and the checkpoint), which calls `index/`
+//! (redb) and `segment/` (files, format, writer).
+
+mod background;
+mod builder;
+mod disk_store;
+pub(crate) mod index;
+mod list;
+mod maintenance;
+mod open;
+mod read;
+pub(crate) mod segment;
+mod state;
+mod stats;
+mod user_meta;
+mod verify;
+mod write;
+
+pub use builder::DiskStoreBuilder;
+pub use disk_store::DiskStore;
+pub use list::EntryInfo;
+pub use maintenance::CompactReport;
+pub use read::ValueRef;
+pub use stats::Stats;
+pub use verify::{BadRecord, VerifyReport};

@@ -1,0 +1,16 @@
+//! Append-only segment files: their byte format, the open files with their mappings, the
+//! accounting of each, and the writer that appends, rotates, syncs and deletes them.
+
+pub mod file;
+pub mod format;
+mod map;
+mod meta;
+mod reaper;
+mod recover;
+pub mod scan;
+mod writer;
+
+pub use file::Segment;
+pub use map::SegmentMap;
+pub use meta::SegmentMeta;
+pub use writer::{AppendFor, SegmentWriter, Unsynced};

@@ -1,0 +1,383 @@
+//! The segment writer: appends records, rotates to new segments, keeps each segment's
+//! accounting, and deletes segments. It lives under the engine's writer lock.
+//!
+//! Invariants it keeps (the engine's crash invariants rest on them):
+//! - Bytes go only to the end of the active segment, within its mapping; every appended
+//!   segment is in the unsynced set until a checkpoint takes it ([`Self::take_unsynced`]),
+//!   so the checkpoint syncs it before the index may point at it (invariant 1).
+//! - Every change of a segment's accounting marks its row dirty, so the next commit writes
+//!   it; `indexed` holds every segment whose row a commit may have written, so a segment
+//!   outside it has no committed entries and can be deleted without an index commit.
+//! - A segment drained by compaction stays doomed, its row kept, until the checkpoint that
+//!   makes the moved copies durable releases it; only then is its file deleted
+//!   (invariant 3). A file is unlinked at once and its handle closed by the reaper thread.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::file::Segment;
+use super::format::SEGMENT_HEADER_LEN;
+use super::map::SegmentMap;
+use super::meta::SegmentMeta;
+use super::reaper::Reaper;
+use crate::error::{Error, Result};
+
+/// Who appends: inserts, or maintenance moving records forward (compaction, eviction's
+/// second chances). Segments maintenance fills are synced early, once sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendFor {
+    /// New values.
+    Insert,
+    /// Records moved forward.
+    Maintenance,
+}
+
+/// Appends, rotation, accounting and deletion of segments. See the module doc for the
+/// invariants it keeps.
+pub struct SegmentWriter {
+    dir: PathBuf,
+    map: Arc<SegmentMap>,
+    reaper: Reaper,
+    /// Segment receiving appends.
+    active: Option<Arc<Segment>>,
+    /// Next segment id to allocate.
+    next_id: u32,
+    /// Target size of a new segment.
+    segment_size: u64,
+    /// Accounting of every live segment, authoritative in memory, written at each commit.
+    meta: BTreeMap<u32, SegmentMeta>,
+    /// Segments whose row changed since the last commit.
+    dirty_rows: BTreeSet<u32>,
+    /// Segments the index file may refer to.
+    indexed: BTreeSet<u32>,
+    /// Segments created by maintenance: synced early, on the reaper thread, once sealed.
+    maintenance: BTreeSet<u32>,
+    /// Segments written since the last checkpoint took them.
+    unsynced: BTreeSet<u32>,
+    /// Segments drained by compaction, with their last accounting, until released.
+    doomed: BTreeMap<u32, SegmentMeta>,
+    /// A segment file was created or deleted since the last directory sync.
+    dir_changed: bool,
+}
+
+/// What a checkpoint must sync before it commits.
+pub struct Unsynced {
+    /// Segments written since the last checkpoint.
+    pub files: Vec<Arc<Segment>>,
+    /// The segments directory, when it changed (files created or deleted).
+    pub sync_dir: Option<PathBuf>,
+}
+
+impl SegmentWriter {
+    /// A writer over segments already opened by recovery.
+    pub(super) fn new(
+        dir: &Path,
+        map: Arc<SegmentMap>,
+        meta: BTreeMap<u32, SegmentMeta>,
+        next_id: u32,
+        segment_size: u64,
+    ) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            map,
+            reaper: Reaper::start(),
+            active: None,
+            next_id,
+            segment_size,
+            indexed: meta.keys().copied().collect(),
+            meta,
+            dirty_rows: BTreeSet::new(),
+            maintenance: BTreeSet::new(),
+            unsynced: BTreeSet::new(),
+            doomed: BTreeMap::new(),
+            dir_changed: false,
+        }
+    }
+
+    /// Id of the active segment, if any.
+    pub fn active_id(&self) -> Option<u32> {
+        self.active.as_ref().map(|s| s.id())
+    }
+
+    /// Bytes still free in the active segment.
+    pub fn room_in_active(&self) -> u64 {
+        self.active
+            .as_ref()
+            .map_or(0, |s| s.reserved_len().saturating_sub(s.readable_len()))
+    }
+
+    /// Size of the segment a record of `need` bytes would start: at least a segment.
+    pub fn reserve_for(&self, need: u64) -> u64 {
+        self.segment_size.max(SEGMENT_HEADER_LEN as u64 + need)
+    }
+
+    /// Target segment size.
+    pub fn segment_size(&self) -> u64 {
+        self.segment_size
+    }
+
+    /// Writes a record (given as consecutive parts) at the end of the active segment,
+    /// rotating to a new segment when it does not fit. Returns (segment id, offset).
+    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor, now_ms: u64) -> Result<(u32, u32)> {
+        let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        let seg = match &self.active {
+            Some(s) if s.readable_len() + need <= s.reserved_len() => s.clone(),
+            _ => self.rotate(self.reserve_for(need), by, now_ms)?,
+        };
+        let offset = seg.readable_len();
+        let mut at = offset;
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            seg.file()
+                .write_all_at(part, at)
+                .map_err(|source| Error::Io {
+                    op: "append to segment",
+                    path: seg.path().to_path_buf(),
+                    source,
+                })?;
+            at += part.len() as u64;
+        }
+        seg.set_readable_len(offset + need);
+        self.meta.entry(seg.id()).or_default().len = offset + need;
+        self.dirty_rows.insert(seg.id());
+        self.unsynced.insert(seg.id());
+        Ok((seg.id(), offset as u32))
+    }
+
+    /// Seals the active segment and starts a new one of `reserve` bytes.
+    pub fn rotate(&mut self, reserve: u64, by: AppendFor, now_ms: u64) -> Result<Arc<Segment>> {
+        if let Some(old) = self.active.take() {
+            self.seal(old.id());
+            // Filled by maintenance: sync it while maintenance fills the next one. (Not
+            // segments of inserts: at capacity most of them are evicted before a
+            // checkpoint and never need writing at all.)
+            if self.maintenance.remove(&old.id()) {
+                self.reaper.sync_early(old);
+            }
+        }
+        let id = self.next_id;
+        let seg = Arc::new(Segment::create(&self.dir, id, reserve)?);
+        self.next_id = id + 1;
+        if by == AppendFor::Maintenance {
+            self.maintenance.insert(id);
+        }
+        let meta = SegmentMeta {
+            len: SEGMENT_HEADER_LEN as u64,
+            last_access: now_ms,
+            ..Default::default()
+        };
+        self.meta.insert(id, meta);
+        self.dirty_rows.insert(id);
+        self.unsynced.insert(id);
+        self.dir_changed = true;
+        self.map.insert(seg.clone());
+        self.active = Some(seg.clone());
+        Ok(seg)
+    }
+
+    /// Sets the active segment (recovery found it).
+    pub(super) fn set_active(&mut self, segment: Arc<Segment>) {
+        self.active = Some(segment);
+    }
+
+    /// Marks segment `id` full: no more appends.
+    fn seal(&mut self, id: u32) {
+        self.meta.entry(id).or_default().sealed = true;
+        self.dirty_rows.insert(id);
+    }
+
+    /// Seals the active segment when `pred` holds for it; later appends start a new one.
+    pub fn seal_active_if(&mut self, pred: impl FnOnce(&Segment) -> bool) {
+        if let Some(active) = self.active.take_if(|a| pred(a)) {
+            self.seal(active.id());
+        }
+    }
+
+    /// Changes the target segment size; an active segment reserved for more is sealed,
+    /// so it cannot grow past a smaller bound.
+    pub fn set_segment_size(&mut self, bytes: u64) {
+        self.segment_size = bytes;
+        self.seal_active_if(|a| a.reserved_len() > bytes);
+    }
+
+    /// Adds (`sign` = 1) or subtracts (-1) a record of `bytes` from the live accounting of
+    /// `segment` (live or doomed).
+    pub fn account(&mut self, segment: u32, bytes: u64, sign: i64) {
+        let meta = match self.meta.get_mut(&segment) {
+            Some(meta) => Some(meta),
+            None => self.doomed.get_mut(&segment),
+        };
+        if let Some(meta) = meta {
+            if sign > 0 {
+                meta.live_bytes += bytes;
+                meta.live_count += 1;
+            } else {
+                meta.live_bytes = meta.live_bytes.saturating_sub(bytes);
+                meta.live_count = meta.live_count.saturating_sub(1);
+            }
+            self.dirty_rows.insert(segment);
+        }
+    }
+
+    /// Records a write into `segment` at `now_ms` (for its last-access time).
+    pub fn touch(&mut self, segment: u32, now_ms: u64) {
+        if let Some(meta) = self.meta.get_mut(&segment) {
+            meta.last_access = meta.last_access.max(now_ms);
+        }
+    }
+
+    /// Bytes of all segment files (live and doomed), by the accounting.
+    pub fn file_bytes(&self) -> u64 {
+        self.meta
+            .values()
+            .chain(self.doomed.values())
+            .map(|m| m.len)
+            .sum()
+    }
+
+    /// Live bytes of all segments (doomed ones keep theirs until the checkpoint that
+    /// credits their moved copies: counting both keeps a drain from reading as loss).
+    pub fn live_bytes(&self) -> u64 {
+        let metas = self.meta.values().chain(self.doomed.values());
+        metas.map(|m| m.live_bytes).sum()
+    }
+
+    /// Segment files, live and doomed.
+    pub fn count(&self) -> u64 {
+        (self.meta.len() + self.doomed.len()) as u64
+    }
+
+    /// Bytes of the doomed segments (they take space until a checkpoint releases them).
+    pub fn doomed_bytes(&self) -> u64 {
+        self.doomed.values().map(|m| m.len).sum()
+    }
+
+    /// True when segment `id` is live (not drained).
+    pub fn contains(&self, id: u32) -> bool {
+        self.meta.contains_key(&id)
+    }
+
+    /// True when the index file may refer to segment `id`.
+    pub fn is_indexed(&self, id: u32) -> bool {
+        self.indexed.contains(&id)
+    }
+
+    /// Live segments other than the active one, oldest first (ids grow with time).
+    pub fn sealed_oldest_first(&self) -> Vec<u32> {
+        let active = self.active_id();
+        self.meta
+            .keys()
+            .copied()
+            .filter(|id| Some(*id) != active)
+            .collect()
+    }
+
+    /// Live segments `pick` selects, given their accounting and whether each is active.
+    pub fn select(&self, pick: impl Fn(u32, &SegmentMeta, bool) -> bool) -> Vec<u32> {
+        let active = self.active_id();
+        let chosen = self
+            .meta
+            .iter()
+            .filter(|(id, m)| pick(**id, m, Some(**id) == active));
+        chosen.map(|(id, _)| *id).collect()
+    }
+
+    /// Takes segment `id` out of the live set for draining; it stops receiving appends.
+    /// With `doom`, its row and file stay until [`Self::release_doomed`] (compaction);
+    /// otherwise the caller deletes it after a durable commit (eviction).
+    pub fn take_for_drain(&mut self, id: u32, doom: bool) {
+        if self.active_id() == Some(id) {
+            self.active = None;
+        }
+        let meta = self.meta.remove(&id).unwrap_or_default();
+        self.dirty_rows.insert(id);
+        if doom {
+            let sealed = SegmentMeta {
+                sealed: true,
+                ..meta
+            };
+            self.doomed.insert(id, sealed);
+        }
+    }
+
+    /// Doomed segments now.
+    pub fn doomed_ids(&self) -> Vec<u32> {
+        self.doomed.keys().copied().collect()
+    }
+
+    /// Takes the doomed segments among `ids` out of the doomed set, for a commit that makes
+    /// their moved copies durable; returns them. Their rows are removed by that commit.
+    pub fn release_doomed(&mut self, ids: &[u32]) -> Vec<u32> {
+        let released: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.doomed.remove(id).is_some())
+            .collect();
+        self.dirty_rows.extend(released.iter().copied());
+        released
+    }
+
+    /// Takes what a checkpoint must sync: the segments written since the last one.
+    pub fn take_unsynced(&mut self) -> Unsynced {
+        let ids = std::mem::take(&mut self.unsynced);
+        Unsynced {
+            files: self.map.some(ids),
+            sync_dir: std::mem::take(&mut self.dir_changed).then(|| self.dir.clone()),
+        }
+    }
+
+    /// True when accounting or files changed since the last commit.
+    pub fn has_changes(&self) -> bool {
+        !self.dirty_rows.is_empty()
+            || !self.unsynced.is_empty()
+            || !self.doomed.is_empty()
+            || self.dir_changed
+    }
+
+    /// Writes every dirty row into the segments table (removing rows of segments that are
+    /// gone) and returns the next segment id, for the meta table.
+    pub fn write_rows(
+        &mut self,
+        table: &mut redb::Table<u32, SegmentMeta>,
+    ) -> Result<u32, redb::StorageError> {
+        for id in &self.dirty_rows {
+            // A drained segment keeps its row, up to date, until the commit that deletes it.
+            match self.meta.get(id).or_else(|| self.doomed.get(id)) {
+                Some(meta) => {
+                    table.insert(id, meta)?;
+                    self.indexed.insert(*id);
+                }
+                None => {
+                    table.remove(id)?;
+                }
+            };
+        }
+        Ok(self.next_id)
+    }
+
+    /// The dirty rows were committed.
+    pub fn rows_committed(&mut self) {
+        self.dirty_rows.clear();
+    }
+
+    /// Deletes segment `id`, which no durable index state references any more. The file
+    /// is unlinked now; its handle and mapping are dropped by the reaper thread.
+    pub fn delete(&mut self, id: u32) {
+        self.indexed.remove(&id);
+        self.maintenance.remove(&id);
+        if let Some(seg) = self.map.remove(id) {
+            if let Err(e) = std::fs::remove_file(seg.path()) {
+                log::warn!("could not delete segment {}: {e}", seg.path().display());
+            }
+            self.dir_changed = true;
+            self.reaper.release(seg);
+        }
+    }
+
+    /// Records that recovery removed or changed files and rows.
+    pub(super) fn recovered(&mut self, dirty_rows: BTreeSet<u32>, dir_changed: bool) {
+        self.dirty_rows.extend(dirty_rows);
+        self.dir_changed |= dir_changed;
+    }
+}

@@ -1,0 +1,190 @@
+//! Checkpoints: making staged index changes durable.
+//!
+//! redb never references bytes that were not synced. A checkpoint (DESIGN invariant 1):
+//!
+//! 1. under the writer lock, moves the staged changes to `committing` (readers still see
+//!    them) and takes the set of segments written since the last checkpoint;
+//! 2. without the writer lock, `fdatasync`s those segments (and the segments directory when
+//!    files came or went), so inserts go on while the disk works;
+//! 3. under the writer lock, commits `committing` with `Durability::Immediate`, then deletes
+//!    the segments compaction drained before step 1 (their moved copies are now durable).
+//!
+//! Other index transactions only remove entries (eviction, sweep), so they never need a
+//! data sync either.
+
+use redb::WriteTransaction;
+
+use super::{Engine, Pending, Staged, WriterState};
+use crate::engine::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
+use crate::engine::segment::Unsynced;
+use crate::error::{Result, io_err};
+
+impl Engine {
+    /// Makes every change acknowledged so far durable (a checkpoint). Call without holding
+    /// the writer lock.
+    pub fn flush(&self) -> Result<()> {
+        let _one_at_a_time = self.checkpoint_lock.lock();
+        if self.nothing_to_checkpoint() {
+            return Ok(());
+        }
+        let (unsynced, doomed) = self.begin_checkpoint()?;
+        if let Err(e) = self.sync_files(&unsynced) {
+            return Err(self.writer.lock().poison(e));
+        }
+        self.finish_checkpoint(&doomed)
+    }
+
+    /// A checkpoint, so that redb holds every acknowledged change; skipped when writes
+    /// are refused (reads of what redb holds go on).
+    pub fn checkpoint_unless_poisoned(&self) -> Result<()> {
+        if self.writer.lock().is_poisoned() {
+            return Ok(());
+        }
+        self.flush()
+    }
+
+    /// True when a checkpoint would write nothing new (then it is skipped, so reading
+    /// stats or listing keys of an idle store writes nothing).
+    fn nothing_to_checkpoint(&self) -> bool {
+        let w = self.writer.lock();
+        w.is_clean()
+            && self.staged.read().is_empty()
+            && !self.counters.changed()
+            && !(w.is_closing() && self.access.changed())
+    }
+
+    /// Step 1: hands the staged changes to this checkpoint; returns what to sync and the
+    /// doomed segments this checkpoint may release.
+    fn begin_checkpoint(&self) -> Result<(Unsynced, Vec<u32>)> {
+        let mut w = self.writer.lock();
+        w.check_writable()?;
+        self.staged.write().begin_commit();
+        self.background.clear_wake();
+        let unsynced = w.segments_mut().take_unsynced();
+        w.take_dirty();
+        Ok((unsynced, w.segments().doomed_ids()))
+    }
+
+    /// Step 2: syncs the segments written since the last checkpoint.
+    fn sync_files(&self, unsynced: &Unsynced) -> Result<()> {
+        for seg in &unsynced.files {
+            seg.file()
+                .sync_data()
+                .map_err(io_err("sync segment", seg.path()))?;
+        }
+        if let Some(dir) = &unsynced.sync_dir {
+            let handle = std::fs::File::open(dir).map_err(io_err("open directory", dir))?;
+            handle.sync_all().map_err(io_err("sync directory", dir))?;
+        }
+        Ok(())
+    }
+
+    /// Step 3: commits, then deletes the segments whose moved copies are now durable.
+    fn finish_checkpoint(&self, doomed: &[u32]) -> Result<()> {
+        let mut w = self.writer.lock();
+        w.check_writable()?;
+        // Segments compaction drained before this checkpoint began: their rows go in the same
+        // commit that makes the moved copies durable; their files go right after it.
+        let releasing = w.segments_mut().release_doomed(doomed);
+        let staged = self.staged.read();
+        if let Err(e) = self.write_index(&mut w, &staged) {
+            drop(staged);
+            return Err(w.poison(e));
+        }
+        for (key, op) in staged.committing() {
+            self.locs.update(key, op.loc());
+        }
+        drop(staged);
+        self.staged.write().commit_done();
+        w.segments_mut().rows_committed();
+        for id in releasing {
+            w.segments_mut().delete(id);
+        }
+        Ok(())
+    }
+
+    /// Applies the committing changes and the segment accounting in one durable redb
+    /// transaction, with the access bits when their save is due.
+    fn write_index(&self, w: &mut WriterState, staged: &Staged) -> Result<()> {
+        let save_access = w.access_save_due();
+        self.index.write(true, |txn| {
+            self.apply(txn, w, staged)?;
+            if save_access {
+                self.save_access_bits(txn)?;
+            }
+            Ok(())
+        })?;
+        if save_access {
+            w.access_saved();
+        }
+        Ok(())
+    }
+
+    /// Saves the access bits, lz4-compressed (they are mostly zeros), in 64 KiB chunks.
+    fn save_access_bits(&self, txn: &WriteTransaction) -> Result<(), redb::Error> {
+        if let Some(bits) = self.access.snapshot_if_changed() {
+            let packed = lz4_flex::block::compress_prepend_size(&bits);
+            let mut table = txn.open_table(ACCESS)?;
+            let chunks = packed.chunks(64 << 10).count() as u32;
+            for (i, chunk) in packed.chunks(64 << 10).enumerate() {
+                table.insert(i as u32, chunk)?;
+            }
+            table.retain_in(chunks.., |_, _| false)?;
+        }
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        txn: &WriteTransaction,
+        w: &mut WriterState,
+        staged: &Staged,
+    ) -> Result<(), redb::Error> {
+        let now = self.now_ms();
+        let mut entries = txn.open_table(ENTRIES)?;
+        let mut expiry = txn.open_table(EXPIRY)?;
+        // In key order: redb then walks its B-tree once, left to right, instead of jumping
+        // between leaves at random (the staged map is a hash map).
+        let mut sorted: Vec<(&[u8], &Pending)> = staged.committing().collect();
+        sorted.sort_unstable_by_key(|(k, _)| *k);
+        let segments = w.segments_mut();
+        for (key, op) in sorted {
+            let old = match op {
+                Pending::Put(loc) => entries.insert(key, loc)?.map(|g| g.value()),
+                Pending::Remove => entries.remove(key)?.map(|g| g.value()),
+            };
+            if let Some(old) = old {
+                segments.account(old.segment, old.record_len(), -1);
+                if old.expires_at != 0 {
+                    expiry.remove((old.expires_at, key))?;
+                }
+            }
+            if let Pending::Put(loc) = op {
+                segments.account(loc.segment, loc.record_len(), 1);
+                segments.touch(loc.segment, now);
+                if loc.expires_at != 0 {
+                    expiry.insert((loc.expires_at, key), ())?;
+                }
+            }
+        }
+        self.write_meta(txn, w)
+    }
+
+    /// Writes the changed segment accounting, the allocation state, the capacity and the
+    /// counters.
+    pub(crate) fn write_meta(
+        &self,
+        txn: &WriteTransaction,
+        w: &mut WriterState,
+    ) -> Result<(), redb::Error> {
+        let next_segment = w
+            .segments_mut()
+            .write_rows(&mut txn.open_table(SEGMENTS)?)?;
+        let mut meta = txn.open_table(META)?;
+        meta.insert(meta_keys::NEXT_SEGMENT, next_segment as u64)?;
+        meta.insert(meta_keys::NEXT_SEQ, self.seq_now())?;
+        meta.insert(meta_keys::CAPACITY, w.capacity())?;
+        self.counters.save(&mut meta)?;
+        Ok(())
+    }
+}

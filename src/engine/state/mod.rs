@@ -1,0 +1,21 @@
+//! The engine's state: what an open store holds, each part an owner that keeps its own
+//! invariants, and the checkpoint that makes staged changes durable.
+
+mod access;
+mod checkpoint;
+mod counters;
+mod engine;
+mod loc_cache;
+mod settings;
+mod signal;
+mod staged;
+mod writer;
+
+pub use access::AccessBits;
+pub use counters::Counters;
+pub use engine::{Engine, EngineParts};
+pub use loc_cache::LocCache;
+pub use settings::Settings;
+pub use signal::{BackgroundSignal, Wakeup};
+pub use staged::{Pending, Source, Staged};
+pub use writer::WriterState;

@@ -1,0 +1,151 @@
+//! What only the writer touches, under the engine's writer lock.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::engine::segment::{AppendFor, SegmentWriter};
+use crate::error::{Error, Result};
+
+/// Access bits are saved at a checkpoint at most this often (and always at close).
+const ACCESS_SAVE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The writer's state. Invariants:
+/// - once `poisoned` is set (a write or sync failed: the kernel may have dropped dirty
+///   pages), it stays set until the store is reopened, and every write path refuses to run
+///   ([`Self::check_writable`]); reads go on;
+/// - `dirty` is set by every change that a durable commit has not yet covered, and cleared
+///   only by a checkpoint that takes those changes;
+/// - `capacity` is the store's one capacity while open (the index's meta row persists it
+///   at each commit).
+pub struct WriterState {
+    store_dir: PathBuf,
+    segments: SegmentWriter,
+    capacity: u64,
+    dirty: bool,
+    poisoned: Option<String>,
+    closing: bool,
+    access_saved_at: Option<Instant>,
+}
+
+impl WriterState {
+    /// The writer of the store in `store_dir`, over recovered segments.
+    pub fn new(store_dir: &Path, segments: SegmentWriter, capacity: u64) -> Self {
+        Self {
+            store_dir: store_dir.to_path_buf(),
+            segments,
+            capacity,
+            dirty: false,
+            poisoned: None,
+            closing: false,
+            access_saved_at: None,
+        }
+    }
+
+    /// The segments.
+    pub fn segments(&self) -> &SegmentWriter {
+        &self.segments
+    }
+
+    /// The segments, to change them.
+    pub fn segments_mut(&mut self) -> &mut SegmentWriter {
+        &mut self.segments
+    }
+
+    /// Appends a record through the segment writer; a failure poisons the store.
+    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor, now_ms: u64) -> Result<(u32, u32)> {
+        let appended = self.segments.append(parts, by, now_ms);
+        appended.map_err(|e| self.poison(e))
+    }
+
+    /// Starts a new segment of `reserve` bytes for inserts; a failure poisons the store.
+    pub fn rotate_for_insert(&mut self, reserve: u64, now_ms: u64) -> Result<()> {
+        let rotated = self.segments.rotate(reserve, AppendFor::Insert, now_ms);
+        rotated.map(|_| ()).map_err(|e| self.poison(e))
+    }
+
+    /// The error to return when writes are refused.
+    pub fn check_writable(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(cause) => Err(Error::Poisoned {
+                dir: self.store_dir.clone(),
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// True once a write-path failure was recorded.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+
+    /// Records a write-path failure: later writes are refused until reopen. Returns `err`.
+    pub fn poison(&mut self, err: Error) -> Error {
+        self.poison_with(&err.to_string());
+        err
+    }
+
+    /// Records a write-path failure described by `cause`.
+    pub fn poison_with(&mut self, cause: &str) {
+        log::error!(
+            "stratacache at {}: write path failed, refusing writes until reopened: {cause}",
+            self.store_dir.display()
+        );
+        self.poisoned.get_or_insert_with(|| cause.to_string());
+    }
+
+    /// The capacity in bytes.
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// Sets a new capacity and the segment size that goes with it.
+    pub fn set_capacity(&mut self, capacity: u64, segment_size: u64) {
+        self.capacity = capacity;
+        self.segments.set_segment_size(segment_size);
+        self.dirty = true;
+    }
+
+    /// Something changed that the next checkpoint must commit.
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    /// True when something changed since the last checkpoint took the changes.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// A checkpoint takes the changes.
+    pub fn take_dirty(&mut self) {
+        self.dirty = false;
+    }
+
+    /// True when nothing awaits a checkpoint, in this state or the segments.
+    pub fn is_clean(&self) -> bool {
+        !self.dirty && !self.segments.has_changes()
+    }
+
+    /// The store is closing: the last commit saves everything, access bits included.
+    pub fn set_closing(&mut self) {
+        self.closing = true;
+    }
+
+    /// True once the store is closing.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// True when a durable commit should save the access bits now.
+    pub fn access_save_due(&self) -> bool {
+        self.closing
+            || self
+                .access_saved_at
+                .is_none_or(|t| t.elapsed() >= ACCESS_SAVE_INTERVAL)
+    }
+
+    /// The access bits were saved now.
+    pub fn access_saved(&mut self) {
+        self.access_saved_at = Some(Instant::now());
+    }
+}

@@ -1,0 +1,238 @@
+//! The write path: validate, encode, append to the active segment, stage the index change.
+
+use crate::codec::{Codec, maybe_compress};
+use crate::engine::index::EntryLoc;
+use crate::engine::segment::AppendFor;
+use crate::engine::segment::format::{RECORD_HEADER_LEN, encode_record_head};
+use crate::engine::state::{Counters, Engine, Pending, WriterState};
+use crate::error::Result;
+
+/// A batch insert encodes and writes about this many bytes at a time.
+const BATCH_CHUNK: usize = 256 << 10;
+
+thread_local! {
+    /// The encode buffer of batch inserts, reused so that a batch costs no fresh pages.
+    static BATCH_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Raw values at least this large are written straight from the caller's buffer, in a
+/// second positional write after header and key, instead of being copied into the record.
+const SEPARATE_VALUE_WRITE: usize = 64 << 10;
+
+/// A record ready to append: `head` (header, key and, usually, the value), then `tail`
+/// (a large raw value, written without a copy).
+pub struct Encoded<'v> {
+    head: Vec<u8>,
+    tail: &'v [u8],
+    loc: EntryLoc,
+}
+
+impl Engine {
+    /// Encodes a record for `key` and `value` (outside any lock).
+    pub fn encode<'v>(&self, key: &[u8], value: &'v [u8], expires_at: u64) -> Result<Encoded<'v>> {
+        self.check_item(key, value)?;
+        let mut head = Vec::new();
+        let (loc, separate) = self.encode_into(&mut head, key, value, expires_at, true);
+        Ok(Encoded {
+            head,
+            tail: if separate { value } else { &[] },
+            loc,
+        })
+    }
+
+    /// Compresses the value when that pays and appends the record to `out` (the item was
+    /// checked by the caller): header and key, then the stored bytes, unless the value is raw, at
+    /// least [`SEPARATE_VALUE_WRITE`] long and `allow_separate` (then the caller writes
+    /// `value` itself, right after; the second result is true). The location's segment and
+    /// offset are left 0.
+    fn encode_into(
+        &self,
+        out: &mut Vec<u8>,
+        key: &[u8],
+        value: &[u8],
+        expires_at: u64,
+        allow_separate: bool,
+    ) -> (EntryLoc, bool) {
+        let cfg = &self.settings;
+        let compressed = maybe_compress(value, cfg.compression, cfg.compression_threshold);
+        let (codec, stored) = match &compressed {
+            Some(c) => (Codec::Lz4, c.as_slice()),
+            None => (Codec::Raw, value),
+        };
+        let seq = self.next_seq();
+        let separate = allow_separate && codec == Codec::Raw && value.len() >= SEPARATE_VALUE_WRITE;
+        let inline_len = if separate { 0 } else { stored.len() };
+        out.reserve(RECORD_HEADER_LEN + key.len() + inline_len);
+        let raw_len = value.len() as u32;
+        let crc = encode_record_head(out, key, stored, codec, raw_len, expires_at, seq);
+        if !separate {
+            out.extend_from_slice(stored);
+        }
+        let loc = EntryLoc {
+            segment: 0,
+            offset: 0,
+            stored_len: stored.len() as u32,
+            raw_len,
+            crc,
+            codec: codec as u8,
+            key_len: key.len() as u16,
+            expires_at,
+        };
+        (loc, separate)
+    }
+
+    /// Checks a key and a value size against the limits (all that encoding can refuse).
+    fn check_item(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.check_key(key)?;
+        crate::limits::check_value(value, self.settings.max_value_size)
+    }
+
+    /// Stores several values `(key, value, expires_at)`. Every item is checked first, so a
+    /// bad key or value fails the whole batch before anything is written. Then, chunk by
+    /// chunk (about [`BATCH_CHUNK`] bytes), records are encoded into a reused buffer outside
+    /// the lock and, under the writer lock, written in as few positional writes as the
+    /// segments allow, their index entries staged. An I/O error midway leaves the chunks
+    /// before it stored (as a failed `insert` in a loop would).
+    pub fn insert_batch(&self, items: &[(&[u8], &[u8], u64)]) -> Result<()> {
+        for &(key, value, _) in items {
+            self.check_item(key, value)?;
+        }
+        // Taken out of the thread's slot, so nothing that runs meanwhile can find it borrowed.
+        let mut buf = BATCH_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        let mut rest = items;
+        while !rest.is_empty() {
+            buf.clear();
+            let mut records = Vec::new();
+            for &(key, value, expires_at) in rest {
+                if buf.len() >= BATCH_CHUNK {
+                    break;
+                }
+                let start = buf.len();
+                let (loc, _) = self.encode_into(&mut buf, key, value, expires_at, false);
+                records.push((key, start, loc));
+            }
+            rest = &rest[records.len()..];
+            self.append_run(&buf, &records)?;
+            self.checkpoint_if_full()?;
+        }
+        if buf.capacity() <= 4 * BATCH_CHUNK {
+            BATCH_BUF.with(|b| *b.borrow_mut() = buf);
+        }
+        Ok(())
+    }
+
+    /// Writes records encoded back to back in `buf` (`records`: key, start in `buf`,
+    /// location) under one writer lock, and stages their index entries.
+    fn append_run(&self, buf: &[u8], records: &[(&[u8], usize, EntryLoc)]) -> Result<()> {
+        let mut w = self.writer.lock();
+        w.check_writable()?;
+        let end_of = |i: usize| records.get(i + 1).map_or(buf.len(), |r| r.1);
+        let mut first = 0;
+        while first < records.len() {
+            let start = records[first].1;
+            let room = w.segments().room_in_active() as usize;
+            // The longest run of records that fits the active segment; at least one
+            // (appending it rotates to a new segment when it does not fit).
+            let mut end = first + 1;
+            while end < records.len() && end_of(end) - start <= room {
+                end += 1;
+            }
+            let (segment, offset) = self.append(&mut w, &[&buf[start..end_of(end - 1)]])?;
+            let mut staged = self.staged.write();
+            for &(key, at, loc) in &records[first..end] {
+                let loc = EntryLoc {
+                    segment,
+                    offset: offset + (at - start) as u32,
+                    ..loc
+                };
+                staged.stage(key, Pending::Put(loc));
+            }
+            drop(staged);
+            w.mark_dirty();
+            Counters::add(&self.counters.inserts, (end - first) as u64);
+            first = end;
+        }
+        Ok(())
+    }
+
+    /// Appends an encoded record and stages its index entry.
+    pub fn insert_encoded(&self, key: &[u8], rec: &Encoded<'_>) -> Result<()> {
+        {
+            let mut w = self.writer.lock();
+            w.check_writable()?;
+            let (segment, offset) = self.append(&mut w, &[&rec.head, rec.tail])?;
+            let loc = EntryLoc {
+                segment,
+                offset,
+                ..rec.loc
+            };
+            self.stage(&mut w, key, Pending::Put(loc));
+            Counters::bump(&self.counters.inserts);
+        }
+        self.checkpoint_if_full()
+    }
+
+    /// Stages an index change; it reaches redb at the next checkpoint.
+    pub fn stage(&self, w: &mut WriterState, key: &[u8], op: Pending) {
+        self.staged.write().stage(key, op);
+        w.mark_dirty();
+    }
+
+    /// Wakes the background thread for a checkpoint once half of `commit_batch` changes
+    /// are staged, and runs one on the caller's thread when all of it is (call without the
+    /// lock). The inserting thread thus rarely runs a checkpoint itself; the background
+    /// thread syncs the segments while inserts go on.
+    fn checkpoint_if_full(&self) -> Result<()> {
+        let staged = self.staged.read().current_len();
+        if staged >= self.settings.commit_batch {
+            self.flush()?;
+        } else if staged >= self.settings.commit_batch / 2 {
+            self.background.wake();
+        }
+        Ok(())
+    }
+
+    /// Appends an insert's record (given as consecutive parts) to the active segment.
+    /// When it does not fit, eviction first makes room for a new segment under the
+    /// capacity, then the segment writer rotates to it. Returns (segment id, offset).
+    fn append(&self, w: &mut WriterState, parts: &[&[u8]]) -> Result<(u32, u32)> {
+        let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        let now = self.now_ms();
+        if w.segments().room_in_active() < need {
+            let reserve = w.segments().reserve_for(need);
+            self.make_room(w, reserve)?;
+            w.rotate_for_insert(reserve, now)?;
+        }
+        w.append(parts, AppendFor::Insert, now)
+    }
+
+    /// Removes `key`; true when it was present (and not expired).
+    pub fn remove(&self, key: &[u8]) -> Result<bool> {
+        self.check_key(key)?;
+        let removed = {
+            let mut w = self.writer.lock();
+            w.check_writable()?;
+            let Some(loc) = self.lookup(key)? else {
+                return Ok(false);
+            };
+            self.stage(&mut w, key, Pending::Remove);
+            Counters::bump(&self.counters.removes);
+            !loc.is_expired(self.now_ms())
+        };
+        self.checkpoint_if_full()?;
+        Ok(removed)
+    }
+
+    /// Drops `key` if it still points at `loc` (used when `loc` turned out to be corrupt).
+    pub fn drop_if_at(&self, key: &[u8], loc: &EntryLoc) {
+        let mut w = self.writer.lock();
+        if w.is_poisoned() {
+            return;
+        }
+        if let Ok(Some(current)) = self.lookup(key)
+            && current == *loc
+        {
+            self.stage(&mut w, key, Pending::Remove);
+        }
+    }
+}
