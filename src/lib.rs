@@ -27,6 +27,7 @@ mod codec;
 mod engine;
 mod error;
 pub mod limits;
+mod permissions;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -45,3 +46,4 @@ pub use engine::{
     BadRecord, CompactReport, DiskStore, DiskStoreBuilder, EntryInfo, Stats, ValueRef, VerifyReport,
 };
 pub use error::{Error, IndexError, Result};
+pub use permissions::Sharing;

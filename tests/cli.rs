@@ -13,35 +13,8 @@ use tempfile::TempDir;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// The binary with no `--dir` and no inherited `STRATACACHE_DIR`.
-fn bare() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stratacache"));
-    cmd.env_remove("STRATACACHE_DIR");
-    cmd
-}
-
-/// The binary working on the store in `dir`.
-fn sc(dir: &Path) -> Command {
-    let mut cmd = bare();
-    cmd.arg("--dir").arg(dir);
-    cmd
-}
-
-/// A temporary directory and a store path inside it (not created yet).
-fn setup() -> (TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let store = tmp.path().join("store");
-    (tmp, store)
-}
-
-/// Stores `value` under `key` through `put` with the value on stdin.
-fn put(store: &Path, key: &str, value: &[u8]) {
-    sc(store)
-        .args(["put", key])
-        .write_stdin(value.to_vec())
-        .assert()
-        .success();
-}
+mod common;
+use common::cli::{bare, put, sc, setup};
 
 /// Standard output of a successful run, as text.
 fn stdout_of(cmd: &mut Command) -> String {

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::codec::Compression;
 use crate::error::{Error, Result};
 use crate::limits::{MAX_KEY_LEN_LIMIT, check_capacity};
+use crate::permissions::Sharing;
 
 impl DiskStore {
     /// A builder for the store in `dir`.
@@ -135,6 +136,14 @@ impl DiskStoreBuilder {
     /// The time source for expiry. Default: the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.settings.clock = clock;
+        self
+    }
+
+    /// Who may read and lock the store's directories and files when they are created:
+    /// [`Sharing::Owner`] (`0700` / `0600`) or [`Sharing::Group`] (`0770` / `0660`).
+    /// Files of an existing store keep their permissions. Default: [`Sharing::Owner`].
+    pub fn sharing(mut self, sharing: Sharing) -> Self {
+        self.settings.sharing = sharing;
         self
     }
 

@@ -15,6 +15,7 @@ use crate::engine::segment::{SegmentMap, SegmentMeta, SegmentWriter};
 use crate::engine::state::{AccessBits, Counters, Engine, EngineParts, Settings, WriterState};
 use crate::error::{Error, Result, io_err};
 use crate::limits::DEFAULT_CAPACITY;
+use crate::permissions::Sharing;
 
 /// Name of the index file.
 pub const INDEX_FILE: &str = "index.redb";
@@ -32,10 +33,14 @@ pub fn open_engine(
     settings: Settings,
 ) -> Result<Engine> {
     let index_path = dir.join(INDEX_FILE);
-    prepare_dir(&dir, &index_path, create)?;
-    let lock = lock_dir(&dir)?;
+    let sharing = settings.sharing;
+    prepare_dir(&dir, &index_path, create, sharing)?;
+    let lock = lock_dir(&dir, sharing)?;
     let segments_dir = dir.join(SEGMENTS_DIR);
-    std::fs::create_dir_all(&segments_dir).map_err(io_err("create directory", &segments_dir))?;
+    sharing
+        .create_dir_all(&segments_dir)
+        .map_err(io_err("create directory", &segments_dir))?;
+    create_file(&index_path, sharing, "create index")?;
     let index = IndexDb::open(&index_path)?;
     let (meta, seg_meta) =
         match index.transact(true, |txn| read_or_create_meta(txn, capacity_bytes))? {
@@ -52,6 +57,7 @@ pub fn open_engine(
     let segment_size = settings.segment_size_for(meta.capacity);
     let segments = SegmentWriter::recover(
         &segments_dir,
+        sharing,
         map.clone(),
         seg_meta,
         meta.next_segment,
@@ -76,7 +82,7 @@ pub fn open_engine(
 }
 
 /// Creates the directory when allowed, and refuses directories that are not stores.
-fn prepare_dir(dir: &Path, index_path: &Path, create: bool) -> Result<()> {
+fn prepare_dir(dir: &Path, index_path: &Path, create: bool, sharing: Sharing) -> Result<()> {
     if index_path.exists() {
         return Ok(());
     }
@@ -102,14 +108,30 @@ fn prepare_dir(dir: &Path, index_path: &Path, create: bool) -> Result<()> {
             dir: dir.to_path_buf(),
         });
     }
-    std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))
+    sharing
+        .create_dir_all(dir)
+        .map_err(io_err("create directory", dir))
 }
 
-fn lock_dir(dir: &Path) -> Result<File> {
+/// Creates `path` empty with the store's permissions unless it exists (redb then
+/// initialises an empty file as a new database).
+fn create_file(path: &Path, sharing: Sharing, op: &'static str) -> Result<()> {
+    match sharing
+        .file_options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(_) => sharing.created_file(path).map_err(io_err(op, path)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io_err(op, path)(e)),
+    }
+}
+
+fn lock_dir(dir: &Path, sharing: Sharing) -> Result<File> {
     let path = dir.join(LOCK_FILE);
+    create_file(&path, sharing, "create lock file")?;
     let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
         .write(true)
         .open(&path)
         .map_err(io_err("open lock file", &path))?;

@@ -2,6 +2,7 @@
 //! parts it needs:
 //! - `store`: opening disk stores and caches with the settings the tests share;
 //! - `rng`: seeded randomness (the seed is printed, `STRATACACHE_SEED` replays it);
+//! - `cli`: running the `stratacache` binary;
 //! - `files`: what a store leaves in its directory;
 //! - `redis_server` (feature `redis`): throwaway `redis-server` processes on loopback.
 //!
@@ -9,6 +10,7 @@
 
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod files;
 #[cfg(feature = "redis")]
 pub mod redis_server;

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod diagnostics;
 mod exit;
+mod nofollow;
 mod open;
 mod output;
 mod progress;

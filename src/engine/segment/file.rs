@@ -9,6 +9,7 @@ use memmap2::{Mmap, MmapOptions};
 
 use super::format::{SEGMENT_HEADER_LEN, decode_segment_header, encode_segment_header};
 use crate::error::{Error, io_err};
+use crate::permissions::Sharing;
 
 /// An open segment: the file (for positional writes and syncs) and a read-only mapping.
 ///
@@ -39,15 +40,20 @@ pub fn parse_segment_file_name(name: &str) -> Option<u32> {
 }
 
 impl Segment {
-    /// Creates a new segment file with its header, mapped at `reserve` bytes.
-    pub fn create(dir: &Path, id: u32, reserve: u64) -> Result<Self, Error> {
+    /// Creates a new segment file with its header, mapped at `reserve` bytes, readable by
+    /// whom `sharing` says.
+    pub fn create(dir: &Path, id: u32, reserve: u64, sharing: Sharing) -> Result<Self, Error> {
         let path = dir.join(segment_file_name(id));
-        let file = OpenOptions::new()
+        let file = sharing
+            .file_options()
             .read(true)
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(io_err("create segment", &path))?;
+        sharing
+            .created_file(&path)
+            .map_err(io_err("set permissions of segment", &path))?;
         file.write_all_at(&encode_segment_header(id as u64), 0)
             .map_err(io_err("write segment header", &path))?;
         let map = Self::map(&file, &path, reserve)?;

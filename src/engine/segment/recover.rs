@@ -12,18 +12,22 @@ use super::map::SegmentMap;
 use super::meta::SegmentMeta;
 use super::writer::SegmentWriter;
 use crate::error::{Error, Result, io_err};
+use crate::permissions::Sharing;
 
 impl SegmentWriter {
     /// Opens every segment in `meta` (the index's segment table) inside `dir`, and returns
-    /// the writer over them. `next_id` is the allocation state the index recorded.
+    /// the writer over them (new files readable by whom `sharing` says). `next_id` is the allocation state the index recorded.
     pub fn recover(
         dir: &Path,
+        sharing: Sharing,
         map: Arc<SegmentMap>,
         mut meta: BTreeMap<u32, SegmentMeta>,
         mut next_id: u32,
         segment_size: u64,
     ) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+        sharing
+            .create_dir_all(dir)
+            .map_err(io_err("create directory", dir))?;
         let mut dirty_rows = BTreeSet::new();
         let (open, active) = open_known(dir, &mut meta, &mut dirty_rows, segment_size);
         let mut dir_changed = false;
@@ -42,7 +46,7 @@ impl SegmentWriter {
             next_id = next_id.max(id + 1);
         }
         map.replace_all(open);
-        let mut writer = SegmentWriter::new(dir, map, meta, next_id, segment_size);
+        let mut writer = SegmentWriter::new(dir, sharing, map, meta, next_id, segment_size);
         if let Some(active) = active {
             writer.set_active(active);
         }

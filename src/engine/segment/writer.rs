@@ -23,6 +23,7 @@ use super::map::SegmentMap;
 use super::meta::SegmentMeta;
 use super::reaper::Reaper;
 use crate::error::{Error, Result};
+use crate::permissions::Sharing;
 
 /// Who appends: inserts, or maintenance moving records forward (compaction, eviction's
 /// second chances). Segments maintenance fills are synced early, once sealed.
@@ -38,6 +39,7 @@ pub enum AppendFor {
 /// invariants it keeps.
 pub struct SegmentWriter {
     dir: PathBuf,
+    sharing: Sharing,
     map: Arc<SegmentMap>,
     reaper: Reaper,
     /// Segment receiving appends.
@@ -74,6 +76,7 @@ impl SegmentWriter {
     /// A writer over segments already opened by recovery.
     pub(super) fn new(
         dir: &Path,
+        sharing: Sharing,
         map: Arc<SegmentMap>,
         meta: BTreeMap<u32, SegmentMeta>,
         next_id: u32,
@@ -81,6 +84,7 @@ impl SegmentWriter {
     ) -> Self {
         Self {
             dir: dir.to_path_buf(),
+            sharing,
             map,
             reaper: Reaper::start(),
             active: None,
@@ -157,7 +161,7 @@ impl SegmentWriter {
             }
         }
         let id = self.next_id;
-        let seg = Arc::new(Segment::create(&self.dir, id, reserve)?);
+        let seg = Arc::new(Segment::create(&self.dir, id, reserve, self.sharing)?);
         self.next_id = id + 1;
         if by == AppendFor::Maintenance {
             self.maintenance.insert(id);

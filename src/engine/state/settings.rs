@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::clock::{Clock, SystemClock};
 use crate::codec::Compression;
 use crate::limits::{DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_SIZE};
+use crate::permissions::Sharing;
 
 /// Every setting an open store reads while it runs. The capacity is not here: it can
 /// change while the store is open, so its one home is the writer state (and the index's
@@ -36,6 +37,8 @@ pub struct Settings {
     pub background_maintenance: bool,
     /// The time source for expiry.
     pub clock: Arc<dyn Clock>,
+    /// Who may read the files the store creates.
+    pub sharing: Sharing,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             sweep_interval: Some(Duration::from_secs(10)),
             background_maintenance: true,
             clock: Arc::new(SystemClock),
+            sharing: Sharing::Owner,
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! A key becomes a relative path by its `/`-separated components. Keys that could land
 //! outside DIR (a leading `/`, a `.` or `..` component, an empty component) or inside the
-//! store itself are refused, reported and counted; the exit code is then 2. A record
-//! found corrupt while reading makes the exit code 3.
+//! store itself are refused, reported and counted; the exit code is then 2. Symbolic links
+//! already in DIR are never followed (see `nofollow`): a key whose path meets one is
+//! refused the same way. A record found corrupt while reading makes the exit code 3.
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -15,27 +16,30 @@ use stratacache::DiskStore;
 use crate::cli::ExportArgs;
 use crate::commands::keys;
 use crate::exit::{CmdResult, Fatal, Outcome};
+use crate::nofollow::Root;
 use crate::progress;
 use crate::units::{grouped, human_size};
 
 /// Exports the live entries under a prefix.
 pub fn run(store: &DiskStore, args: ExportArgs) -> CmdResult {
     let started = Instant::now();
-    std::fs::create_dir_all(&args.target).map_err(|e| Fatal::io("create", &args.target, e))?;
-    let out = args
-        .target
-        .canonicalize()
-        .map_err(|e| Fatal::io("resolve", &args.target, e))?;
     let own = store
         .dir()
         .canonicalize()
         .map_err(|e| Fatal::io("resolve", store.dir(), e))?;
-    if out.starts_with(&own) {
+    // Checked before anything is created, so a refused export leaves no trace in the store.
+    if planned_path(&args.target)?.starts_with(&own) {
         return Err(Fatal::msg(format!(
             "refusing to export into the store directory {}",
             own.display()
         )));
     }
+    std::fs::create_dir_all(&args.target).map_err(|e| Fatal::io("create", &args.target, e))?;
+    let out = args
+        .target
+        .canonicalize()
+        .map_err(|e| Fatal::io("resolve", &args.target, e))?;
+    let root = Root::open(&out).map_err(|e| Fatal::io("open", &out, e))?;
     let corruptions_before = store.stats()?.corruptions;
     let entries = store.list(keys::from_arg(&args.prefix))?;
     let pb = progress::bytes(entries.iter().map(|e| e.size).sum(), "export");
@@ -67,7 +71,7 @@ pub fn run(store: &DiskStore, args: ExportArgs) -> CmdResult {
             vanished += 1;
             continue;
         };
-        match write_file(&target, &value) {
+        match root.write(&entry.key, &value) {
             Ok(()) => {
                 files += 1;
                 bytes += value.len() as u64;
@@ -119,12 +123,24 @@ pub fn relative_path(key: &[u8]) -> Result<&Path, &'static str> {
     Ok(Path::new(OsStr::from_bytes(key)))
 }
 
-/// Writes one file, creating its parent directories.
-fn write_file(target: &PathBuf, value: &[u8]) -> Result<(), String> {
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+/// Where `target` will be once created: its deepest existing ancestor, resolved, joined
+/// with the components that do not exist yet.
+fn planned_path(target: &Path) -> Result<PathBuf, Fatal> {
+    let absolute = std::path::absolute(target).map_err(|e| Fatal::io("resolve", target, e))?;
+    let mut missing = Vec::new();
+    let mut existing = absolute.as_path();
+    while std::fs::symlink_metadata(existing).is_err() {
+        let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
+            break;
+        };
+        missing.push(name.to_owned());
+        existing = parent;
     }
-    std::fs::write(target, value).map_err(|e| format!("write {}: {e}", target.display()))
+    let mut resolved = existing
+        .canonicalize()
+        .map_err(|e| Fatal::io("resolve", existing, e))?;
+    resolved.extend(missing.iter().rev());
+    Ok(resolved)
 }
 
 #[cfg(test)]
