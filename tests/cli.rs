@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
-use tempfile::TempDir;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
