@@ -27,10 +27,12 @@ pub enum Error {
         source: IndexError,
     },
     /// Another process (or handle) has the cache directory open.
-    #[error("cache directory {} is locked by another process (lock file {})", dir.display(), dir.join("LOCK").display())]
+    #[error("cache directory {} is locked by another process{} (lock file {}); only one process can open a store at a time", dir.display(), holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default(), dir.join("LOCK").display())]
     Locked {
         /// The cache directory.
         dir: PathBuf,
+        /// The process that holds it, when it recorded itself in the lock file.
+        holder: Option<u32>,
     },
     /// The directory exists, is not empty, and is not a stratacache store.
     #[error("{} is not a stratacache directory (it is not empty and has no index.redb); refusing to touch it", dir.display())]
@@ -72,6 +74,32 @@ pub enum Error {
         len: usize,
         /// Configured limit.
         max: usize,
+    },
+    /// The value cannot fit in the store's capacity, even with everything else evicted.
+    #[error("a value taking {len} bytes on disk does not fit in the store at {} (capacity {capacity} bytes; at most {max} bytes fit)", dir.display())]
+    DoesNotFit {
+        /// The cache directory.
+        dir: PathBuf,
+        /// Bytes the value's record takes (header, key, stored value).
+        len: u64,
+        /// The store's capacity in bytes.
+        capacity: u64,
+        /// The largest record that fits now.
+        max: u64,
+    },
+    /// The file system is full (ENOSPC, EDQUOT or EFBIG): this write failed, nothing stored
+    /// before it is lost, and writes succeed again once there is room.
+    #[error("no space for {needed} more bytes in {} ({available} bytes free): {source}", path.display())]
+    DiskFull {
+        /// The file that could not grow.
+        path: PathBuf,
+        /// Bytes the write needed.
+        needed: u64,
+        /// Bytes the file system had free for this user when it failed.
+        available: u64,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
     },
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
@@ -150,4 +178,52 @@ impl<T, E: Into<redb::Error>> IndexResultExt<T> for std::result::Result<T, E> {
             source: IndexError::Redb(e.into()),
         })
     }
+}
+
+/// True for the errors of a full file system: ENOSPC, EDQUOT, EFBIG.
+pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG)
+    )
+}
+
+/// [`Error::DiskFull`] for a write of `needed` bytes to `path` that failed with `source`,
+/// or [`Error::Io`] for `op` when `source` is another error.
+pub(crate) fn write_err(
+    op: &'static str,
+    path: &Path,
+    needed: u64,
+    source: std::io::Error,
+) -> Error {
+    if !is_disk_full(&source) {
+        return io_err(op, path)(source);
+    }
+    Error::DiskFull {
+        path: path.to_path_buf(),
+        needed,
+        available: free_bytes(path),
+        source,
+    }
+}
+
+/// Bytes free for an unprivileged user on the file system holding `path` (0 when unknown).
+pub(crate) fn free_bytes(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let probe = if path.exists() {
+        path
+    } else {
+        path.parent().unwrap_or(path)
+    };
+    let Ok(c) = std::ffi::CString::new(probe.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a valid C string and `st` a valid out-pointer for one `statvfs`.
+    if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return 0;
+    }
+    // SAFETY: statvfs returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    st.f_bavail.saturating_mul(st.f_frsize)
 }

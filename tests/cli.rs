@@ -508,13 +508,14 @@ fn capacity_is_set_at_creation_and_changed_later() -> TestResult {
         .assert()
         .success();
     assert_eq!(capacity(&store)?, 64 << 20);
+    // Commands that write change it (reading never does: see tests/cli_capacity.rs).
     sc(&store)
-        .args(["--capacity", "128M", "stats"])
+        .args(["--capacity", "128M", "sweep"])
         .assert()
         .success();
     assert_eq!(capacity(&store)?, 128 << 20);
     sc(&store)
-        .args(["--capacity", "67108864", "ls"])
+        .args(["--capacity", "67108864", "compact"])
         .assert()
         .success();
     assert_eq!(capacity(&store)?, 64 << 20);

@@ -253,9 +253,8 @@ impl DiskStore {
         let inner = &self.inner;
         {
             let mut w = inner.writer.lock();
-            if w.is_poisoned() {
-                return Ok(());
-            }
+            // Writes since the failure that poisoned the store were refused; say so.
+            w.check_writable()?;
             w.set_closing();
         }
         // Skipped when there is nothing to save: a read-nothing session writes nothing.

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,7 +14,9 @@ use crate::engine::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta
 use crate::engine::index::{IndexDb, Outcome};
 use crate::engine::segment::format::FORMAT_VERSION;
 use crate::engine::segment::{SegmentMap, SegmentMeta, SegmentWriter};
-use crate::engine::state::{AccessBits, Counters, Engine, EngineParts, Settings, WriterState};
+use crate::engine::state::{
+    AccessBits, Counters, Engine, EngineParts, RESERVE_FILE, Settings, SpaceReserve, WriterState,
+};
 use crate::error::{Error, Result, io_err};
 use crate::limits::DEFAULT_CAPACITY;
 use crate::permissions::Sharing;
@@ -58,6 +62,7 @@ pub fn open_engine(
     let segments = SegmentWriter::recover(
         &segments_dir,
         sharing,
+        settings.clock.clone(),
         map.clone(),
         seg_meta,
         meta.next_segment,
@@ -69,7 +74,12 @@ pub fn open_engine(
         access.restore(&bits);
     }
     Ok(Engine::new(EngineParts {
-        writer: WriterState::new(&dir, segments, meta.capacity),
+        writer: WriterState::new(
+            &dir,
+            segments,
+            SpaceReserve::open(&dir, meta.capacity, sharing),
+            meta.capacity,
+        ),
         dir,
         settings,
         index,
@@ -96,7 +106,9 @@ fn prepare_dir(dir: &Path, index_path: &Path, create: bool, sharing: Sharing) ->
         let only_ours = std::fs::read_dir(dir)
             .map_err(io_err("read directory", dir))?
             .filter_map(|e| e.ok())
-            .all(|e| e.file_name() == LOCK_FILE || e.file_name() == SEGMENTS_DIR);
+            .all(|e| {
+                [LOCK_FILE, SEGMENTS_DIR, RESERVE_FILE].contains(&&*e.file_name().to_string_lossy())
+            });
         if !only_ours {
             return Err(Error::NotACache {
                 dir: dir.to_path_buf(),
@@ -131,15 +143,28 @@ fn create_file(path: &Path, sharing: Sharing, op: &'static str) -> Result<()> {
 fn lock_dir(dir: &Path, sharing: Sharing) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     create_file(&path, sharing, "create lock file")?;
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
+        .read(true)
         .write(true)
         .open(&path)
         .map_err(io_err("open lock file", &path))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
-            dir: dir.to_path_buf(),
-        }),
+        Ok(()) => {
+            // Who holds it, for the error a second opener gets. Best effort: the lock is
+            // what counts, not the note.
+            let _ = file
+                .set_len(0)
+                .and_then(|()| file.write_all_at(std::process::id().to_string().as_bytes(), 0));
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut note = String::new();
+            let _ = file.read_to_string(&mut note);
+            Err(Error::Locked {
+                dir: dir.to_path_buf(),
+                holder: note.trim().parse().ok(),
+            })
+        }
         Err(std::fs::TryLockError::Error(e)) => Err(io_err("lock", &path)(e)),
     }
 }

@@ -3,9 +3,9 @@
 use crate::codec::{Codec, maybe_compress};
 use crate::engine::index::EntryLoc;
 use crate::engine::segment::AppendFor;
-use crate::engine::segment::format::{RECORD_HEADER_LEN, encode_record_head};
+use crate::engine::segment::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, encode_record_head};
 use crate::engine::state::{Counters, Engine, Pending, WriterState};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A batch insert encodes and writes about this many bytes at a time.
 const BATCH_CHUNK: usize = 256 << 10;
@@ -193,17 +193,40 @@ impl Engine {
     }
 
     /// Appends an insert's record (given as consecutive parts) to the active segment.
-    /// When it does not fit, eviction first makes room for a new segment under the
-    /// capacity, then the segment writer rotates to it. Returns (segment id, offset).
+    /// When it does not fit, the active segment is sealed (so eviction may take it too),
+    /// eviction makes room for a new segment under the capacity, then the segment writer
+    /// rotates to it. Returns (segment id, offset).
     fn append(&self, w: &mut WriterState, parts: &[&[u8]]) -> Result<(u32, u32)> {
         let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
-        let now = self.now_ms();
         if w.segments().room_in_active() < need {
+            self.check_fits(w, need)?;
+            w.segments_mut().seal_active();
             let reserve = w.segments().reserve_for(need);
             self.make_room(w, reserve)?;
-            w.rotate_for_insert(reserve, now)?;
+            w.rotate_for_insert(reserve)?;
         }
-        w.append(parts, AppendFor::Insert, now)
+        w.append(parts, AppendFor::Insert)
+    }
+
+    /// Refuses a record of `need` bytes that could not fit in the capacity even with
+    /// everything else evicted (a new segment for it, plus the index). Eviction would
+    /// otherwise throw away everything else and still leave the store over its capacity.
+    fn check_fits(&self, w: &WriterState, need: u64) -> Result<()> {
+        let capacity = w.capacity();
+        if need <= capacity / 8 {
+            return Ok(()); // the common case, without a look at the index file
+        }
+        let kept = self.index.file_len() + w.reserve_bytes() + SEGMENT_HEADER_LEN as u64;
+        let room = capacity.saturating_sub(kept);
+        if need <= room {
+            return Ok(());
+        }
+        Err(Error::DoesNotFit {
+            dir: self.dir.clone(),
+            len: need,
+            capacity,
+            max: room,
+        })
     }
 
     /// Removes `key`; true when it was present (and not expired).

@@ -4,6 +4,7 @@
 //! - `rng`: seeded randomness (the seed is printed, `STRATACACHE_SEED` replays it);
 //! - `cli`: running the `stratacache` binary;
 //! - `files`: what a store leaves in its directory;
+//! - `mount`: a real small file system (tmpfs) for disk-full tests;
 //! - `redis_server` (feature `redis`): throwaway `redis-server` processes on loopback.
 //!
 //! Every test binary compiles all of it and uses only a part, so unused helpers are allowed.
@@ -12,6 +13,7 @@
 
 pub mod cli;
 pub mod files;
+pub mod mount;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod rng;

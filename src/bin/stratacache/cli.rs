@@ -44,6 +44,13 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub capacity: Option<u64>,
 
+    /// Wait up to this long for a store held by another process, e.g. 30s [default: 0]
+    ///
+    /// Only one process can open a store at a time. Without --wait, a command on a store
+    /// that another process holds exits at once with code 4.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_ttl)]
+    pub wait: Option<Duration>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -123,6 +130,35 @@ impl Command {
     /// Whether the command may create a missing store (`put`, `import`).
     pub fn creates_store(&self) -> bool {
         matches!(self, Command::Put(_) | Command::Import(_))
+    }
+
+    /// Whether the command changes the store (only these may change its capacity: reading
+    /// never changes a store).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Command::Put(_)
+                | Command::Import(_)
+                | Command::Rm(_)
+                | Command::Compact(_)
+                | Command::Sweep
+        )
+    }
+
+    /// The command's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Put(_) => "put",
+            Command::Get(_) => "get",
+            Command::Rm(_) => "rm",
+            Command::Ls(_) => "ls",
+            Command::Import(_) => "import",
+            Command::Export(_) => "export",
+            Command::Stats(_) => "stats",
+            Command::Verify(_) => "verify",
+            Command::Compact(_) => "compact",
+            Command::Sweep => "sweep",
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! | 1 | a key was not found (`get`, `rm`) |
 //! | 2 | error (bad usage, no store, I/O, some files of an import/export failed) |
 //! | 3 | corruption found (`verify`, or a read during `export`) |
+//! | 4 | the store is busy: another process holds it (`--wait` waits for it) |
 
 use std::fmt;
 use std::process::ExitCode;
@@ -38,6 +39,9 @@ impl Outcome {
 /// Exit code of a [`Fatal`] error.
 pub const ERROR_CODE: u8 = 2;
 
+/// Exit code when another process holds the store.
+pub const BUSY_CODE: u8 = 4;
+
 /// An error that stops the command: printed as `stratacache: <message>`, exit 2.
 #[derive(Debug)]
 pub enum Fatal {
@@ -45,6 +49,8 @@ pub enum Fatal {
     Message(String),
     /// Standard output was closed by the reader (`stratacache ls | head`): stop quietly.
     BrokenPipe,
+    /// Another process holds the store: exit [`BUSY_CODE`].
+    Busy(String),
 }
 
 impl Fatal {
@@ -68,16 +74,32 @@ impl Fatal {
     }
 }
 
+impl Fatal {
+    /// The process exit code of this error.
+    pub fn code(&self) -> ExitCode {
+        match self {
+            Fatal::Busy(_) => ExitCode::from(BUSY_CODE),
+            Fatal::BrokenPipe => ExitCode::SUCCESS,
+            Fatal::Message(_) => ExitCode::from(ERROR_CODE),
+        }
+    }
+}
+
 impl From<stratacache::Error> for Fatal {
     fn from(err: stratacache::Error) -> Self {
-        Fatal::Message(err.to_string())
+        match err {
+            stratacache::Error::Locked { .. } => Fatal::Busy(format!(
+                "{err}; wait for it with --wait DURATION (e.g. --wait 30s)"
+            )),
+            err => Fatal::Message(err.to_string()),
+        }
     }
 }
 
 impl fmt::Display for Fatal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Fatal::Message(m) => f.write_str(m),
+            Fatal::Message(m) | Fatal::Busy(m) => f.write_str(m),
             Fatal::BrokenPipe => f.write_str("standard output was closed"),
         }
     }

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Ok(Err(Fatal::BrokenPipe)) => ExitCode::SUCCESS,
         Ok(Err(err)) => {
             eprintln!("stratacache: {err}");
-            ExitCode::from(ERROR_CODE)
+            err.code()
         }
         Err(_) => {
             let msg = diagnostics::panic_message();
@@ -56,7 +56,14 @@ fn run(cli: Cli) -> CmdResult {
     } else {
         Mode::Existing
     };
-    let store = open::open(&cli.store_dir, cli.capacity, mode)?;
+    if cli.capacity.is_some() && !cli.command.writes() {
+        return Err(Fatal::msg(format!(
+            "--capacity changes a store, and `{}` only reads it; give --capacity to put, \
+             import, rm, compact or sweep",
+            cli.command.name()
+        )));
+    }
+    let store = open::open(&cli.store_dir, cli.capacity, mode, cli.wait)?;
     let outcome = dispatch(&store, cli.command);
     let closed = store.close();
     let outcome = outcome?;

@@ -56,8 +56,12 @@ impl IndexDb {
         &self,
         body: impl FnOnce(&ReadTransaction) -> Result<T, redb::Error>,
     ) -> Result<T> {
-        let db = self.db.read();
-        let run = || -> Result<T, redb::Error> { body(&db.begin_read()?) };
+        // The lock only guards the start: a read transaction lives on its own, so a long
+        // scan never holds up index compaction (which takes the lock exclusively).
+        let run = || -> Result<T, redb::Error> {
+            let txn = self.db.read().begin_read()?;
+            body(&txn)
+        };
         self.guard("reading it", run)
     }
 

@@ -20,7 +20,7 @@ const MAX_BATCH: usize = 16;
 impl Engine {
     /// Bytes the store occupies by its own accounting: segments plus the index file.
     pub fn used_bytes(&self, w: &WriterState) -> u64 {
-        w.segments().file_bytes() + self.index.file_len()
+        w.segments().file_bytes() + self.index.file_len() + w.reserve_bytes()
     }
 
     /// Evicts until `incoming` more bytes fit under the watermarks. Returns true when
@@ -44,7 +44,10 @@ impl Engine {
     /// files. A batch is released once its moved copies reach a quarter segment (the
     /// originals still take space until then) or it holds [`MAX_BATCH`] segments.
     fn evict_down_to(&self, w: &mut WriterState, incoming: u64, target: u64) -> Result<bool> {
-        let mut batch = EvictionBatch::default();
+        // What stays whatever this run drops: the index, the active segment, the incoming
+        // write. Second chances may move only what fits beside them.
+        let kept = self.index.file_len() + w.reserve_bytes() + w.segments().active_len() + incoming;
+        let mut batch = EvictionBatch::with_budget(target.saturating_sub(kept));
         let drained = self.drain_oldest(w, incoming, target, &mut batch);
         // Segments drained before a failure are released all the same, unless writes are
         // refused: then the durable index keeps referencing them and their files stay.
@@ -83,7 +86,8 @@ impl Engine {
                 second_chances &= moved < w.capacity() / 4;
                 if batch.moved_bytes >= w.segments().segment_size() / 4 || batch.len() >= MAX_BATCH
                 {
-                    self.release_evicted(w, std::mem::take(batch))?;
+                    let full = std::mem::replace(batch, batch.continuing());
+                    self.release_evicted(w, full)?;
                 }
             }
             second_chances = false;
@@ -113,6 +117,10 @@ impl Engine {
         // the new bound.
         w.set_capacity(capacity, self.settings.segment_size_for(capacity));
         self.access.set_capacity(capacity);
-        self.make_room(&mut w, 0).map(|_| ())
+        // Down to the capacity itself at once, not only below the high watermark.
+        if self.used_bytes(&w) > capacity {
+            self.evict_down_to(&mut w, 0, capacity)?;
+        }
+        Ok(())
     }
 }

@@ -86,9 +86,27 @@ pub struct EvictionBatch {
     pub moved_bytes: u64,
     /// Bytes drained whose fate was decided while scanning (moved or dropped).
     decided_bytes: u64,
+    /// Bytes that second chances may still move forward in this eviction run: the moved
+    /// copies and the incoming write must fit the target on their own, so the run can
+    /// always end within it (even by dropping everything else).
+    move_budget: u64,
 }
 
 impl EvictionBatch {
+    /// An empty batch whose second chances may move up to `budget` bytes.
+    pub fn with_budget(budget: u64) -> Self {
+        Self {
+            move_budget: budget,
+            ..Self::default()
+        }
+    }
+
+    /// An empty batch that goes on with what is left of this one's budget (after this
+    /// one is released).
+    pub fn continuing(&self) -> Self {
+        Self::with_budget(self.move_budget)
+    }
+
     /// Segments waiting for release.
     pub fn len(&self) -> usize {
         self.ids.len()
@@ -108,20 +126,25 @@ impl Engine {
     ) -> Result<Drained> {
         let mut done = Drained::default();
         // Never append into the segment being drained: moved records go to a fresh one.
-        // Compaction (`KeepAll`) keeps its row and file until the checkpoint that makes
-        // the moved copies durable removes the row and deletes the file (in that order).
-        w.segments_mut()
-            .take_for_drain(id, mode == DrainMode::KeepAll);
+        w.segments_mut().stop_appending_to(id);
         // Always scan: the accounting is a hint, the records are the truth.
         if let Some(seg) = self.segments.get(id) {
             // No committed entry points into a segment no commit has seen: nothing of it
             // needs listing for removal from the index.
             let indexed = w.segments().is_indexed(id);
+            let listed = batch.removals.len();
             let plan = self.plan_drain(&seg, id, mode, indexed, &mut done, batch)?;
             // All moved records go out in one positional write.
             let base = match plan.moved.is_empty() {
                 true => None,
-                false => Some(w.append(&[&plan.moved], AppendFor::Maintenance, self.now_ms())?),
+                false => match w.append(&[&plan.moved], AppendFor::Maintenance) {
+                    Ok(at) => Some(at),
+                    Err(e) => {
+                        // Nothing of this segment is settled: it stays live, unlisted.
+                        batch.removals.truncate(listed);
+                        return Err(e);
+                    }
+                },
             };
             // One lock of the staged changes for the whole segment (the writer lock is held,
             // so only readers wait, and only for the inserts below).
@@ -139,6 +162,12 @@ impl Engine {
             }
             w.mark_dirty();
         }
+        // Out of the live set only once its records are settled (a failed move, say on a
+        // full disk, leaves it live, to be drained again). Compaction (`KeepAll`) keeps its
+        // row and file until the checkpoint that makes the moved copies durable removes the
+        // row and deletes the file (in that order).
+        w.segments_mut()
+            .take_for_drain(id, mode == DrainMode::KeepAll);
         if mode != DrainMode::KeepAll {
             batch.ids.push(id);
             batch.moved_bytes += done.moved_bytes;
@@ -299,6 +328,7 @@ impl Engine {
                         view.header.expires_at != 0 && view.header.expires_at <= now;
                     let may_keep = mode == DrainMode::KeepRecentlyRead
                         && !header_expired
+                        && view.header.record_len() as u64 <= batch.move_budget
                         && self.access.recently_read(view.key);
                     if !may_keep {
                         list(true);
@@ -316,10 +346,16 @@ impl Engine {
             let keep = !expired
                 && match mode {
                     DrainMode::KeepAll => true,
-                    DrainMode::KeepRecentlyRead => self.access.recently_read(view.key),
+                    DrainMode::KeepRecentlyRead => {
+                        view.header.record_len() as u64 <= batch.move_budget
+                            && self.access.recently_read(view.key)
+                    }
                     DrainMode::DropAll => false,
                 };
             let record = &bytes[offset as usize..offset as usize + view.header.record_len()];
+            if keep && evicting {
+                batch.move_budget -= record.len() as u64;
+            }
             let moved_at = keep.then_some(plan.moved.len() as u32);
             if keep {
                 done.moved += 1;
@@ -348,18 +384,18 @@ fn settle(staged: &mut Staged, mode: DrainMode, fate: Fate, moved: Option<EntryL
     match (mode, fate.source) {
         // Compaction: the old file outlives the next checkpoint, so older states may keep
         // pointing at it until then.
-        (DrainMode::KeepAll, _) | (_, Source::Current) => staged.restage(&fate.key, op),
+        (DrainMode::KeepAll, _) | (_, Source::Current) => staged.restage(fate.key, op),
         // Eviction deletes the file soon: nothing may be left pointing into it.
         (_, Source::Committing) => {
             staged.retract_committing(&fate.key);
             if moved.is_some() {
-                staged.stage(&fate.key, op);
+                staged.stage_owned(fate.key, op);
             }
         }
         // Its index entry is in the batch's removals, removed durably before the file goes.
         (_, Source::Index) => {
             if moved.is_some() {
-                staged.stage(&fate.key, op);
+                staged.stage_owned(fate.key, op);
             }
         }
     }

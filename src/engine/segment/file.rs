@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use memmap2::{Mmap, MmapOptions};
 
 use super::format::{SEGMENT_HEADER_LEN, decode_segment_header, encode_segment_header};
-use crate::error::{Error, io_err};
+use crate::error::{Error, io_err, write_err};
 use crate::permissions::Sharing;
 
 /// An open segment: the file (for positional writes and syncs) and a read-only mapping.
@@ -50,13 +50,25 @@ impl Segment {
             .write(true)
             .create_new(true)
             .open(&path)
-            .map_err(io_err("create segment", &path))?;
-        sharing
+            .map_err(|e| write_err("create segment", &path, SEGMENT_HEADER_LEN as u64, e))?;
+        let ready = sharing
             .created_file(&path)
-            .map_err(io_err("set permissions of segment", &path))?;
-        file.write_all_at(&encode_segment_header(id as u64), 0)
-            .map_err(io_err("write segment header", &path))?;
-        let map = Self::map(&file, &path, reserve)?;
+            .map_err(io_err("set permissions of segment", &path))
+            .and_then(|()| {
+                file.write_all_at(&encode_segment_header(id as u64), 0)
+                    .map_err(|e| {
+                        write_err("write segment header", &path, SEGMENT_HEADER_LEN as u64, e)
+                    })
+            })
+            .and_then(|()| Self::map(&file, &path, reserve));
+        let map = match ready {
+            Ok(map) => map,
+            Err(e) => {
+                // Not in the index yet: a half-made file is only in the way.
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+        };
         Ok(Self {
             id,
             path,

@@ -11,6 +11,7 @@ use super::file::{Segment, parse_segment_file_name};
 use super::map::SegmentMap;
 use super::meta::SegmentMeta;
 use super::writer::SegmentWriter;
+use crate::clock::Clock;
 use crate::error::{Error, Result, io_err};
 use crate::permissions::Sharing;
 
@@ -20,6 +21,7 @@ impl SegmentWriter {
     pub fn recover(
         dir: &Path,
         sharing: Sharing,
+        clock: Arc<dyn Clock>,
         map: Arc<SegmentMap>,
         mut meta: BTreeMap<u32, SegmentMeta>,
         mut next_id: u32,
@@ -46,7 +48,7 @@ impl SegmentWriter {
             next_id = next_id.max(id + 1);
         }
         map.replace_all(open);
-        let mut writer = SegmentWriter::new(dir, sharing, map, meta, next_id, segment_size);
+        let mut writer = SegmentWriter::new(dir, sharing, clock, map, meta, next_id, segment_size);
         if let Some(active) = active {
             writer.set_active(active);
         }

@@ -22,7 +22,8 @@ use super::format::SEGMENT_HEADER_LEN;
 use super::map::SegmentMap;
 use super::meta::SegmentMeta;
 use super::reaper::Reaper;
-use crate::error::{Error, Result};
+use crate::clock::Clock;
+use crate::error::{Result, write_err};
 use crate::permissions::Sharing;
 
 /// Who appends: inserts, or maintenance moving records forward (compaction, eviction's
@@ -40,6 +41,7 @@ pub enum AppendFor {
 pub struct SegmentWriter {
     dir: PathBuf,
     sharing: Sharing,
+    clock: Arc<dyn Clock>,
     map: Arc<SegmentMap>,
     reaper: Reaper,
     /// Segment receiving appends.
@@ -77,6 +79,7 @@ impl SegmentWriter {
     pub(super) fn new(
         dir: &Path,
         sharing: Sharing,
+        clock: Arc<dyn Clock>,
         map: Arc<SegmentMap>,
         meta: BTreeMap<u32, SegmentMeta>,
         next_id: u32,
@@ -85,6 +88,7 @@ impl SegmentWriter {
         Self {
             dir: dir.to_path_buf(),
             sharing,
+            clock,
             map,
             reaper: Reaper::start(),
             active: None,
@@ -103,6 +107,11 @@ impl SegmentWriter {
     /// Id of the active segment, if any.
     pub fn active_id(&self) -> Option<u32> {
         self.active.as_ref().map(|s| s.id())
+    }
+
+    /// Bytes written to the active segment (0 without one).
+    pub fn active_len(&self) -> u64 {
+        self.active.as_ref().map_or(0, |s| s.readable_len())
     }
 
     /// Bytes still free in the active segment.
@@ -124,22 +133,20 @@ impl SegmentWriter {
 
     /// Writes a record (given as consecutive parts) at the end of the active segment,
     /// rotating to a new segment when it does not fit. Returns (segment id, offset).
-    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor, now_ms: u64) -> Result<(u32, u32)> {
+    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor) -> Result<(u32, u32)> {
         let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
         let seg = match &self.active {
             Some(s) if s.readable_len() + need <= s.reserved_len() => s.clone(),
-            _ => self.rotate(self.reserve_for(need), by, now_ms)?,
+            _ => self.rotate(self.reserve_for(need), by)?,
         };
         let offset = seg.readable_len();
         let mut at = offset;
         for part in parts.iter().filter(|p| !p.is_empty()) {
+            // A failed write leaves `readable_len` where it was: whatever part of the
+            // record reached the file is past the end, overwritten by the next append.
             seg.file()
                 .write_all_at(part, at)
-                .map_err(|source| Error::Io {
-                    op: "append to segment",
-                    path: seg.path().to_path_buf(),
-                    source,
-                })?;
+                .map_err(|e| write_err("append to segment", seg.path(), need, e))?;
             at += part.len() as u64;
         }
         seg.set_readable_len(offset + need);
@@ -149,8 +156,8 @@ impl SegmentWriter {
         Ok((seg.id(), offset as u32))
     }
 
-    /// Seals the active segment and starts a new one of `reserve` bytes.
-    pub fn rotate(&mut self, reserve: u64, by: AppendFor, now_ms: u64) -> Result<Arc<Segment>> {
+    /// Seals the active segment (if any): later appends start a new one.
+    pub fn seal_active(&mut self) {
         if let Some(old) = self.active.take() {
             self.seal(old.id());
             // Filled by maintenance: sync it while maintenance fills the next one. (Not
@@ -160,6 +167,11 @@ impl SegmentWriter {
                 self.reaper.sync_early(old);
             }
         }
+    }
+
+    /// Seals the active segment and starts a new one of `reserve` bytes.
+    pub fn rotate(&mut self, reserve: u64, by: AppendFor) -> Result<Arc<Segment>> {
+        self.seal_active();
         let id = self.next_id;
         let seg = Arc::new(Segment::create(&self.dir, id, reserve, self.sharing)?);
         self.next_id = id + 1;
@@ -168,7 +180,7 @@ impl SegmentWriter {
         }
         let meta = SegmentMeta {
             len: SEGMENT_HEADER_LEN as u64,
-            last_access: now_ms,
+            last_access: self.clock.now_ms(),
             ..Default::default()
         };
         self.meta.insert(id, meta);
@@ -287,13 +299,19 @@ impl SegmentWriter {
         chosen.map(|(id, _)| *id).collect()
     }
 
-    /// Takes segment `id` out of the live set for draining; it stops receiving appends.
-    /// With `doom`, its row and file stay until [`Self::release_doomed`] (compaction);
-    /// otherwise the caller deletes it after a durable commit (eviction).
-    pub fn take_for_drain(&mut self, id: u32, doom: bool) {
+    /// Stops appending to segment `id` if it is the active one (it is about to be
+    /// drained: records moved out of it must go to another segment).
+    pub fn stop_appending_to(&mut self, id: u32) {
         if self.active_id() == Some(id) {
             self.active = None;
         }
+    }
+
+    /// Takes segment `id`, drained, out of the live set.
+    /// With `doom`, its row and file stay until [`Self::release_doomed`] (compaction);
+    /// otherwise the caller deletes it after a durable commit (eviction).
+    pub fn take_for_drain(&mut self, id: u32, doom: bool) {
+        self.stop_appending_to(id);
         let meta = self.meta.remove(&id).unwrap_or_default();
         self.dirty_rows.insert(id);
         if doom {

@@ -100,6 +100,7 @@ impl Engine {
         for id in releasing {
             w.segments_mut().delete(id);
         }
+        w.keep_up_reserve();
         Ok(())
     }
 

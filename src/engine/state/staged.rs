@@ -83,15 +83,17 @@ impl Staged {
         self.current.insert(key.into(), op);
     }
 
-    /// [`Self::stage`] for a key that is usually staged already (maintenance re-staging a
-    /// young record it moved): looks before it allocates.
-    pub fn restage(&mut self, key: &[u8], op: Pending) {
-        match self.current.get_mut(key) {
-            // Already staged (say, a young record moved again): no new key allocation.
+    /// [`Self::stage`] with a key the caller owns (no copy).
+    pub fn stage_owned(&mut self, key: Vec<u8>, op: Pending) {
+        self.current.insert(key.into_boxed_slice(), op);
+    }
+
+    /// [`Self::stage_owned`] for a key that is usually staged already (maintenance
+    /// re-staging a young record it moved): looks before it takes the key.
+    pub fn restage(&mut self, key: Vec<u8>, op: Pending) {
+        match self.current.get_mut(key.as_slice()) {
             Some(slot) => *slot = op,
-            None => {
-                self.current.insert(key.into(), op);
-            }
+            None => self.stage_owned(key, op),
         }
     }
 

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::SpaceReserve;
 use crate::engine::segment::{AppendFor, SegmentWriter};
 use crate::error::{Error, Result};
 
@@ -20,6 +21,7 @@ const ACCESS_SAVE_INTERVAL: Duration = Duration::from_secs(10);
 pub struct WriterState {
     store_dir: PathBuf,
     segments: SegmentWriter,
+    reserve: SpaceReserve,
     capacity: u64,
     dirty: bool,
     poisoned: Option<String>,
@@ -29,10 +31,16 @@ pub struct WriterState {
 
 impl WriterState {
     /// The writer of the store in `store_dir`, over recovered segments.
-    pub fn new(store_dir: &Path, segments: SegmentWriter, capacity: u64) -> Self {
+    pub fn new(
+        store_dir: &Path,
+        segments: SegmentWriter,
+        reserve: SpaceReserve,
+        capacity: u64,
+    ) -> Self {
         Self {
             store_dir: store_dir.to_path_buf(),
             segments,
+            reserve,
             capacity,
             dirty: false,
             poisoned: None,
@@ -51,16 +59,43 @@ impl WriterState {
         &mut self.segments
     }
 
-    /// Appends a record through the segment writer; a failure poisons the store.
-    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor, now_ms: u64) -> Result<(u32, u32)> {
-        let appended = self.segments.append(parts, by, now_ms);
-        appended.map_err(|e| self.poison(e))
+    /// Appends a record through the segment writer. A full disk fails only this write;
+    /// any other failure poisons the store.
+    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor) -> Result<(u32, u32)> {
+        let appended = self.segments.append(parts, by);
+        appended.map_err(|e| self.poison_unless_full(e))
     }
 
-    /// Starts a new segment of `reserve` bytes for inserts; a failure poisons the store.
-    pub fn rotate_for_insert(&mut self, reserve: u64, now_ms: u64) -> Result<()> {
-        let rotated = self.segments.rotate(reserve, AppendFor::Insert, now_ms);
-        rotated.map(|_| ()).map_err(|e| self.poison(e))
+    /// Starts a new segment of `reserve` bytes for inserts. A full disk fails only this
+    /// write; any other failure poisons the store.
+    pub fn rotate_for_insert(&mut self, reserve: u64) -> Result<()> {
+        let rotated = self.segments.rotate(reserve, AppendFor::Insert);
+        rotated.map(|_| ()).map_err(|e| self.poison_unless_full(e))
+    }
+
+    /// A write that did not fit a full file system leaves nothing behind (the segment's
+    /// readable length did not move, a half-made segment file is removed): it fails alone.
+    /// Any other write failure may have left the file in an unknown state: poison.
+    /// The reserve is released then, so the next checkpoint can still commit.
+    fn poison_unless_full(&mut self, err: Error) -> Error {
+        match err {
+            Error::DiskFull { .. } => {
+                self.reserve.release();
+                err
+            }
+            err => self.poison(err),
+        }
+    }
+
+    /// Bytes the space reserve holds on disk (it counts in the capacity).
+    pub fn reserve_bytes(&self) -> u64 {
+        self.reserve.bytes()
+    }
+
+    /// A checkpoint committed: make the reserve if the file system is getting full (and
+    /// again after it was spent, once there is room).
+    pub fn keep_up_reserve(&mut self) {
+        self.reserve.keep_up();
     }
 
     /// The error to return when writes are refused.

@@ -1,0 +1,111 @@
+//! A little disk space held back for the index, so that a full file system fails one write
+//! and not the store.
+//!
+//! When an append meets a full file system, the write fails alone, but the next checkpoint
+//! must still commit the index (redb needs a few pages), or what was acknowledged before
+//! could not be made durable. So while the file system is getting full (less than
+//! [`LOW_SPACE`] free), the store keeps a file, `DIR/reserve`, of a fixed size: it is
+//! deleted the moment a write finds the disk full, which gives the checkpoint room, and
+//! made again once a checkpoint finds the space back. With plenty of free space there is
+//! no reserve at all. It counts in the capacity like every other file of the store.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::{free_bytes, io_err};
+use crate::permissions::Sharing;
+
+/// Name of the reserve file in the store directory.
+pub const RESERVE_FILE: &str = "reserve";
+
+/// Below this much free space on the file system, the store holds its reserve.
+pub const LOW_SPACE: u64 = 256 << 20;
+
+/// The reserve file: its size, and whether it is there.
+pub struct SpaceReserve {
+    path: PathBuf,
+    size: u64,
+    sharing: Sharing,
+    held: bool,
+}
+
+impl SpaceReserve {
+    /// The reserve of a store with `capacity` bytes in `dir`: 1/64 of the capacity, between
+    /// 256 KiB and 1 MiB. Made now if the file system is getting full (a failure to make
+    /// it is not an error: the store runs without it, as if it had been spent).
+    pub fn open(dir: &Path, capacity: u64, sharing: Sharing) -> Self {
+        let mut reserve = Self {
+            path: dir.join(RESERVE_FILE),
+            size: reserve_size(capacity),
+            sharing,
+            held: false,
+        };
+        reserve.held = reserve
+            .path
+            .metadata()
+            .is_ok_and(|m| m.len() == reserve.size);
+        reserve.keep_up();
+        reserve
+    }
+
+    /// Bytes it holds on disk now.
+    pub fn bytes(&self) -> u64 {
+        if self.held { self.size } else { 0 }
+    }
+
+    /// Gives the space back to the file system (a write found it full).
+    pub fn release(&mut self) {
+        if self.held {
+            let _ = std::fs::remove_file(&self.path);
+            self.held = false;
+            log::warn!(
+                "stratacache: the file system holding {} is full; released the {} byte reserve so \
+                 the index can still commit",
+                self.path.display(),
+                self.size
+            );
+        }
+    }
+
+    /// Makes the reserve if the file system is getting full but still has room for it
+    /// several times over (after a release, once the space is back).
+    pub fn keep_up(&mut self) {
+        if self.held {
+            return;
+        }
+        let free = free_bytes(&self.path);
+        if free < LOW_SPACE && free >= 4 * self.size {
+            self.held = self.make().is_ok();
+        }
+    }
+
+    fn make(&self) -> crate::Result<()> {
+        let file: File = self
+            .sharing
+            .file_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&self.path)
+            .map_err(io_err("create reserve", &self.path))?;
+        self.sharing
+            .created_file(&self.path)
+            .map_err(io_err("set permissions of reserve", &self.path))?;
+        // Written, not only sized: a sparse file would hold no space at all.
+        let block = vec![0u8; 64 << 10];
+        let mut at = 0;
+        while at < self.size {
+            let n = block.len().min((self.size - at) as usize);
+            std::os::unix::fs::FileExt::write_all_at(&file, &block[..n], at).map_err(|e| {
+                let _ = std::fs::remove_file(&self.path);
+                io_err("write reserve", &self.path)(e)
+            })?;
+            at += n as u64;
+        }
+        file.sync_all().map_err(io_err("sync reserve", &self.path))
+    }
+}
+
+fn reserve_size(capacity: u64) -> u64 {
+    (capacity / 64).clamp(256 << 10, 1 << 20)
+}
