@@ -20,6 +20,31 @@
 //! store.flush()?;
 //! # Ok(()) }
 //! ```
+//!
+//! Above it, [`Cache`] is the tiered cache an application usually embeds: a memory tier
+//! bounded by bytes over the disk tier (and, with the `redis` feature, a Redis tier shared
+//! between processes, between the two), behind one typed API. Values are any serde type;
+//! reads go memory, then Redis, then disk, and copy a lower-tier hit up; writes go to every
+//! tier by default ([`WritePolicy`]); [`Cache::get_with`] runs its loader once per key
+//! however many threads ask at the same time. It takes the disk tier as a
+//! [`DiskStoreBuilder`], so the disk settings stay in one place.
+//!
+//! ```
+//! # fn main() -> stratacache::Result<()> {
+//! use stratacache::{Cache, DiskStore};
+//! let dir = tempfile::tempdir().unwrap();
+//! let cache = Cache::builder()
+//!     .memory(16 << 20) // bytes the memory tier may hold
+//!     .disk(DiskStore::builder(dir.path()).capacity_bytes(64 << 20))
+//!     .open()?;
+//! cache.insert("page/1", &vec!["OCR".to_string(), "text".to_string()])?;
+//! let words: Option<Vec<String>> = cache.get("page/1")?;
+//! assert_eq!(words.unwrap().len(), 2);
+//! let pages: u32 = cache.get_with("scan-42/pages", || 12)?; // loaded once, then cached
+//! assert_eq!(pages, 12);
+//! cache.close()?; // flushes the disk tier
+//! # Ok(()) }
+//! ```
 
 mod cache;
 mod clock;

@@ -17,6 +17,9 @@ use crate::error::Result;
 /// segment files. `Send + Sync`: share it with an `Arc`; readers run in parallel with the
 /// writer.
 ///
+/// Dropping a store flushes it, like [`DiskStore::close`], and saves its counters; but
+/// drop cannot return an error, so it only logs one. Call `close()` to see it.
+///
 /// ```
 /// # fn main() -> stratacache::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
@@ -29,6 +32,8 @@ use crate::error::Result;
 pub struct DiskStore {
     inner: Arc<Engine>,
     checkpointer: Option<Checkpointer>,
+    /// Shut down already (by `close` or a simulated crash): dropping does nothing more.
+    closed: bool,
 }
 
 impl std::fmt::Debug for DiskStore {
@@ -52,6 +57,7 @@ impl DiskStore {
         Ok(Self {
             inner,
             checkpointer,
+            closed: false,
         })
     }
 
@@ -239,10 +245,12 @@ impl DiskStore {
             c.stop();
         }
         self.inner.writer.lock().poison_with("simulated crash");
+        self.closed = true;
     }
 
     /// Flushes, saves the counters and closes the store, reporting any error.
     pub fn close(mut self) -> Result<()> {
+        self.closed = true;
         self.shutdown()
     }
 
@@ -264,6 +272,9 @@ impl DiskStore {
 
 impl Drop for DiskStore {
     fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
         if let Err(e) = self.shutdown() {
             log::error!(
                 "stratacache: closing {} failed: {e}",

@@ -16,11 +16,12 @@ use crate::units::{parse_size, parse_ttl};
     propagate_version = true,
     arg_required_else_help = true,
     after_help = "\
-Exit codes: 0 ok, 1 not found, 2 error, 3 corruption found.
+Exit codes: 0 ok, 1 not found, 2 error, 3 corruption found, 4 store busy.
 
 Example:
   stratacache --dir /var/cache/ocr --capacity 64GiB import ./ocr-out --prefix scans/
-  stratacache --dir /var/cache/ocr ls --long --prefix scans/2024/"
+  stratacache --dir /var/cache/ocr ls --long --prefix scans/2024/",
+    mut_subcommands = short_capacity_help
 )]
 pub struct Cli {
     /// The store directory [default: $STRATACACHE_DIR, else ./.stratacache]
@@ -44,16 +45,49 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub capacity: Option<u64>,
 
-    /// Wait up to this long for a store held by another process, e.g. 30s [default: 0]
-    ///
-    /// Only one process can open a store at a time. Without --wait, a command on a store
-    /// that another process holds exits at once with code 4.
+    /// Wait up to this long for a store another process holds, e.g. 30s (else exit 4)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_ttl)]
     pub wait: Option<Duration>,
+
+    /// Largest value put and import store, e.g. 256MiB (below 4GiB) [default: 64MiB]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SIZE",
+        value_parser = parse_value_limit,
+        default_value_t = stratacache::limits::DEFAULT_MAX_VALUE_SIZE as u64,
+        hide_default_value = true
+    )]
+    pub max_value_size: u64,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--capacity` as every command's help shows it: one line. Its long text (how sizes are
+/// written, what a change does) stays in `stratacache --help` instead of being repeated in
+/// the help of each command. clap copies a global option into each subcommand unless the
+/// subcommand already has an argument with its id; this is that argument, parsed the same
+/// way, and clap hands its value to `Cli::capacity` like the global one's.
+fn short_capacity_help(command: clap::Command) -> clap::Command {
+    command.arg(
+        clap::Arg::new("capacity")
+            .long("capacity")
+            .value_name("SIZE")
+            .value_parser(parse_size)
+            .help("Capacity of the store, e.g. 64MiB, 10GiB (details: stratacache --help)"),
+    )
+}
+
+/// Parses `--max-value-size`: a size of at least 1 byte and below 4 GiB (a record stores
+/// lengths in 32 bits).
+fn parse_value_limit(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err("the value limit must be at least 1 byte".into()),
+        n if n >= 1 << 32 => Err("the value limit must be below 4GiB".into()),
+        n => Ok(n),
+    }
 }
 
 /// The commands.
@@ -79,17 +113,26 @@ Examples:
 
     /// List keys, one per line (long: size, stored size, remaining TTL, key).
     #[command(after_help = "\
+Keys are shown as UTF-8 (invalid bytes replaced), except with -0: then each key is written
+as its stored bytes and ends with a NUL byte instead of a newline, so keys holding a
+newline or any other byte are safe to pass on with xargs -0.
+
 Examples:
   stratacache ls --prefix scans/
   stratacache ls --long
-  stratacache ls --json | jq '.[].key'")]
+  stratacache ls --json | jq '.[].key'
+  stratacache ls -0 --prefix tmp/ | xargs -0 stratacache rm")]
     Ls(LsArgs),
 
     /// Store every regular file under DIR, key = prefix + relative path; creates the store.
     #[command(after_help = "\
-Files larger than the value limit (64 MiB) are skipped; unreadable files are reported and
-the import goes on (exit 2 at the end if any failed). With --key-by-hash the key is the
-prefix plus the BLAKE3 hash of the content, and \"KEY<TAB>PATH\" lines go to stdout.
+Files larger than the value limit (--max-value-size, 64 MiB by default) are skipped and
+unreadable files are reported; the import goes on, and exits 2 at the end if any file was
+skipped for its size or failed. An error of the store itself (a full disk) stops the
+import; what was stored before it is kept. The summary says how many entries the import
+evicted, and warns when imported files were evicted again to stay within the capacity.
+With --key-by-hash the key is the prefix plus the BLAKE3 hash of the content, and
+\"KEY<TAB>PATH\" lines go to stdout.
 
 Examples:
   stratacache import ./ocr-out --prefix scans/ --ttl 30d
@@ -99,8 +142,11 @@ Examples:
 
     /// Write every live entry to DIR/<key>, creating directories as needed.
     #[command(after_help = "\
-Keys that would escape DIR (a '..' component, a leading '/') are refused and reported;
-exit 2 at the end if any entry could not be written.
+These keys are refused and reported, and the others exported: a key that would escape DIR
+(a leading '/', a '.' or '..' component, an empty component as in 'a//b' or a trailing
+'/', a NUL byte), a path through a symbolic link already in DIR (links are never
+followed), a key whose path is both a file and a directory ('a' and 'a/b'), and a path
+inside the store itself. Exit 2 at the end if any entry could not be written.
 
 Example:
   stratacache export ./restored --prefix scans/")]
@@ -204,6 +250,9 @@ pub struct LsArgs {
     /// A JSON array of {key, size, stored_size, expires_in_ms}.
     #[arg(long)]
     pub json: bool,
+    /// End each key with a NUL byte, not a newline, for xargs -0 (keys as stored bytes).
+    #[arg(short = '0', long = "null", conflicts_with = "json")]
+    pub null: bool,
 }
 
 /// Arguments of `import`.

@@ -63,23 +63,30 @@ fn run(cli: Cli) -> CmdResult {
             cli.command.name()
         )));
     }
-    let store = open::open(&cli.store_dir, cli.capacity, mode, cli.wait)?;
-    let outcome = dispatch(&store, cli.command);
+    let store = open::open(
+        &cli.store_dir,
+        cli.capacity,
+        mode,
+        cli.wait,
+        cli.max_value_size,
+    )?;
+    let outcome = dispatch(&store, cli.command, cli.max_value_size);
     let closed = store.close();
     let outcome = outcome?;
     closed?;
     Ok(outcome)
 }
 
-/// Runs one command on an open store.
-fn dispatch(store: &DiskStore, command: Command) -> CmdResult {
+/// Runs one command on an open store; `put` and `import` store values of at most
+/// `max_value_size` bytes.
+fn dispatch(store: &DiskStore, command: Command, max_value_size: u64) -> CmdResult {
     use commands::*;
     match command {
-        Command::Put(args) => put_get::put(store, args),
+        Command::Put(args) => put_get::put(store, args, max_value_size),
         Command::Get(args) => put_get::get(store, args),
         Command::Rm(args) => rm::run(store, args),
         Command::Ls(args) => ls::run(store, args),
-        Command::Import(args) => import::run(store, args),
+        Command::Import(args) => import::run(store, args, max_value_size),
         Command::Export(args) => export::run(store, args),
         Command::Stats(args) => stats::run(store, args),
         Command::Verify(args) => verify::run(store, args),

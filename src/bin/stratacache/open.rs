@@ -14,9 +14,6 @@ use stratacache::{DiskStore, DiskStoreBuilder};
 use crate::exit::Fatal;
 use crate::units::{grouped, human_size};
 
-/// Largest value the CLI stores or reads from a file: the library's default limit.
-pub const MAX_VALUE_SIZE: u64 = stratacache::limits::DEFAULT_MAX_VALUE_SIZE as u64;
-
 /// Whether a command may create the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -27,7 +24,7 @@ pub enum Mode {
 }
 
 /// Opens the store in `dir` for one command, waiting up to `wait` for another process
-/// that holds it.
+/// that holds it, with `max_value_size` as its value limit.
 ///
 /// A capacity, when given, is the capacity of a new store; for an existing store it is
 /// changed right after opening, evicting down to it at once, and what that evicted is
@@ -40,11 +37,12 @@ pub fn open(
     capacity: Option<u64>,
     mode: Mode,
     wait: Option<Duration>,
+    max_value_size: u64,
 ) -> Result<DiskStore, Fatal> {
     let is_new = !dir.join("index.redb").exists();
     let mut builder = DiskStore::builder(dir)
         .create(mode == Mode::CreateIfMissing)
-        .max_value_size(MAX_VALUE_SIZE as usize)
+        .max_value_size(max_value_size as usize)
         .sweep_interval(None)
         .background_maintenance(false);
     if let Some(bytes) = capacity.filter(|_| is_new) {

@@ -66,47 +66,92 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     n.checked_mul(multiplier).ok_or_else(too_big)
 }
 
-/// Parses a TTL: one or more `<integer><unit>` parts with units `ms`, `s`, `m`, `h`, `d`
-/// (`90s`, `7d`, `1500ms`, `1h30m`). Zero is rejected: the entry would expire at once.
+/// Parses a duration (a TTL, or how long to wait): one or more `<number><unit>` parts with
+/// units `ms`, `s`, `m`, `h`, `d`, the largest first and each unit once (`90s`, `7d`,
+/// `1500ms`, `1h30m`). The last part may have a fraction (`1.5h`, `2.5s`), rounded to the
+/// millisecond. Zero is rejected: an entry would expire at once.
 pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     let mut rest = text.trim();
     if rest.is_empty() {
         return Err(format!("empty duration ({TTL_HINT})"));
     }
     let mut total_ms: u64 = 0;
+    // Index in TTL_UNITS of the previous part's unit: each next unit must be larger.
+    let mut previous: Option<usize> = None;
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(format!("expected a number at '{rest}' ({TTL_HINT})"));
-        }
-        let number: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| "duration is too large".to_string())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        if unit.is_empty() {
-            return Err(format!("missing unit after '{number}' ({TTL_HINT})"));
-        }
-        let per = TTL_UNITS
+        let (number, unit, after) = split_ttl_part(rest)?;
+        let index = TTL_UNITS
             .iter()
-            .find(|(name, _)| *name == unit)
-            .map(|(_, ms)| *ms)
+            .position(|(name, _)| *name == unit)
             .ok_or_else(|| format!("unknown unit '{unit}' ({TTL_HINT})"))?;
-        total_ms = number
-            .checked_mul(per)
-            .and_then(|ms| total_ms.checked_add(ms))
+        match previous {
+            Some(p) if p == index => {
+                return Err(format!(
+                    "the unit '{unit}' is given twice (give each unit once, largest first, \
+                     e.g. 1h30m)"
+                ));
+            }
+            Some(p) if p < index => {
+                return Err(format!(
+                    "'{number}{unit}' comes after a smaller unit (largest first, e.g. 1h30m)"
+                ));
+            }
+            _ => {}
+        }
+        if number.contains('.') && !after.is_empty() {
+            return Err(format!(
+                "only the last part may have a fraction, not '{number}{unit}' (e.g. 1.5h or 1h30m)"
+            ));
+        }
+        let ms = part_ms(number, TTL_UNITS[index].1)?;
+        total_ms = total_ms
+            .checked_add(ms)
             .ok_or_else(|| "duration is too large".to_string())?;
-        rest = &rest[unit_len..];
+        previous = Some(index);
+        rest = after;
     }
     if total_ms == 0 {
-        return Err("a TTL must be greater than zero".into());
+        return Err("a duration must be greater than zero".into());
     }
     Ok(Duration::from_millis(total_ms))
+}
+
+/// Splits `<number><unit>` off the front of `text`: the number (digits, maybe one `.`), the
+/// unit, and what follows.
+fn split_ttl_part(text: &str) -> Result<(&str, &str, &str), String> {
+    let digits = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    if digits == 0 {
+        return Err(format!("expected a number at '{text}' ({TTL_HINT})"));
+    }
+    let (number, rest) = text.split_at(digits);
+    let unit_len = rest
+        .find(|c: char| c.is_ascii_digit() || c == '.')
+        .unwrap_or(rest.len());
+    if unit_len == 0 {
+        return Err(format!("missing unit after '{number}' ({TTL_HINT})"));
+    }
+    let (unit, after) = rest.split_at(unit_len);
+    Ok((number, unit, after))
+}
+
+/// Milliseconds in `number` (`90`, `1.5`) of a unit of `per` milliseconds.
+fn part_ms(number: &str, per: u64) -> Result<u64, String> {
+    let too_large = || "duration is too large".to_string();
+    if !number.contains('.') {
+        let n: u64 = number.parse().map_err(|_| too_large())?;
+        return n.checked_mul(per).ok_or_else(too_large);
+    }
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("'{number}' is not a number"))?;
+    let ms = (n * per as f64).round();
+    if ms < u64::MAX as f64 {
+        Ok(ms as u64)
+    } else {
+        Err(too_large())
+    }
 }
 
 /// A byte count for people: `512 B`, `12.4 MiB`, `3.0 GiB`.
@@ -145,6 +190,24 @@ pub fn human_duration(ms: u64) -> String {
 pub fn count(n: u64, noun: &str) -> String {
     let s = if n == 1 { "" } else { "s" };
     format!("{} {noun}{s}", grouped(n))
+}
+
+/// A count and the noun's singular or plural: `1 entry`, `1,200 entries`.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+/// A rate of items per second for people: `770,517/s`, `12/s`, `2.5/s` (a fraction only
+/// below 10).
+pub fn human_rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() || per_sec < 0.0 {
+        return "-".into();
+    }
+    if per_sec < 10.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{}/s", grouped(per_sec.round() as u64))
+    }
 }
 
 /// A whole number with thousands separators: `1,234,567`.
@@ -199,6 +262,19 @@ mod tests {
         assert_eq!(parse_ttl("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(7 * 86_400)));
         assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(
+            parse_ttl("1d2h3m4s5ms"),
+            Ok(Duration::from_millis(93_784_005))
+        );
+    }
+
+    #[test]
+    fn ttls_with_a_fraction() {
+        assert_eq!(parse_ttl("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_ttl("0.5d"), Ok(Duration::from_secs(43_200)));
+        assert_eq!(parse_ttl("2.5s"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_ttl("1h0.5m"), Ok(Duration::from_secs(3630)));
+        assert_eq!(parse_ttl("1.5ms"), Ok(Duration::from_millis(2)));
     }
 
     #[test]
@@ -209,7 +285,19 @@ mod tests {
         assert!(parse_ttl("0s").unwrap_err().contains("greater than zero"));
         assert!(parse_ttl("").is_err());
         assert!(parse_ttl("-5s").is_err());
-        assert!(parse_ttl("1.5h").is_err());
+        assert!(
+            parse_ttl("1m1m")
+                .unwrap_err()
+                .contains("'m' is given twice")
+        );
+        assert!(parse_ttl("30m1h").unwrap_err().contains("'1h'"));
+        assert!(parse_ttl("1.5h30m").unwrap_err().contains("'1.5h'"));
+        assert!(parse_ttl("1..5h").unwrap_err().contains("'1..5'"));
+        assert!(
+            parse_ttl("0.0001s")
+                .unwrap_err()
+                .contains("greater than zero")
+        );
         assert!(parse_ttl("99999999999999999999d").is_err());
         assert!(parse_ttl("999999999999999d").is_err());
     }
@@ -232,6 +320,14 @@ mod tests {
         assert_eq!(human_duration(90_000), "1m 30s");
         assert_eq!(human_duration(5 * 3_600_000), "5h 0m");
         assert_eq!(human_duration(7 * 86_400_000 - 1), "6d 23h");
+    }
+
+    #[test]
+    fn rates_for_people() {
+        assert_eq!(human_rate(770_517.153_9), "770,517/s");
+        assert_eq!(human_rate(12.4), "12/s");
+        assert_eq!(human_rate(2.54), "2.5/s");
+        assert_eq!(human_rate(f64::INFINITY), "-");
     }
 
     #[test]

@@ -104,6 +104,11 @@ impl SegmentWriter {
         }
     }
 
+    /// The segments directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Id of the active segment, if any.
     pub fn active_id(&self) -> Option<u32> {
         self.active.as_ref().map(|s| s.id())

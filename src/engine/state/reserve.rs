@@ -27,6 +27,9 @@ pub struct SpaceReserve {
     size: u64,
     sharing: Sharing,
     held: bool,
+    /// Released because a write found the disk full, and not made again yet: until it is,
+    /// writes leave its size free for the index.
+    spent: bool,
 }
 
 impl SpaceReserve {
@@ -39,6 +42,7 @@ impl SpaceReserve {
             size: reserve_size(capacity),
             sharing,
             held: false,
+            spent: false,
         };
         reserve.held = reserve
             .path
@@ -55,6 +59,7 @@ impl SpaceReserve {
 
     /// Gives the space back to the file system (a write found it full).
     pub fn release(&mut self) {
+        self.spent = true;
         if self.held {
             let _ = std::fs::remove_file(&self.path);
             self.held = false;
@@ -76,6 +81,21 @@ impl SpaceReserve {
         let free = free_bytes(&self.path);
         if free < LOW_SPACE && free >= 4 * self.size {
             self.held = self.make().is_ok();
+        }
+        self.spent &= !self.held && free < LOW_SPACE;
+    }
+
+    /// While the reserve is spent, a write of `need` bytes must leave its size free on the
+    /// file system, or the next checkpoint could not commit: `Err(free bytes)` refuses it.
+    pub fn check_room(&self, need: u64) -> Result<(), u64> {
+        if !self.spent {
+            return Ok(());
+        }
+        let free = free_bytes(&self.path);
+        if free >= need.saturating_add(self.size) {
+            Ok(())
+        } else {
+            Err(free)
         }
     }
 

@@ -62,6 +62,15 @@ impl WriterState {
     /// Appends a record through the segment writer. A full disk fails only this write;
     /// any other failure poisons the store.
     pub fn append(&mut self, parts: &[&[u8]], by: AppendFor) -> Result<(u32, u32)> {
+        let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        if let Err(available) = self.reserve.check_room(need) {
+            return Err(Error::DiskFull {
+                path: self.segments.dir().to_path_buf(),
+                needed: need,
+                available,
+                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+            });
+        }
         let appended = self.segments.append(parts, by);
         appended.map_err(|e| self.poison_unless_full(e))
     }

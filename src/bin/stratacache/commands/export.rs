@@ -18,7 +18,7 @@ use crate::commands::keys;
 use crate::exit::{CmdResult, Fatal, Outcome};
 use crate::nofollow::Root;
 use crate::progress;
-use crate::units::{grouped, human_size};
+use crate::units::{count, counted, grouped, human_size};
 
 /// Exports the live entries under a prefix.
 pub fn run(store: &DiskStore, args: ExportArgs) -> CmdResult {
@@ -85,8 +85,8 @@ pub fn run(store: &DiskStore, args: ExportArgs) -> CmdResult {
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64().max(1e-3);
     eprintln!(
-        "stratacache: exported {} files ({}) in {secs:.1}s ({}/s); skipped {}; failed {}",
-        grouped(files),
+        "stratacache: exported {} ({}) in {secs:.1}s ({}/s); skipped {}; failed {}",
+        count(files, "file"),
         human_size(bytes),
         human_size((bytes as f64 / secs) as u64),
         grouped(vanished),
@@ -94,7 +94,8 @@ pub fn run(store: &DiskStore, args: ExportArgs) -> CmdResult {
     );
     let corrupt = store.stats()?.corruptions - corruptions_before;
     if corrupt > 0 {
-        eprintln!("stratacache: {corrupt} corrupt entries were found and dropped");
+        let entries = counted(corrupt, "corrupt entry was", "corrupt entries were");
+        eprintln!("stratacache: {entries} found and dropped");
         return Ok(Outcome::Corrupt);
     }
     Ok(if failed > 0 {

@@ -3,8 +3,11 @@
 //! Every regular file under DIR is read (one at a time, size checked before reading) and
 //! stored under prefix + relative path, or prefix + hex BLAKE3 of the content with
 //! `--key-by-hash`. Problems with one file are reported and the import goes on; a summary
-//! goes to stderr, and the exit code is 2 if any file failed. Oversized files and
-//! symbolic links are skipped, not failures.
+//! goes to stderr, and the exit code is 2 if any file failed or was over the value limit.
+//! Symbolic links are skipped, not failures. An error of the store itself (a full disk)
+//! stops the import: what was stored before it is made durable and counted. The summary
+//! counts the entries the import evicted, and a warning says how many imported files were
+//! evicted again when the data did not fit the capacity.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -20,9 +23,8 @@ use crate::cli::ImportArgs;
 use crate::commands::keys;
 use crate::commands::walk::{self, Found};
 use crate::exit::{CmdResult, Fatal, Outcome};
-use crate::open::MAX_VALUE_SIZE;
 use crate::progress;
-use crate::units::{grouped, human_size};
+use crate::units::{count, counted, grouped, human_size};
 
 /// Most files read and stored at once (one per worker thread).
 const MAX_WORKERS: usize = 4;
@@ -36,14 +38,17 @@ struct Tally {
     present: u64,
     /// Too large, symbolic links, special files.
     skipped: u64,
+    /// Of `skipped`: over the value limit (these make the exit code 2).
+    too_large: u64,
     failed: u64,
 }
 
 /// What happened to one file.
 enum Fate {
-    Imported(u64),
+    /// Stored: its length and key.
+    Imported(u64, Vec<u8>),
     Present,
-    Skipped(String),
+    TooLarge(String),
     Failed(String),
 }
 
@@ -56,9 +61,10 @@ pub fn check_source(dir: &Path) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// Imports a directory tree.
-pub fn run(store: &DiskStore, args: ImportArgs) -> CmdResult {
+/// Imports a directory tree; files over `limit` bytes are skipped.
+pub fn run(store: &DiskStore, args: ImportArgs, limit: u64) -> CmdResult {
     let started = Instant::now();
+    let evictions_before = store.stats()?.evictions;
     let walked = walk::walk(&args.source, store.dir());
     let total = walked.files.iter().map(|f| f.len).sum();
     let pb = progress::bytes(total, "import");
@@ -74,19 +80,22 @@ pub fn run(store: &DiskStore, args: ImportArgs) -> CmdResult {
     }
     let mut mapping = BufWriter::new(std::io::stdout().lock());
     let mut fatal = None;
+    let mut imported_keys = Vec::new();
     import_all(
         store,
-        &args,
+        (&args, limit),
         &walked.files,
         |file, result| {
             match result {
-                Ok(Fate::Imported(bytes)) => {
+                Ok(Fate::Imported(bytes, key)) => {
                     tally.imported += 1;
                     tally.bytes += bytes;
+                    imported_keys.push(key);
                 }
                 Ok(Fate::Present) => tally.present += 1,
-                Ok(Fate::Skipped(why)) => {
+                Ok(Fate::TooLarge(why)) => {
                     tally.skipped += 1;
+                    tally.too_large += 1;
                     progress::note(&pb, &format!("skipped: {}: {why}", file.path.display()));
                 }
                 Ok(Fate::Failed(why)) => {
@@ -103,18 +112,90 @@ pub fn run(store: &DiskStore, args: ImportArgs) -> CmdResult {
         },
         &mut mapping,
     );
-    if let Some(e) = fatal {
-        return Err(e);
-    }
-    mapping.flush().map_err(Fatal::stdout)?;
-    store.flush()?;
     pb.finish_and_clear();
-    eprintln!("stratacache: {}", summary(&tally, started.elapsed()));
-    Ok(if tally.failed > 0 {
+    // After a store error too: what was stored before it is kept.
+    let flushed = store.flush();
+    let mapped = mapping.flush().map_err(Fatal::stdout);
+    // Unknown (not worth a second error) if the store cannot say after a failure.
+    let evicted = store
+        .stats()
+        .ok()
+        .map(|s| (s.evictions - evictions_before, s.capacity_bytes));
+    let elapsed = started.elapsed();
+    eprintln!(
+        "stratacache: {}",
+        summary(&tally, elapsed, evicted.map(|e| e.0), fatal.is_some())
+    );
+    if let Some((_, capacity)) = evicted.filter(|e| e.0 > 0) {
+        match evicted_again(store, &imported_keys) {
+            Ok(0) => {}
+            Ok(lost) => eprintln!(
+                "stratacache: warning: {}",
+                lost_warning(&tally, lost, capacity)
+            ),
+            // The error that stopped the import is the one to report.
+            Err(e) if fatal.is_none() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    if let Some(e) = fatal {
+        return Err(stopped(e, tally.imported, flushed.err()));
+    }
+    flushed?;
+    mapped?;
+    Ok(if tally.failed > 0 || tally.too_large > 0 {
         Outcome::PartlyFailed
     } else {
         Outcome::Done
     })
+}
+
+/// How many of the keys this import stored are gone again (evicted to make room for the
+/// ones after them).
+fn evicted_again(store: &DiskStore, keys: &[Vec<u8>]) -> Result<u64, Fatal> {
+    let mut lost = 0;
+    for key in keys {
+        if !store.contains_key(key)? {
+            lost += 1;
+        }
+    }
+    Ok(lost)
+}
+
+/// `40.0 MiB imported into a 24.0 MiB store: 3,132 of 4,105 files were evicted again ...`.
+fn lost_warning(t: &Tally, lost: u64, capacity: u64) -> String {
+    let hint = "a larger --capacity keeps them";
+    if t.bytes > capacity {
+        format!(
+            "{} imported into a {} store: {} of {} were evicted again ({hint})",
+            human_size(t.bytes),
+            human_size(capacity),
+            grouped(lost),
+            count(t.imported, "file"),
+        )
+    } else {
+        format!(
+            "{} of {} imported were evicted again to stay within the capacity of {} ({hint})",
+            grouped(lost),
+            count(t.imported, "file"),
+            human_size(capacity),
+        )
+    }
+}
+
+/// The error that stopped an import, with what happened to the files stored before it.
+fn stopped(err: Fatal, imported: u64, flush_failed: Option<stratacache::Error>) -> Fatal {
+    let before = count(imported, "file");
+    let are = if imported == 1 { "is" } else { "are" };
+    match flush_failed {
+        None => Fatal::msg(format!(
+            "import stopped: {err}; the {before} imported before it {are} kept"
+        )),
+        Some(e) => Fatal::msg(format!(
+            "import stopped: {err}; making the {before} imported before it durable failed \
+             too: {e}"
+        )),
+    }
 }
 
 /// Imports `files` on a few worker threads (compression runs outside the store's writer
@@ -122,7 +203,7 @@ pub fn run(store: &DiskStore, args: ImportArgs) -> CmdResult {
 /// thread, which returns false to stop. Each worker holds one file in memory at a time.
 fn import_all(
     store: &DiskStore,
-    args: &ImportArgs,
+    args: (&ImportArgs, u64),
     files: &[Found],
     mut done: impl FnMut(&Found, Result<Fate, Fatal>) -> bool,
     mapping: &mut impl Write,
@@ -145,6 +226,11 @@ fn import_all(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
                     let result = import_one(store, args, file, &mut buf, claimed);
+                    // A store error ends the import: the other workers stop at once, not
+                    // when the error's turn to be reported comes.
+                    if result.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
                     if tx.send((i, result)).is_err() {
                         break;
                     }
@@ -182,7 +268,7 @@ fn import_all(
 /// not.
 fn import_one(
     store: &DiskStore,
-    args: &ImportArgs,
+    (args, limit): (&ImportArgs, u64),
     file: &Found,
     buf: &mut Vec<u8>,
     claimed: &Mutex<HashSet<Vec<u8>>>,
@@ -194,14 +280,14 @@ fn import_one(
             return Ok((Fate::Present, None));
         }
     }
-    if file.len > MAX_VALUE_SIZE {
-        return Ok((Fate::Skipped(too_large(file.len)), None));
+    if file.len > limit {
+        return Ok((Fate::TooLarge(too_large(file.len, limit)), None));
     }
-    if let Err(e) = read_into(&file.path, buf) {
+    if let Err(e) = read_into(&file.path, buf, limit) {
         return Ok((Fate::Failed(e.to_string()), None));
     }
-    if buf.len() as u64 > MAX_VALUE_SIZE {
-        return Ok((Fate::Skipped(too_large(buf.len() as u64)), None));
+    if buf.len() as u64 > limit {
+        return Ok((Fate::TooLarge(too_large(buf.len() as u64, limit)), None));
     }
     if args.key_by_hash {
         key.extend_from_slice(blake3::hash(buf).to_hex().as_bytes());
@@ -215,14 +301,15 @@ fn import_one(
         Some(ttl) => store.insert_with_ttl(&key, buf, ttl),
         None => store.insert(&key, buf),
     };
+    let hash_key = args.key_by_hash.then(|| key.clone());
     let fate = match stored {
-        Ok(()) => Fate::Imported(buf.len() as u64),
+        Ok(()) => Fate::Imported(buf.len() as u64, key),
         Err(e @ (Error::EmptyKey | Error::KeyTooLong { .. } | Error::ValueTooLarge { .. })) => {
             Fate::Failed(format!("key {:?}: {e}", keys::show(&key)))
         }
         Err(e) => return Err(e.into()),
     };
-    Ok((fate, args.key_by_hash.then_some(key)))
+    Ok((fate, hash_key))
 }
 
 /// One `KEY<TAB>PATH` line of the `--key-by-hash` mapping.
@@ -235,29 +322,39 @@ fn write_mapping(out: &mut impl Write, key: &[u8], rel: &[u8]) -> Result<(), Fat
 }
 
 /// Reads a whole file into `buf`, at most one byte past the value limit.
-fn read_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+fn read_into(path: &Path, buf: &mut Vec<u8>, limit: u64) -> std::io::Result<()> {
     buf.clear();
     File::open(path)?
-        .take(MAX_VALUE_SIZE + 1)
+        .take(limit + 1)
         .read_to_end(buf)
         .map(|_| ())
 }
 
-fn too_large(len: u64) -> String {
+fn too_large(len: u64, limit: u64) -> String {
     format!(
-        "{} is over the value limit of {}; not loaded",
+        "{} is over the value limit of {} (--max-value-size); not loaded",
         human_size(len),
-        human_size(MAX_VALUE_SIZE)
+        human_size(limit)
     )
 }
 
 /// `imported 2,000 files (512.3 MiB) in 3.1s (165.3 MiB/s); already stored 0; skipped 0;
-/// failed 0`.
-fn summary(t: &Tally, elapsed: Duration) -> String {
+/// failed 0; evicted 0 entries`, with `before stopping` after the count when a store
+/// error ended the import.
+fn summary(t: &Tally, elapsed: Duration, evicted: Option<u64>, stopped: bool) -> String {
     let secs = elapsed.as_secs_f64().max(1e-3);
+    let stopped = if stopped { " before stopping" } else { "" };
+    let too_large = match t.too_large {
+        0 => String::new(),
+        n => format!(" ({} over the value limit)", grouped(n)),
+    };
+    let evicted = evicted
+        .map(|n| format!("; evicted {}", counted(n, "entry", "entries")))
+        .unwrap_or_default();
     format!(
-        "imported {} files ({}) in {secs:.1}s ({}/s); already stored {}; skipped {}; failed {}",
-        grouped(t.imported),
+        "imported {}{stopped} ({}) in {secs:.1}s ({}/s); already stored {}; skipped {}{too_large}; \
+         failed {}{evicted}",
+        count(t.imported, "file"),
         human_size(t.bytes),
         human_size((t.bytes as f64 / secs) as u64),
         grouped(t.present),

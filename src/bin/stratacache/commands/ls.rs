@@ -3,7 +3,8 @@
 //! Keys are shown as lossy UTF-8. Plain: one key per line, nothing else. Long:
 //! `SIZE  STORED  TTL  KEY`, sizes human, TTL the remaining time or `-`. JSON: an array
 //! of `{key, size, stored_size, expires_in_ms}` with `expires_in_ms` null for entries
-//! that never expire.
+//! that never expire. With `-0` (plain or long) each row ends with a NUL byte instead of
+//! a newline and the key is written as its stored bytes, so any key survives `xargs -0`.
 
 use std::io::{BufWriter, Write};
 
@@ -42,18 +43,34 @@ pub fn run(store: &DiskStore, args: LsArgs) -> CmdResult {
         let json = serde_json::to_string(&rows).map_err(|e| Fatal::msg(e.to_string()))?;
         writeln!(out, "{json}").map_err(Fatal::stdout)?;
     } else if args.long {
-        write_long(&mut out, &entries, now).map_err(Fatal::stdout)?;
+        write_long(&mut out, &entries, now, args.null).map_err(Fatal::stdout)?;
     } else {
         for e in &entries {
-            writeln!(out, "{}", keys::show(&e.key)).map_err(Fatal::stdout)?;
+            write_key(&mut out, &e.key, args.null).map_err(Fatal::stdout)?;
         }
     }
     out.flush().map_err(Fatal::stdout)?;
     Ok(Outcome::Done)
 }
 
+/// Ends a row with a key: its stored bytes and a NUL byte with `null`, else lossy UTF-8
+/// and a newline.
+fn write_key(out: &mut impl Write, key: &[u8], null: bool) -> std::io::Result<()> {
+    if null {
+        out.write_all(key)?;
+        out.write_all(b"\0")
+    } else {
+        writeln!(out, "{}", keys::show(key))
+    }
+}
+
 /// The long listing, columns aligned across all rows.
-fn write_long(out: &mut impl Write, entries: &[EntryInfo], now: u64) -> std::io::Result<()> {
+fn write_long(
+    out: &mut impl Write,
+    entries: &[EntryInfo],
+    now: u64,
+    null: bool,
+) -> std::io::Result<()> {
     let rows: Vec<[String; 3]> = entries
         .iter()
         .map(|e| {
@@ -67,12 +84,8 @@ fn write_long(out: &mut impl Write, entries: &[EntryInfo], now: u64) -> std::io:
     let width = |col: usize| rows.iter().map(|r| r[col].len()).max().unwrap_or(0);
     let (w0, w1, w2) = (width(0), width(1), width(2));
     for (row, e) in rows.iter().zip(entries) {
-        let key = keys::show(&e.key);
-        writeln!(
-            out,
-            "{:>w0$}  {:>w1$}  {:<w2$}  {key}",
-            row[0], row[1], row[2]
-        )?;
+        write!(out, "{:>w0$}  {:>w1$}  {:<w2$}  ", row[0], row[1], row[2])?;
+        write_key(out, &e.key, null)?;
     }
     Ok(())
 }

@@ -9,15 +9,14 @@ use stratacache::DiskStore;
 use crate::cli::{GetArgs, PutArgs};
 use crate::commands::keys;
 use crate::exit::{CmdResult, Fatal, Outcome};
-use crate::open::MAX_VALUE_SIZE;
 use crate::output;
 use crate::units::human_size;
 
-/// Stores a file (or standard input) under a key, durably.
-pub fn put(store: &DiskStore, args: PutArgs) -> CmdResult {
+/// Stores a file (or standard input) of at most `limit` bytes under a key, durably.
+pub fn put(store: &DiskStore, args: PutArgs, limit: u64) -> CmdResult {
     let value = match args.file.as_deref() {
-        Some(path) if path != Path::new("-") => read_file(path)?,
-        _ => read_stdin()?,
+        Some(path) if path != Path::new("-") => read_file(path, limit)?,
+        _ => read_stdin(limit)?,
     };
     let key = keys::from_arg(&args.key);
     match args.ttl {
@@ -42,7 +41,7 @@ pub fn get(store: &DiskStore, args: GetArgs) -> CmdResult {
 }
 
 /// Reads a whole file, refusing one over the value limit before reading it.
-fn read_file(path: &Path) -> Result<Vec<u8>, Fatal> {
+fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, Fatal> {
     let meta = std::fs::metadata(path).map_err(|e| Fatal::io("read", path, e))?;
     if !meta.is_file() {
         return Err(Fatal::msg(format!(
@@ -50,41 +49,45 @@ fn read_file(path: &Path) -> Result<Vec<u8>, Fatal> {
             path.display()
         )));
     }
-    if meta.len() > MAX_VALUE_SIZE {
-        return Err(too_large(&path.display().to_string(), meta.len()));
+    if meta.len() > limit {
+        return Err(too_large(&path.display().to_string(), meta.len(), limit));
     }
     let file = File::open(path).map_err(|e| Fatal::io("open", path, e))?;
     let mut value = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_VALUE_SIZE + 1)
+    file.take(limit + 1)
         .read_to_end(&mut value)
         .map_err(|e| Fatal::io("read", path, e))?;
-    if value.len() as u64 > MAX_VALUE_SIZE {
-        return Err(too_large(&path.display().to_string(), value.len() as u64));
+    if value.len() as u64 > limit {
+        return Err(too_large(
+            &path.display().to_string(),
+            value.len() as u64,
+            limit,
+        ));
     }
     Ok(value)
 }
 
 /// Reads standard input up to one byte past the value limit.
-fn read_stdin() -> Result<Vec<u8>, Fatal> {
+fn read_stdin(limit: u64) -> Result<Vec<u8>, Fatal> {
     let mut value = Vec::new();
     std::io::stdin()
         .lock()
-        .take(MAX_VALUE_SIZE + 1)
+        .take(limit + 1)
         .read_to_end(&mut value)
         .map_err(|e| Fatal::msg(format!("read standard input: {e}")))?;
-    if value.len() as u64 > MAX_VALUE_SIZE {
+    if value.len() as u64 > limit {
         return Err(Fatal::msg(format!(
-            "standard input is over the value limit of {}",
-            human_size(MAX_VALUE_SIZE)
+            "standard input is over the value limit of {} (--max-value-size)",
+            human_size(limit)
         )));
     }
     Ok(value)
 }
 
-fn too_large(what: &str, len: u64) -> Fatal {
+fn too_large(what: &str, len: u64, limit: u64) -> Fatal {
     Fatal::msg(format!(
-        "{what} is {} ({len} bytes), over the value limit of {}",
+        "{what} is {} ({len} bytes), over the value limit of {} (--max-value-size)",
         human_size(len),
-        human_size(MAX_VALUE_SIZE)
+        human_size(limit)
     ))
 }

@@ -6,7 +6,7 @@ use crate::cli::VerifyArgs;
 use crate::exit::{CmdResult, Fatal, Outcome};
 use crate::output;
 use crate::progress;
-use crate::units::grouped;
+use crate::units::count;
 
 /// Verifies the store; `Corrupt` (exit 3) when any record is bad, with `--repair` too
 /// (after the bad entries were removed, durably).
@@ -39,13 +39,14 @@ fn human(report: &VerifyReport, repaired: bool) -> String {
             bad.key, bad.segment, bad.offset, bad.reason
         );
     }
-    let checked = grouped(report.checked);
+    let checked = count(report.checked, "record");
     out += &match (report.bad.len(), repaired) {
-        (0, _) => format!("checked {checked} records: all good\n"),
+        (0, _) => format!("checked {checked}: all good\n"),
         (n, false) => {
-            format!("checked {checked} records: {n} bad (run verify --repair to remove them)\n")
+            let them = if n == 1 { "it" } else { "them" };
+            format!("checked {checked}: {n} bad (run verify --repair to remove {them})\n")
         }
-        (n, true) => format!("checked {checked} records: {n} bad, removed\n"),
+        (n, true) => format!("checked {checked}: {n} bad, removed\n"),
     };
     out
 }
