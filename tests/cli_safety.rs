@@ -198,3 +198,20 @@ fn a_store_shared_with_a_group_gives_the_group_read_and_write() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn shared_group_makes_a_store_the_group_can_use() -> TestResult {
+    let (_tmp, store) = setup();
+    sc(&store)
+        .args(["--shared-group", "put", "k"])
+        .write_stdin("v")
+        .assert()
+        .success();
+    for path in store_paths(&store)? {
+        let meta = fs::metadata(&path)?;
+        let mode = meta.permissions().mode() & 0o777;
+        let want = if meta.is_dir() { 0o770 } else { 0o660 };
+        assert_eq!(mode, want, "{} has mode {mode:o}", path.display());
+    }
+    Ok(())
+}

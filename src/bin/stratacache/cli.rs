@@ -40,14 +40,19 @@ pub struct Cli {
     ///
     /// Bytes the store may keep on disk, segments and index together: 67108864, 512KiB,
     /// 64MiB (or 64M), 10GiB (or 10G); KB/MB/GB are decimal. Sets the capacity when the
-    /// store is created and changes it for an existing store: a smaller one evicts down
-    /// to it at once.
+    /// store is created; given to a command that writes (put, import, rm, compact, sweep),
+    /// changes it for an existing store: a smaller one evicts down to it at once and says
+    /// what it evicted. Reading never changes a store.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub capacity: Option<u64>,
 
     /// Wait up to this long for a store another process holds, e.g. 30s (else exit 4)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_ttl)]
     pub wait: Option<Duration>,
+
+    /// Make a new store readable and writable by its group (0770/0660), not owner only
+    #[arg(long, global = true)]
+    pub shared_group: bool,
 
     /// Largest value put and import store, e.g. 256MiB (below 4GiB) [default: 64MiB]
     #[arg(

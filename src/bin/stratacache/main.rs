@@ -65,10 +65,13 @@ fn run(cli: Cli) -> CmdResult {
     }
     let store = open::open(
         &cli.store_dir,
-        cli.capacity,
         mode,
-        cli.wait,
-        cli.max_value_size,
+        open::Options {
+            capacity: cli.capacity,
+            wait: cli.wait,
+            max_value_size: cli.max_value_size,
+            shared_group: cli.shared_group,
+        },
     )?;
     let outcome = dispatch(&store, cli.command, cli.max_value_size);
     let closed = store.close();

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stratacache::{DiskStore, DiskStoreBuilder};
+use stratacache::{DiskStore, DiskStoreBuilder, Sharing};
 
 use crate::exit::Fatal;
 use crate::units::{grouped, human_size};
@@ -23,8 +23,22 @@ pub enum Mode {
     Existing,
 }
 
+/// How a command opens its store.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Capacity of a new store, or the new capacity of an existing one.
+    pub capacity: Option<u64>,
+    /// How long to wait for a store another process holds.
+    pub wait: Option<std::time::Duration>,
+    /// The value limit.
+    pub max_value_size: u64,
+    /// A new store is shared with the owner's group.
+    pub shared_group: bool,
+}
+
 /// Opens the store in `dir` for one command, waiting up to `wait` for another process
-/// that holds it, with `max_value_size` as its value limit.
+/// that holds it, with `max_value_size` as its value limit; a new store is readable by
+/// its owner only unless `shared_group`.
 ///
 /// A capacity, when given, is the capacity of a new store; for an existing store it is
 /// changed right after opening, evicting down to it at once, and what that evicted is
@@ -32,17 +46,23 @@ pub enum Mode {
 /// compactor: `sweep` and `compact` run them on demand, and `stats` sees the store as it
 /// was left. The background checkpoint stays on, so a long import that is interrupted
 /// keeps most of its work.
-pub fn open(
-    dir: &Path,
-    capacity: Option<u64>,
-    mode: Mode,
-    wait: Option<Duration>,
-    max_value_size: u64,
-) -> Result<DiskStore, Fatal> {
+pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<DiskStore, Fatal> {
+    let Options {
+        capacity,
+        wait,
+        max_value_size,
+        shared_group,
+    } = options;
+    let sharing = if shared_group {
+        Sharing::Group
+    } else {
+        Sharing::Owner
+    };
     let is_new = !dir.join("index.redb").exists();
     let mut builder = DiskStore::builder(dir)
         .create(mode == Mode::CreateIfMissing)
         .max_value_size(max_value_size as usize)
+        .sharing(sharing)
         .sweep_interval(None)
         .background_maintenance(false);
     if let Some(bytes) = capacity.filter(|_| is_new) {

@@ -99,7 +99,7 @@ impl SpaceReserve {
         }
     }
 
-    fn make(&self) -> crate::Result<()> {
+    fn make(&self) -> crate::error::Result<()> {
         let file: File = self
             .sharing
             .file_options()
