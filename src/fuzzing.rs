@@ -11,7 +11,9 @@ use crate::engine::index::EntryLoc;
 use crate::engine::segment::SegmentMeta;
 use crate::engine::segment::format::{decode_record, decode_segment_header};
 use crate::engine::segment::scan::RecordScan;
-use crate::{DiskStore, ManualClock};
+use crate::{DiskStore, Error, ManualClock};
+
+pub use crate::engine::segment::Faults;
 
 /// The segment byte format, for tests that build or damage segment files by hand.
 pub mod format {
@@ -95,6 +97,12 @@ pub enum Op {
     Reopen,
     /// Drop without the final commit and reopen.
     Crash,
+    /// Make the (parameter % 4 + 1)-th next segment write fail: with ENOSPC (a full disk,
+    /// which fails only that write) when the parameter is even, else with EIO (which
+    /// poisons the store until it is reopened).
+    FailWrite(u8),
+    /// Make the (parameter % 3 + 1)-th next sync fail with EIO (poisons the store).
+    FailSync(u8),
 }
 
 /// Decodes operations from fuzzer bytes, three bytes an operation.
@@ -102,7 +110,7 @@ pub fn ops_from_bytes(data: &[u8]) -> Vec<Op> {
     data.chunks_exact(3)
         .map(|c| {
             let (key, p) = (c[1] % 8, c[2]);
-            match c[0] % 16 {
+            match c[0] % 18 {
                 0 | 1 => Op::Insert(key, p),
                 2 => Op::InsertMany(key, p),
                 3 => Op::InsertTtl(key, p),
@@ -113,7 +121,9 @@ pub fn ops_from_bytes(data: &[u8]) -> Vec<Op> {
                 11 => Op::Compact(p),
                 12 | 13 => Op::Flush,
                 14 => Op::Reopen,
-                _ => Op::Crash,
+                15 => Op::Crash,
+                16 => Op::FailWrite(p),
+                _ => Op::FailSync(p),
             }
         })
         .collect()
@@ -148,6 +158,9 @@ struct Model {
     now: HashMap<u8, Entry>,
     /// Per key changed since the last durable point: its durable state, then every later one.
     since_durable: HashMap<u8, Vec<Option<Entry>>>,
+    /// The new states a write in progress may give each key it touches (`None`: a remove;
+    /// a batch may set one key twice).
+    pending: HashMap<u8, Vec<Option<Entry>>>,
 }
 
 impl Model {
@@ -155,6 +168,12 @@ impl Model {
         self.now
             .get(&key)
             .filter(|e| e.expires_at == 0 || e.expires_at > now_ms)
+    }
+
+    /// Notes the state a write is about to give `key`, in case the write fails: the store
+    /// may show it anyway (it was staged before a checkpoint failed).
+    fn candidate(&mut self, key: u8, entry: Option<Entry>) {
+        self.pending.entry(key).or_default().push(entry);
     }
 
     fn set(&mut self, key: u8, entry: Option<Entry>) {
@@ -176,8 +195,9 @@ fn key_name(key: u8) -> String {
     format!("key-{key}")
 }
 
-fn open(dir: &PathBuf, clock: &Arc<ManualClock>) -> DiskStore {
+fn open(dir: &PathBuf, clock: &Arc<ManualClock>, faults: &Arc<Faults>) -> DiskStore {
     DiskStore::builder(dir)
+        .faults(faults.clone())
         .segment_size(4096)
         .commit_batch(3)
         .clock(clock.clone())
@@ -189,7 +209,10 @@ fn open(dir: &PathBuf, clock: &Arc<ManualClock>) -> DiskStore {
 }
 
 /// Runs `ops` against a store and a model, checking after every operation. Panics on any
-/// difference.
+/// difference. Injected failures (`FailWrite`, `FailSync`) may fail the writes that meet
+/// them: then every key the write touched must read as its old or its new state, a
+/// poisoned store must refuse writes and go on reading, and after a reopen every key must
+/// read as its state at the last durable point or a later one (nothing flushed is lost).
 pub fn op_sequence(ops: &[Op]) {
     // tmpfs when there is one: the model is about logic, and fsync there costs nothing.
     let base = match std::env::var_os("STRATACACHE_FUZZ_DIR") {
@@ -204,11 +227,15 @@ pub fn op_sequence(ops: &[Op]) {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     let clock = ManualClock::new(1_000_000);
-    let mut store = open(&dir, &clock);
+    let faults = Arc::new(Faults::default());
+    let mut store = open(&dir, &clock, &faults);
     let mut model = Model {
         now: HashMap::new(),
         since_durable: HashMap::new(),
+        pending: HashMap::new(),
     };
+    let mut faulted = Faulted::default();
+    faults.disarm();
     for (n, op) in ops.iter().enumerate() {
         let now_ms = clock_now(&clock);
         match *op {
@@ -218,10 +245,13 @@ pub fn op_sequence(ops: &[Op]) {
                     Op::InsertTtl(..) => now_ms + (p as u64 % 5 + 1) * 1000,
                     _ => 0,
                 };
-                store
-                    .insert_expiring_at(key_name(k), &value, expires_at)
-                    .expect("insert");
-                model.set(k, Some(Entry { value, expires_at }));
+                let result = store.insert_expiring_at(key_name(k), &value, expires_at);
+                let entry = Entry { value, expires_at };
+                // A write that failed may still have been staged (its checkpoint failed).
+                model.candidate(k, Some(entry.clone()));
+                if !faulted.failed(&store, result, &[k], &mut model, now_ms, n) {
+                    model.set(k, Some(entry));
+                }
             }
             Op::InsertMany(k, p) => {
                 let mut keys: Vec<u8> = (0..p % 4 + 1).map(|j| (k + j) % 8).collect();
@@ -238,15 +268,19 @@ pub fn op_sequence(ops: &[Op]) {
                         )
                     })
                     .collect();
-                store.insert_many(&items).expect("insert_many");
-                for (&key, (_, value)) in keys.iter().zip(items) {
-                    model.set(
-                        key,
-                        Some(Entry {
-                            value,
-                            expires_at: 0,
-                        }),
-                    );
+                for (&key, (_, value)) in keys.iter().zip(&items) {
+                    let entry = Entry {
+                        value: value.clone(),
+                        expires_at: 0,
+                    };
+                    model.candidate(key, Some(entry));
+                }
+                let result = store.insert_many(&items);
+                if !faulted.failed(&store, result, &keys, &mut model, now_ms, n) {
+                    for (&key, (_, value)) in keys.iter().zip(items) {
+                        let expires_at = 0;
+                        model.set(key, Some(Entry { value, expires_at }));
+                    }
                 }
             }
             Op::Get(k) => {
@@ -258,52 +292,152 @@ pub fn op_sequence(ops: &[Op]) {
                 );
             }
             Op::Remove(k) => {
-                let removed = store.remove(key_name(k)).expect("remove");
-                assert_eq!(
-                    removed,
-                    model.live(k, now_ms).is_some(),
-                    "op {n}: remove {k}"
-                );
-                if model.now.contains_key(&k) {
-                    model.set(k, None);
+                let result = store.remove(key_name(k));
+                model.candidate(k, None);
+                let expected = model.live(k, now_ms).is_some();
+                let removed = result.as_ref().ok().copied();
+                if !faulted.failed(&store, result.map(|_| ()), &[k], &mut model, now_ms, n) {
+                    assert_eq!(removed, Some(expected), "op {n}: remove {k}");
+                    if model.now.contains_key(&k) {
+                        model.set(k, None);
+                    }
                 }
             }
             Op::Advance(p) => clock.advance(Duration::from_millis(p as u64 * 100)),
             Op::Sweep => {
-                store.sweep_expired().expect("sweep");
+                // Removes only expired entries, which read as misses either way.
+                let result = store.sweep_expired().map(|_| ());
+                faulted.failed(&store, result, &[], &mut model, now_ms, n);
             }
             Op::Compact(p) => {
-                let _ = if p % 2 == 1 {
+                let result = if p % 2 == 1 {
                     store.compact_all()
                 } else {
                     store.compact()
-                }
-                .expect("compact");
+                };
+                faulted.failed(&store, result.map(|_| ()), &[], &mut model, now_ms, n);
             }
             Op::Flush => {
-                store.flush().expect("flush");
-                model.since_durable.clear();
+                // A poisoned store with nothing left to make durable has nothing to refuse.
+                let result = store.flush();
+                let nothing_to_do = faulted.poisoned && result.is_ok();
+                if !nothing_to_do && !faulted.failed(&store, result, &[], &mut model, now_ms, n) {
+                    model.since_durable.clear();
+                }
             }
-            Op::Reopen => {
-                store.close().expect("close");
-                store = open(&dir, &clock);
-                model.since_durable.clear();
-                check_all(&store, &model, now_ms, n);
-            }
+            Op::Reopen => match store.close() {
+                Ok(()) => {
+                    assert!(
+                        !faulted.poisoned,
+                        "op {n}: a poisoned store closed without an error"
+                    );
+                    store = open(&dir, &clock, &faults);
+                    model.since_durable.clear();
+                    check_all(&store, &model, now_ms, n);
+                }
+                Err(_) => {
+                    assert!(
+                        faulted.injected,
+                        "op {n}: close failed with nothing injected"
+                    );
+                    store = open(&dir, &clock, &faults);
+                    faulted = Faulted::default();
+                    faults.disarm();
+                    adopt_after_crash(&store, &mut model, now_ms, n);
+                    check_all(&store, &model, now_ms, n);
+                }
+            },
             Op::Crash => {
                 store.crash_for_testing();
-                store = open(&dir, &clock);
+                store = open(&dir, &clock, &faults);
+                faulted = Faulted::default();
+                faults.disarm();
                 adopt_after_crash(&store, &mut model, now_ms, n);
                 check_all(&store, &model, now_ms, n);
+            }
+            Op::FailWrite(p) => {
+                let errno = if p % 2 == 0 { libc::ENOSPC } else { libc::EIO };
+                faults.fail_write(p as u64 % 4 + 1, errno);
+                faulted.injected = true;
+            }
+            Op::FailSync(p) => {
+                faults.fail_sync(p as u64 % 3 + 1, libc::EIO);
+                faulted.injected = true;
             }
         }
     }
     check_all(&store, &model, clock_now(&clock), ops.len());
+    // The final checks are not part of the sequence: nothing injected fires in them.
+    faults.disarm();
     let report = store.verify().expect("verify");
     assert!(report.is_ok(), "verify: {:?}", report.bad);
     assert_eq!(store.stats().expect("stats").corruptions, 0);
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What injected failures did to the store since it was last opened.
+#[derive(Default)]
+struct Faulted {
+    /// A failure was injected: writes may fail.
+    injected: bool,
+    /// A failure poisoned the store: every write must fail, reads go on.
+    poisoned: bool,
+}
+
+impl Faulted {
+    /// Checks the result of a write that touched `keys`; true when it failed (then the
+    /// model takes what the store shows for those keys).
+    fn failed(
+        &mut self,
+        store: &DiskStore,
+        result: crate::Result<()>,
+        keys: &[u8],
+        model: &mut Model,
+        now_ms: u64,
+        n: usize,
+    ) -> bool {
+        let Err(err) = result else {
+            assert!(!self.poisoned, "op {n}: a poisoned store accepted a write");
+            model.pending.clear();
+            return false;
+        };
+        assert!(
+            self.injected,
+            "op {n}: a write failed with nothing injected: {err}"
+        );
+        if !matches!(err, Error::DiskFull { .. }) {
+            self.poisoned = true;
+        }
+        adopt_what_it_shows(store, model, keys, now_ms, n);
+        true
+    }
+}
+
+/// After a write that failed, each key it touched reads as its old state or one of the new
+/// ones (recorded with [`Model::candidate`]): take what the store shows as the model's state.
+fn adopt_what_it_shows(store: &DiskStore, model: &mut Model, keys: &[u8], now_ms: u64, n: usize) {
+    let mut pending = std::mem::take(&mut model.pending);
+    for &key in keys {
+        let got = store.get(key_name(key)).expect("get").map(|v| v.to_vec());
+        let old = model.live(key, now_ms).map(|e| e.value.clone());
+        if got == old {
+            continue;
+        }
+        let candidates = pending.remove(&key).unwrap_or_default();
+        let Some(new) = candidates
+            .into_iter()
+            .find(|c| c.as_ref().map(|e| &e.value) == got.as_ref())
+        else {
+            panic!(
+                "op {n}: after a failed write key {key} reads {:?} bytes: neither its old state \
+                 ({:?} bytes) nor a new one",
+                got.map(|v| v.len()),
+                old.map(|v| v.len())
+            );
+        };
+        model.set(key, new);
+    }
 }
 
 fn clock_now(clock: &ManualClock) -> u64 {

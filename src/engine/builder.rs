@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::disk_store::DiskStore;
 use super::open::open_engine;
+use super::segment::Faults;
 use super::segment::format::RECORD_HEADER_LEN;
 use super::state::Settings;
 use crate::clock::Clock;
@@ -144,6 +145,13 @@ impl DiskStoreBuilder {
     /// Files of an existing store keep their permissions. Default: [`Sharing::Owner`].
     pub fn sharing(mut self, sharing: Sharing) -> Self {
         self.settings.sharing = sharing;
+        self
+    }
+
+    /// Failures to inject, for tests (see [`crate::fuzzing::Faults`]). Default: none.
+    #[doc(hidden)]
+    pub fn faults(mut self, faults: Arc<Faults>) -> Self {
+        self.settings.faults = Some(faults);
         self
     }
 

@@ -13,7 +13,7 @@ use redb::{ReadableTable, WriteTransaction};
 use crate::engine::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
 use crate::engine::index::{IndexDb, Outcome};
 use crate::engine::segment::format::FORMAT_VERSION;
-use crate::engine::segment::{SegmentMap, SegmentMeta, SegmentWriter};
+use crate::engine::segment::{SegmentMap, SegmentMeta, SegmentWriter, WriterConfig};
 use crate::engine::state::{
     AccessBits, Counters, Engine, EngineParts, RESERVE_FILE, Settings, SpaceReserve, WriterState,
 };
@@ -59,14 +59,18 @@ pub fn open_engine(
         };
     let map = Arc::new(SegmentMap::default());
     let segment_size = settings.segment_size_for(meta.capacity);
+    let config = WriterConfig {
+        sharing,
+        clock: settings.clock.clone(),
+        segment_size,
+        faults: settings.faults.clone(),
+    };
     let segments = SegmentWriter::recover(
         &segments_dir,
-        sharing,
-        settings.clock.clone(),
+        config,
         map.clone(),
         seg_meta,
         meta.next_segment,
-        segment_size,
     )?;
     let counters = index.read(Counters::load)?;
     let access = AccessBits::for_capacity(meta.capacity);

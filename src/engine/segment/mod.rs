@@ -1,6 +1,7 @@
 //! Append-only segment files: their byte format, the open files with their mappings, the
 //! accounting of each, and the writer that appends, rotates, syncs and deletes them.
 
+mod faults;
 pub mod file;
 pub mod format;
 mod map;
@@ -10,7 +11,8 @@ mod recover;
 pub mod scan;
 mod writer;
 
+pub use faults::{FaultPoint, Faults, check as check_fault};
 pub use file::Segment;
 pub use map::SegmentMap;
 pub use meta::SegmentMeta;
-pub use writer::{AppendFor, SegmentWriter, Unsynced};
+pub use writer::{AppendFor, SegmentWriter, Unsynced, WriterConfig};

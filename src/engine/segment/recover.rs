@@ -10,24 +10,22 @@ use std::sync::Arc;
 use super::file::{Segment, parse_segment_file_name};
 use super::map::SegmentMap;
 use super::meta::SegmentMeta;
-use super::writer::SegmentWriter;
-use crate::clock::Clock;
+use super::writer::{SegmentWriter, WriterConfig};
 use crate::error::{Error, Result, io_err};
-use crate::permissions::Sharing;
 
 impl SegmentWriter {
     /// Opens every segment in `meta` (the index's segment table) inside `dir`, and returns
     /// the writer over them (new files readable by whom `sharing` says). `next_id` is the allocation state the index recorded.
     pub fn recover(
         dir: &Path,
-        sharing: Sharing,
-        clock: Arc<dyn Clock>,
+        config: WriterConfig,
         map: Arc<SegmentMap>,
         mut meta: BTreeMap<u32, SegmentMeta>,
         mut next_id: u32,
-        segment_size: u64,
     ) -> Result<Self> {
-        sharing
+        let segment_size = config.segment_size;
+        config
+            .sharing
             .create_dir_all(dir)
             .map_err(io_err("create directory", dir))?;
         let mut dirty_rows = BTreeSet::new();
@@ -48,7 +46,7 @@ impl SegmentWriter {
             next_id = next_id.max(id + 1);
         }
         map.replace_all(open);
-        let mut writer = SegmentWriter::new(dir, sharing, clock, map, meta, next_id, segment_size);
+        let mut writer = SegmentWriter::new(dir, config, map, meta, next_id);
         if let Some(active) = active {
             writer.set_active(active);
         }

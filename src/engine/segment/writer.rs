@@ -17,6 +17,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::faults::{FaultPoint, Faults, check};
 use super::file::Segment;
 use super::format::SEGMENT_HEADER_LEN;
 use super::map::SegmentMap;
@@ -36,12 +37,27 @@ pub enum AppendFor {
     Maintenance,
 }
 
+/// How segment files are made: who may read them, the clock for their last-access time,
+/// the target size, and (in tests) the faults to inject.
+#[derive(Clone)]
+pub struct WriterConfig {
+    /// Permissions of new segment files.
+    pub sharing: Sharing,
+    /// The store's clock.
+    pub clock: Arc<dyn Clock>,
+    /// Target size of a new segment.
+    pub segment_size: u64,
+    /// Failures a test armed, if any.
+    pub faults: Option<Arc<Faults>>,
+}
+
 /// Appends, rotation, accounting and deletion of segments. See the module doc for the
 /// invariants it keeps.
 pub struct SegmentWriter {
     dir: PathBuf,
     sharing: Sharing,
     clock: Arc<dyn Clock>,
+    faults: Option<Arc<Faults>>,
     map: Arc<SegmentMap>,
     reaper: Reaper,
     /// Segment receiving appends.
@@ -78,17 +94,22 @@ impl SegmentWriter {
     /// A writer over segments already opened by recovery.
     pub(super) fn new(
         dir: &Path,
-        sharing: Sharing,
-        clock: Arc<dyn Clock>,
+        config: WriterConfig,
         map: Arc<SegmentMap>,
         meta: BTreeMap<u32, SegmentMeta>,
         next_id: u32,
-        segment_size: u64,
     ) -> Self {
+        let WriterConfig {
+            sharing,
+            clock,
+            segment_size,
+            faults,
+        } = config;
         Self {
             dir: dir.to_path_buf(),
             sharing,
             clock,
+            faults,
             map,
             reaper: Reaper::start(),
             active: None,
@@ -149,8 +170,8 @@ impl SegmentWriter {
         for part in parts.iter().filter(|p| !p.is_empty()) {
             // A failed write leaves `readable_len` where it was: whatever part of the
             // record reached the file is past the end, overwritten by the next append.
-            seg.file()
-                .write_all_at(part, at)
+            check(self.faults.as_deref(), FaultPoint::Write)
+                .and_then(|()| seg.file().write_all_at(part, at))
                 .map_err(|e| write_err("append to segment", seg.path(), need, e))?;
             at += part.len() as u64;
         }
@@ -178,6 +199,15 @@ impl SegmentWriter {
     pub fn rotate(&mut self, reserve: u64, by: AppendFor) -> Result<Arc<Segment>> {
         self.seal_active();
         let id = self.next_id;
+        if let Err(e) = check(self.faults.as_deref(), FaultPoint::Write) {
+            let path = self.dir.join(super::file::segment_file_name(id));
+            return Err(write_err(
+                "create segment",
+                &path,
+                SEGMENT_HEADER_LEN as u64,
+                e,
+            ));
+        }
         let seg = Arc::new(Segment::create(&self.dir, id, reserve, self.sharing)?);
         self.next_id = id + 1;
         if by == AppendFor::Maintenance {

@@ -16,7 +16,7 @@ use redb::WriteTransaction;
 
 use super::{Engine, Pending, Staged, WriterState};
 use crate::engine::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
-use crate::engine::segment::Unsynced;
+use crate::engine::segment::{FaultPoint, Unsynced, check_fault};
 use crate::error::{Result, io_err};
 
 impl Engine {
@@ -67,14 +67,17 @@ impl Engine {
 
     /// Step 2: syncs the segments written since the last checkpoint.
     fn sync_files(&self, unsynced: &Unsynced) -> Result<()> {
+        let faults = self.settings.faults.as_deref();
         for seg in &unsynced.files {
-            seg.file()
-                .sync_data()
+            check_fault(faults, FaultPoint::Sync)
+                .and_then(|()| seg.file().sync_data())
                 .map_err(io_err("sync segment", seg.path()))?;
         }
         if let Some(dir) = &unsynced.sync_dir {
             let handle = std::fs::File::open(dir).map_err(io_err("open directory", dir))?;
-            handle.sync_all().map_err(io_err("sync directory", dir))?;
+            check_fault(faults, FaultPoint::Sync)
+                .and_then(|()| handle.sync_all())
+                .map_err(io_err("sync directory", dir))?;
         }
         Ok(())
     }

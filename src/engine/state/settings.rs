@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::codec::Compression;
+use crate::engine::segment::Faults;
 use crate::limits::{DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_SIZE};
 use crate::permissions::Sharing;
 
@@ -39,6 +40,8 @@ pub struct Settings {
     pub clock: Arc<dyn Clock>,
     /// Who may read the files the store creates.
     pub sharing: Sharing,
+    /// Failures a test armed (never in normal use).
+    pub faults: Option<Arc<Faults>>,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             background_maintenance: true,
             clock: Arc::new(SystemClock),
             sharing: Sharing::Owner,
+            faults: None,
         }
     }
 }
