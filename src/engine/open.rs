@@ -15,7 +15,7 @@ use crate::engine::index::{IndexDb, Outcome};
 use crate::engine::segment::format::FORMAT_VERSION;
 use crate::engine::segment::{SegmentMap, SegmentMeta, SegmentWriter, WriterConfig};
 use crate::engine::state::{
-    AccessBits, Counters, Engine, EngineParts, RESERVE_FILE, Settings, SpaceReserve, WriterState,
+    AccessBits, Counters, Engine, EngineParts, Settings, SpaceReserve, WriterState,
 };
 use crate::error::{Error, Result, io_err};
 use crate::limits::DEFAULT_CAPACITY;
@@ -110,9 +110,7 @@ fn prepare_dir(dir: &Path, index_path: &Path, create: bool, sharing: Sharing) ->
         let only_ours = std::fs::read_dir(dir)
             .map_err(io_err("read directory", dir))?
             .filter_map(|e| e.ok())
-            .all(|e| {
-                [LOCK_FILE, SEGMENTS_DIR, RESERVE_FILE].contains(&&*e.file_name().to_string_lossy())
-            });
+            .all(|e| e.file_name() == LOCK_FILE || e.file_name() == SEGMENTS_DIR);
         if !only_ours {
             return Err(Error::NotACache {
                 dir: dir.to_path_buf(),

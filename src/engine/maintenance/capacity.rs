@@ -8,7 +8,7 @@
 
 use super::drain::{DrainMode, EvictionBatch};
 use crate::engine::state::{Engine, WriterState};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Eviction starts above this fraction of capacity (in percent).
 const HIGH_WATERMARK_PCT: u64 = 110;
@@ -46,7 +46,12 @@ impl Engine {
     fn evict_down_to(&self, w: &mut WriterState, incoming: u64, target: u64) -> Result<bool> {
         // What stays whatever this run drops: the index, the active segment, the incoming
         // write. Second chances may move only what fits beside them.
-        let kept = self.index.file_len() + w.reserve_bytes() + w.segments().active_len() + incoming;
+        let segments = w.segments();
+        let kept = self.index.file_len()
+            + w.reserve_bytes()
+            + segments.active_len()
+            + segments.doomed_bytes()
+            + incoming;
         let mut batch = EvictionBatch::with_budget(target.saturating_sub(kept));
         let drained = self.drain_oldest(w, incoming, target, &mut batch);
         // Segments drained before a failure are released all the same, unless writes are
@@ -81,7 +86,16 @@ impl Engine {
                 } else {
                     DrainMode::DropAll
                 };
-                moved += self.drain_segment(w, id, mode, batch)?.moved_bytes;
+                let done = match self.drain_segment(w, id, mode, batch) {
+                    // No room to move recently read records forward (a full disk): drop
+                    // them instead, so eviction still frees the segment.
+                    Err(Error::DiskFull { .. }) if mode == DrainMode::KeepRecentlyRead => {
+                        second_chances = false;
+                        self.drain_segment(w, id, DrainMode::DropAll, batch)?
+                    }
+                    result => result?,
+                };
+                moved += done.moved_bytes;
                 drained = true;
                 second_chances &= moved < w.capacity() / 4;
                 if batch.moved_bytes >= w.segments().segment_size() / 4 || batch.len() >= MAX_BATCH

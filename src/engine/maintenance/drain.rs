@@ -132,7 +132,7 @@ impl Engine {
             // No committed entry points into a segment no commit has seen: nothing of it
             // needs listing for removal from the index.
             let indexed = w.segments().is_indexed(id);
-            let listed = batch.removals.len();
+            let (listed, budget) = (batch.removals.len(), batch.move_budget);
             let plan = self.plan_drain(&seg, id, mode, indexed, &mut done, batch)?;
             // All moved records go out in one positional write.
             let base = match plan.moved.is_empty() {
@@ -142,6 +142,7 @@ impl Engine {
                     Err(e) => {
                         // Nothing of this segment is settled: it stays live, unlisted.
                         batch.removals.truncate(listed);
+                        batch.move_budget = budget;
                         return Err(e);
                     }
                 },

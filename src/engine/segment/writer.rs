@@ -199,6 +199,9 @@ impl SegmentWriter {
     pub fn rotate(&mut self, reserve: u64, by: AppendFor) -> Result<Arc<Segment>> {
         self.seal_active();
         let id = self.next_id;
+        // Used even if creating fails: a half-made file that could not be removed must
+        // not make the next attempt fail on an existing name (recovery deletes it).
+        self.next_id = id + 1;
         if let Err(e) = check(self.faults.as_deref(), FaultPoint::Write) {
             let path = self.dir.join(super::file::segment_file_name(id));
             return Err(write_err(
@@ -209,7 +212,6 @@ impl SegmentWriter {
             ));
         }
         let seg = Arc::new(Segment::create(&self.dir, id, reserve, self.sharing)?);
-        self.next_id = id + 1;
         if by == AppendFor::Maintenance {
             self.maintenance.insert(id);
         }

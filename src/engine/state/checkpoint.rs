@@ -89,6 +89,7 @@ impl Engine {
         // Segments compaction drained before this checkpoint began: their rows go in the same
         // commit that makes the moved copies durable; their files go right after it.
         let releasing = w.segments_mut().release_doomed(doomed);
+        w.free_reserve_if_low();
         let staged = self.staged.read();
         if let Err(e) = self.write_index(&mut w, &staged) {
             drop(staged);

@@ -16,7 +16,7 @@ pub use access::AccessBits;
 pub use counters::Counters;
 pub use engine::{Engine, EngineParts};
 pub use loc_cache::LocCache;
-pub use reserve::{RESERVE_FILE, SpaceReserve};
+pub use reserve::SpaceReserve;
 pub use settings::Settings;
 pub use signal::{BackgroundSignal, Wakeup};
 pub use staged::{Pending, Source, Staged};

@@ -16,7 +16,7 @@ use crate::error::{free_bytes, io_err};
 use crate::permissions::Sharing;
 
 /// Name of the reserve file in the store directory.
-pub const RESERVE_FILE: &str = "reserve";
+const RESERVE_FILE: &str = "reserve";
 
 /// Below this much free space on the file system, the store holds its reserve.
 pub const LOW_SPACE: u64 = 256 << 20;
@@ -44,24 +44,30 @@ impl SpaceReserve {
             held: false,
             spent: false,
         };
-        reserve.held = reserve
-            .path
-            .metadata()
-            .is_ok_and(|m| m.len() == reserve.size);
+        // A reserve left by an earlier open counts at its own length, whatever the capacity
+        // now (or half written when a crash hit `make`): releasing it frees what it holds.
+        if let Ok(meta) = reserve.path.metadata() {
+            reserve.size = reserve.size.max(meta.len());
+            reserve.held = meta.len() > 0;
+        }
         reserve.keep_up();
         reserve
     }
 
     /// Bytes it holds on disk now.
     pub fn bytes(&self) -> u64 {
-        if self.held { self.size } else { 0 }
+        if self.held {
+            self.path.metadata().map_or(0, |m| m.len())
+        } else {
+            0
+        }
     }
 
     /// Gives the space back to the file system (a write found it full).
     pub fn release(&mut self) {
         self.spent = true;
-        if self.held {
-            let _ = std::fs::remove_file(&self.path);
+        let removed = std::fs::remove_file(&self.path).is_ok();
+        if self.held || removed {
             self.held = false;
             log::warn!(
                 "stratacache: the file system holding {} is full; released the {} byte reserve so \
@@ -82,7 +88,16 @@ impl SpaceReserve {
         if free < LOW_SPACE && free >= 4 * self.size {
             self.held = self.make().is_ok();
         }
-        self.spent &= !self.held && free < LOW_SPACE;
+        // Without a reserve on a nearly full file system, writes keep its size free.
+        self.spent = !self.held && free < LOW_SPACE;
+    }
+
+    /// Before an index commit: when the file system has less free than the reserve holds,
+    /// release it, so the commit has room.
+    pub fn release_if_low(&mut self) {
+        if self.held && free_bytes(&self.path) < self.size {
+            self.release();
+        }
     }
 
     /// While the reserve is spent, a write of `need` bytes must leave its size free on the

@@ -101,6 +101,11 @@ impl WriterState {
         self.reserve.bytes()
     }
 
+    /// A checkpoint is about to commit: free the reserve if the file system is full.
+    pub fn free_reserve_if_low(&mut self) {
+        self.reserve.release_if_low();
+    }
+
     /// A checkpoint committed: make the reserve if the file system is getting full (and
     /// again after it was spent, once there is room).
     pub fn keep_up_reserve(&mut self) {
