@@ -96,13 +96,7 @@ fn a_refused_export_into_the_store_creates_nothing_there() -> TestResult {
 fn a_new_store_is_readable_by_its_owner_only() -> TestResult {
     let (_tmp, store) = setup();
     put(&store, "secret", &vec![7u8; 10_000]);
-    for path in store_paths(&store)? {
-        let meta = fs::metadata(&path)?;
-        let mode = meta.permissions().mode() & 0o777;
-        let want = if meta.is_dir() { 0o700 } else { 0o600 };
-        assert_eq!(mode, want, "{} has mode {mode:o}", path.display());
-    }
-    Ok(())
+    assert_modes(&store, 0o700, 0o600)
 }
 
 /// As root (CI is), another user (`nobody`) can neither read the store's files nor take
@@ -168,6 +162,17 @@ fn running_as_root() -> bool {
     fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
+/// Every directory of the store has mode `dirs` and every file mode `files`.
+fn assert_modes(store: &Path, dirs: u32, files: u32) -> TestResult {
+    for path in store_paths(store)? {
+        let meta = fs::metadata(&path)?;
+        let mode = meta.permissions().mode() & 0o777;
+        let want = if meta.is_dir() { dirs } else { files };
+        assert_eq!(mode, want, "{} has mode {mode:o}", path.display());
+    }
+    Ok(())
+}
+
 /// The store directory and everything in it.
 fn store_paths(store: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     let mut out = vec![store.to_path_buf()];
@@ -190,13 +195,7 @@ fn a_store_shared_with_a_group_gives_the_group_read_and_write() -> TestResult {
         .open()?;
     store.insert("k", b"v")?;
     store.flush()?;
-    for path in store_paths(&dir)? {
-        let meta = fs::metadata(&path)?;
-        let mode = meta.permissions().mode() & 0o777;
-        let want = if meta.is_dir() { 0o770 } else { 0o660 };
-        assert_eq!(mode, want, "{} has mode {mode:o}", path.display());
-    }
-    Ok(())
+    assert_modes(&dir, 0o770, 0o660)
 }
 
 #[test]
@@ -207,11 +206,5 @@ fn shared_group_makes_a_store_the_group_can_use() -> TestResult {
         .write_stdin("v")
         .assert()
         .success();
-    for path in store_paths(&store)? {
-        let meta = fs::metadata(&path)?;
-        let mode = meta.permissions().mode() & 0o777;
-        let want = if meta.is_dir() { 0o770 } else { 0o660 };
-        assert_eq!(mode, want, "{} has mode {mode:o}", path.display());
-    }
-    Ok(())
+    assert_modes(&store, 0o770, 0o660)
 }
