@@ -74,3 +74,61 @@ fn a_full_disk_fails_one_write_and_the_store_goes_on() -> TestResult {
     assert!(store.verify()?.is_ok());
     Ok(())
 }
+
+/// Eviction on a full disk: when moving recently read records forward (their second
+/// chance) cannot be written, eviction drops them instead, so it still frees the segment
+/// and the insert that needed the room goes through.
+#[test]
+fn eviction_drops_what_it_cannot_move_on_a_full_disk() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let faults = std::sync::Arc::new(stratacache::fuzzing::Faults::default());
+    let store = DiskStore::builder(dir.path())
+        .capacity_bytes(4 << 20)
+        .segment_size(256 << 10)
+        .checkpoint_interval(None)
+        .background_maintenance(false)
+        .faults(faults.clone())
+        .open()?;
+    let value = |i: u64| incompressible(i, 64 << 10);
+    let mut i = 0;
+    // Fill to the point of eviction, reading everything (every record earns a second chance).
+    while store.stats()?.evictions == 0 {
+        store.insert(format!("k{i}"), &value(i))?;
+        for j in 0..=i {
+            store.get(format!("k{j}"))?;
+        }
+        i += 1;
+        assert!(i < 1000, "never evicted");
+    }
+    // Now every insert that needs a new segment evicts, and its first write is a move.
+    let mut fell_back = false;
+    for _ in 0..64 {
+        for j in 0..i {
+            store.get(format!("k{j}"))?;
+        }
+        let before = store.stats()?.evictions;
+        faults.fail_write(1, libc::ENOSPC);
+        match store.insert(format!("k{i}"), &value(i)) {
+            Ok(()) if store.stats()?.evictions > before => {
+                fell_back = true;
+                assert_eq!(
+                    &*store.get(format!("k{i}"))?.expect("just inserted"),
+                    &value(i)[..]
+                );
+                break;
+            }
+            // The fault met the insert's own write (no eviction was due): a full disk
+            // fails that write alone.
+            Err(Error::DiskFull { .. }) => {}
+            Ok(()) => {}
+            Err(e) => return Err(e.into()),
+        }
+        faults.disarm();
+        store.insert(format!("k{i}"), &value(i))?;
+        i += 1;
+    }
+    assert!(fell_back, "no insert evicted through a failed move");
+    store.flush()?;
+    assert!(store.verify()?.is_ok());
+    Ok(())
+}
