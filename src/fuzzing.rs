@@ -419,21 +419,25 @@ impl Faulted {
 fn adopt_what_it_shows(store: &DiskStore, model: &mut Model, keys: &[u8], now_ms: u64, n: usize) {
     let mut pending = std::mem::take(&mut model.pending);
     for &key in keys {
-        let got = store.get(key_name(key)).expect("get").map(|v| v.to_vec());
-        let old = model.live(key, now_ms).map(|e| e.value.clone());
+        // Value and expiry: two states may hold the same bytes with different TTLs.
+        let got = store.get(key_name(key)).expect("get").map(|v| Entry {
+            value: v.to_vec(),
+            expires_at: store
+                .expires_at(key_name(key))
+                .expect("expires_at")
+                .unwrap_or(0),
+        });
+        let old = model.live(key, now_ms).cloned();
         if got == old {
             continue;
         }
         let candidates = pending.remove(&key).unwrap_or_default();
-        let Some(new) = candidates
-            .into_iter()
-            .find(|c| c.as_ref().map(|e| &e.value) == got.as_ref())
-        else {
+        let Some(new) = candidates.into_iter().find(|c| *c == got) else {
             panic!(
                 "op {n}: after a failed write key {key} reads {:?} bytes: neither its old state \
                  ({:?} bytes) nor a new one",
-                got.map(|v| v.len()),
-                old.map(|v| v.len())
+                got.map(|e| e.value.len()),
+                old.map(|e| e.value.len())
             );
         };
         model.set(key, new);
