@@ -103,6 +103,9 @@ pub enum Op {
     FailWrite(u8),
     /// Make the (parameter % 3 + 1)-th next sync fail with EIO (poisons the store).
     FailSync(u8),
+    /// Change the expiry in place: remove it when the parameter is a multiple of 3, else
+    /// set it to (parameter % 5) seconds from now (0: now, which removes the key).
+    SetExpiry(u8, u8),
 }
 
 /// Decodes operations from fuzzer bytes, three bytes an operation.
@@ -110,7 +113,7 @@ pub fn ops_from_bytes(data: &[u8]) -> Vec<Op> {
     data.chunks_exact(3)
         .map(|c| {
             let (key, p) = (c[1] % 8, c[2]);
-            match c[0] % 18 {
+            match c[0] % 20 {
                 0 | 1 => Op::Insert(key, p),
                 2 => Op::InsertMany(key, p),
                 3 => Op::InsertTtl(key, p),
@@ -123,7 +126,8 @@ pub fn ops_from_bytes(data: &[u8]) -> Vec<Op> {
                 14 => Op::Reopen,
                 15 => Op::Crash,
                 16 => Op::FailWrite(p),
-                _ => Op::FailSync(p),
+                17 => Op::FailSync(p),
+                _ => Op::SetExpiry(key, p),
             }
         })
         .collect()
@@ -300,6 +304,32 @@ pub fn op_sequence(ops: &[Op]) {
                     assert_eq!(removed, Some(expected), "op {n}: remove {k}");
                     if model.now.contains_key(&k) {
                         model.set(k, None);
+                    }
+                }
+            }
+            Op::SetExpiry(k, p) => {
+                let at = if p % 3 == 0 {
+                    0
+                } else {
+                    now_ms + (p as u64 % 5) * 1000
+                };
+                let result = store.set_expires_at(key_name(k), at);
+                let before = model.live(k, now_ms).cloned();
+                let after = before.clone().and_then(|e| {
+                    (at == 0 || at > now_ms).then_some(Entry {
+                        expires_at: at,
+                        ..e
+                    })
+                });
+                if before.is_some() {
+                    model.candidate(k, after.clone());
+                }
+                let answer = result.as_ref().ok().copied();
+                if !faulted.failed(&store, result.map(|_| ()), &[k], &mut model, now_ms, n) {
+                    let expected = before.as_ref().map(|e| e.expires_at);
+                    assert_eq!(answer, Some(expected), "op {n}: set expiry of {k}");
+                    if before.is_some() {
+                        model.set(k, after);
                     }
                 }
             }

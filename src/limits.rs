@@ -45,6 +45,21 @@ pub(crate) fn check_value(value: &[u8], max_size: usize) -> Result<()> {
     Ok(())
 }
 
+/// Most bytes of metadata one record may keep beside its value (the cache's TTL and up to 64
+/// tags of 256 bytes need about 17 KiB).
+pub const MAX_META_LEN: usize = 64 << 10;
+
+/// Refuses metadata over [`MAX_META_LEN`].
+pub(crate) fn check_meta(meta: &[u8]) -> Result<()> {
+    if meta.len() > MAX_META_LEN {
+        return Err(Error::InvalidInput(format!(
+            "{} bytes of metadata beside a value is over the limit of {MAX_META_LEN}",
+            meta.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses a capacity below [`MIN_CAPACITY`].
 pub(crate) fn check_capacity(bytes: u64) -> Result<()> {
     if bytes < MIN_CAPACITY {

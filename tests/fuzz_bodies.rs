@@ -4,14 +4,32 @@
 //! `fuzz/regressions/<target>/` (crashes found by cargo-fuzz) are replayed too.
 
 use proptest::prelude::*;
-use stratacache::fuzzing::format::{encode_record, encode_segment_header};
+use stratacache::fuzzing::format::{RecordParts, encode_record, encode_segment_header};
 use stratacache::fuzzing::{decoders, op_sequence, ops_from_bytes};
 
 fn valid_segment() -> Vec<u8> {
     let mut seg = encode_segment_header(7).to_vec();
-    encode_record(&mut seg, b"key", b"value", stratacache::Codec::Raw, 5, 0, 1);
+    let plain = RecordParts {
+        key: b"key",
+        meta: b"",
+        stored: b"value",
+        codec: stratacache::Codec::Raw,
+        raw_len: 5,
+        expires_at: 0,
+        seq: 1,
+    };
+    encode_record(&mut seg, &plain);
     let packed = [9u8, 0x50, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67];
-    encode_record(&mut seg, b"lz", &packed, stratacache::Codec::Lz4, 9, 99, 2);
+    let compressed = RecordParts {
+        key: b"lz",
+        meta: b"\xc7\x00\x00\x00",
+        stored: &packed,
+        codec: stratacache::Codec::Lz4,
+        raw_len: 9,
+        expires_at: 99,
+        seq: 2,
+    };
+    encode_record(&mut seg, &compressed);
     seg
 }
 

@@ -162,7 +162,11 @@ impl CacheInner {
             }
             return Accepted::Miss;
         };
-        let view = match envelope::decode(&value.blob) {
+        let decoded = match &value.header {
+            Some(header) => envelope::decode_header(header),
+            None => envelope::decode(&value.blob),
+        };
+        let view = match decoded {
             Ok(view) => view,
             Err(reason) => {
                 bump(&self.counters.errors);
@@ -189,7 +193,7 @@ impl CacheInner {
         }
         // Peeks (`contains_key`, `ttl`, the loader's second look) do not promote.
         if i > 0 && count {
-            self.promote(key, i, &value.blob, value.expires_at_ms);
+            self.promote(key, i, &value);
         }
         Accepted::Found(Found {
             tier: i,
@@ -213,7 +217,7 @@ impl CacheInner {
 
     /// Copies a value found in tier `found_in` into the tiers above it, per the policy,
     /// keeping its expiry.
-    fn promote(&self, key: &[u8], found_in: usize, blob: &Blob, expires_at_ms: Option<u64>) {
+    fn promote(&self, key: &[u8], found_in: usize, value: &TierValue) {
         let due = match self.policies.promotion {
             Promotion::Never => false,
             Promotion::Always => true,
@@ -222,10 +226,8 @@ impl CacheInner {
         if !due {
             return;
         }
-        let shared: Arc<[u8]> = match blob {
-            Blob::Shared(bytes) => bytes.clone(),
-            other => Arc::from(&**other),
-        };
+        let shared = value.to_envelope();
+        let expires_at_ms = value.expires_at_ms;
         for slot in &self.slots[..found_in] {
             let result = match (&self.memory, slot.tier.kind()) {
                 (Some(memory), TierKind::Memory) => {

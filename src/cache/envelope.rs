@@ -119,6 +119,30 @@ pub fn decode(bytes: &[u8]) -> Result<EnvelopeView<'_>, String> {
     })
 }
 
+/// Decodes a header kept apart from its payload (empty for a plain value); the view's
+/// `payload_start` is 0, the start of the separate payload.
+pub fn decode_header(header: &[u8]) -> Result<EnvelopeView<'_>, String> {
+    if header.is_empty() {
+        return Ok(EnvelopeView {
+            ttl_ms: None,
+            tag_count: 0,
+            tag_bytes: &[],
+            payload_start: 0,
+        });
+    }
+    let view = decode(header)?;
+    if view.payload_start != header.len() {
+        return Err(format!(
+            "{} bytes after the envelope header kept beside the value",
+            header.len() - view.payload_start
+        ));
+    }
+    Ok(EnvelopeView {
+        payload_start: 0,
+        ..view
+    })
+}
+
 fn take<const N: usize>(bytes: &[u8]) -> Option<([u8; N], &[u8])> {
     let (head, tail) = bytes.split_at_checked(N)?;
     Some((head.try_into().ok()?, tail))

@@ -8,6 +8,7 @@
 mod builder;
 mod core;
 pub(crate) mod envelope;
+mod expiry;
 mod handle;
 mod load;
 mod loader;

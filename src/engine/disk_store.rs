@@ -11,6 +11,7 @@ use super::read::ValueRef;
 use super::state::Engine;
 use super::stats::Stats;
 use super::verify::VerifyReport;
+use super::write::BatchItem;
 use crate::error::Result;
 
 /// A persistent key-value cache on local disk: a redb index plus mmapped, append-only
@@ -102,9 +103,9 @@ impl DiskStore {
     /// A bad key or value (empty, too long, too large) fails the whole batch before
     /// anything is written. Durable after the next checkpoint, like `insert`.
     pub fn insert_many<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, items: &[(K, V)]) -> Result<()> {
-        let items: Vec<(&[u8], &[u8], u64)> = items
+        let items: Vec<BatchItem<'_>> = items
             .iter()
-            .map(|(k, v)| (k.as_ref(), v.as_ref(), 0))
+            .map(|(k, v)| (k.as_ref(), &[][..], v.as_ref(), 0))
             .collect();
         self.inner.insert_batch(&items)
     }
@@ -112,12 +113,68 @@ impl DiskStore {
     /// [`DiskStore::insert_many`] with an absolute expiry per value, in ms since the Unix
     /// epoch (0 = never): `(key, value, expires_at_ms)`.
     pub fn insert_many_expiring_at(&self, items: &[(&[u8], &[u8], u64)]) -> Result<()> {
+        let items: Vec<BatchItem<'_>> = items
+            .iter()
+            .map(|&(k, v, at)| (k, &[][..], v, at))
+            .collect();
+        self.inner.insert_batch(&items)
+    }
+
+    /// Stores `value` with `meta` kept beside it (the tiered cache's TTL and tags); a plain
+    /// [`DiskStore::get`] returns `value` alone.
+    pub(crate) fn insert_with_meta(
+        &self,
+        key: &[u8],
+        meta: &[u8],
+        value: &[u8],
+        expires_at: u64,
+    ) -> Result<()> {
+        let rec = self.inner.encode(key, meta, value, expires_at)?;
+        self.inner.insert_encoded(key, &rec)
+    }
+
+    /// Several [`DiskStore::insert_with_meta`] at once: `(key, meta, value, expires_at)`.
+    pub(crate) fn insert_many_with_meta(&self, items: &[BatchItem<'_>]) -> Result<()> {
         self.inner.insert_batch(items)
     }
 
     fn insert_at(&self, key: &[u8], value: &[u8], expires_at: u64) -> Result<()> {
-        let rec = self.inner.encode(key, value, expires_at)?;
-        self.inner.insert_encoded(key, &rec)
+        self.insert_with_meta(key, &[], value, expires_at)
+    }
+
+    /// Sets when `key` expires, as an absolute time in ms since the Unix epoch on the
+    /// store's clock (0 = never), without rewriting the value: one index change. A time
+    /// already past removes the key, as an expiry would. Returns the previous expiry
+    /// (`Some(0)` for none), or `None` when `key` is absent or expired (nothing changes).
+    pub fn set_expires_at(&self, key: impl AsRef<[u8]>, expires_at_ms: u64) -> Result<Option<u64>> {
+        self.inner.set_expiry(key.as_ref(), expires_at_ms)
+    }
+
+    /// Makes `key` expire `ttl` from now (an index change, not a rewrite). False when
+    /// `key` is absent or expired.
+    pub fn expire(&self, key: impl AsRef<[u8]>, ttl: Duration) -> Result<bool> {
+        let at = self
+            .inner
+            .now_ms()
+            .saturating_add(ttl.as_millis() as u64)
+            .max(1);
+        Ok(self.set_expires_at(key, at)?.is_some())
+    }
+
+    /// Removes the expiry of `key`. True when `key` had one (as Redis's `PERSIST`).
+    pub fn persist(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        Ok(self
+            .set_expires_at(key, 0)?
+            .is_some_and(|before| before != 0))
+    }
+
+    /// Remaining time to live of `key`: `Some(None)` when it never expires, `None` when
+    /// absent or expired.
+    pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Option<Option<Duration>>> {
+        let now = self.inner.now_ms();
+        Ok(self
+            .expires_at(key)?
+            .map(|at| (at != 0).then(|| Duration::from_millis(at.saturating_sub(now)))))
     }
 
     /// The value under `key`, or `None` when absent, expired or found corrupt.

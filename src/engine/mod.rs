@@ -8,6 +8,7 @@
 mod background;
 mod builder;
 mod disk_store;
+mod expiry;
 pub(crate) mod index;
 mod list;
 mod maintenance;

@@ -205,8 +205,10 @@ fn read_or_create_meta(
             let found = v.min(u32::MAX as u64) as u32;
             return Ok((MetaRead::NewerFormat(found), Outcome::Abort));
         }
-        Some(_) => {}
-        None => {
+        Some(v) if v == FORMAT_VERSION as u64 => {}
+        // A format 1 store is read as it is (its records say which layout they have); new
+        // records are format 2, so builds that only know format 1 must refuse it from now on.
+        Some(_) | None => {
             meta.insert(meta_keys::FORMAT_VERSION, FORMAT_VERSION as u64)?;
             changed = true;
         }

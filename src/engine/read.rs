@@ -16,6 +16,15 @@ use crate::error::Result;
 pub struct ValueRef {
     repr: Repr,
     expires_at: u64,
+    meta: Meta,
+}
+
+/// What a record keeps beside its value.
+enum Meta {
+    /// A format 1 record: no metadata field.
+    Legacy,
+    /// A format 2 record's metadata (empty for plain values).
+    Beside(Box<[u8]>),
 }
 
 enum Repr {
@@ -37,6 +46,15 @@ impl ValueRef {
     /// value never expires.
     pub fn expires_at_ms(&self) -> Option<u64> {
         (self.expires_at != 0).then_some(self.expires_at)
+    }
+
+    /// The metadata kept beside the value, or `None` for a record written before format 2
+    /// (which had no such field).
+    pub(crate) fn meta(&self) -> Option<&[u8]> {
+        match &self.meta {
+            Meta::Legacy => None,
+            Meta::Beside(bytes) => Some(bytes),
+        }
     }
 
     /// True when the value borrows the segment mapping rather than owning a copy.
@@ -97,7 +115,6 @@ pub fn check_record<'a>(
         || h.raw_len != loc.raw_len
         || h.key_len != loc.key_len
         || h.codec as u8 != loc.codec
-        || h.expires_at != loc.expires_at
     {
         return Err("record does not match its index entry".into());
     }
@@ -192,29 +209,28 @@ impl Engine {
 }
 
 /// The value of a checked record: borrowed from the mapping when raw, decoded when lz4.
-/// Positions come from the record itself, which the CRC vouches for.
+/// Positions come from the record itself, which the CRC vouches for; the expiry comes from
+/// the index entry (TTL changes update only the index).
 fn value_of(seg: &Arc<Segment>, loc: &EntryLoc, view: &RecordView<'_>) -> Result<ValueRef, String> {
-    match view.header.codec {
-        Codec::Raw => {
-            let header_and_key = view.header.record_len() - view.stored.len();
-            let start = loc.offset as u64 + header_and_key as u64;
-            let segment = seg.clone();
-            Ok(ValueRef {
-                repr: Repr::Mapped {
-                    segment,
-                    start,
-                    len: view.stored.len(),
-                },
-                expires_at: loc.expires_at,
-            })
-        }
-        Codec::Lz4 => {
-            let raw = decompress(view.stored, view.header.raw_len as usize)
-                .map_err(|e| format!("lz4: {e}"))?;
-            Ok(ValueRef {
-                repr: Repr::Owned(raw),
-                expires_at: loc.expires_at,
-            })
-        }
-    }
+    let repr = match view.header.codec {
+        Codec::Raw => Repr::Mapped {
+            segment: seg.clone(),
+            start: loc.offset as u64 + view.header.value_offset() as u64,
+            len: view.stored.len(),
+        },
+        Codec::Lz4 => Repr::Owned(
+            decompress(view.stored, view.header.raw_len as usize)
+                .map_err(|e| format!("lz4: {e}"))?,
+        ),
+    };
+    let meta = if view.header.is_legacy() {
+        Meta::Legacy
+    } else {
+        Meta::Beside(view.meta.into())
+    };
+    Ok(ValueRef {
+        repr,
+        expires_at: loc.expires_at,
+        meta,
+    })
 }

@@ -3,7 +3,9 @@
 use crate::codec::{Codec, maybe_compress};
 use crate::engine::index::EntryLoc;
 use crate::engine::segment::AppendFor;
-use crate::engine::segment::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, encode_record_head};
+use crate::engine::segment::format::{
+    RECORD_HEADER_LEN, RecordParts, SEGMENT_HEADER_LEN, encode_record_head,
+};
 use crate::engine::state::{Counters, Engine, Pending, WriterState};
 use crate::error::{Error, Result};
 
@@ -19,8 +21,11 @@ thread_local! {
 /// second positional write after header and key, instead of being copied into the record.
 const SEPARATE_VALUE_WRITE: usize = 64 << 10;
 
-/// A record ready to append: `head` (header, key and, usually, the value), then `tail`
-/// (a large raw value, written without a copy).
+/// One item of a batch insert: key, metadata kept beside the value, value, expiry.
+pub type BatchItem<'a> = (&'a [u8], &'a [u8], &'a [u8], u64);
+
+/// A record ready to append: `head` (header, key, metadata and, usually, the value), then
+/// `tail` (a large raw value, written without a copy).
 pub struct Encoded<'v> {
     head: Vec<u8>,
     tail: &'v [u8],
@@ -28,11 +33,18 @@ pub struct Encoded<'v> {
 }
 
 impl Engine {
-    /// Encodes a record for `key` and `value` (outside any lock).
-    pub fn encode<'v>(&self, key: &[u8], value: &'v [u8], expires_at: u64) -> Result<Encoded<'v>> {
-        self.check_item(key, value)?;
+    /// Encodes a record for `key`, `meta` and `value` (outside any lock).
+    pub fn encode<'v>(
+        &self,
+        key: &[u8],
+        meta: &[u8],
+        value: &'v [u8],
+        expires_at: u64,
+    ) -> Result<Encoded<'v>> {
+        self.check_item(key, meta, value)?;
         let mut head = Vec::new();
-        let (loc, separate) = self.encode_into(&mut head, key, value, expires_at, true);
+        let item = (key, meta, value, expires_at);
+        let (loc, separate) = self.encode_into(&mut head, item, true);
         Ok(Encoded {
             head,
             tail: if separate { value } else { &[] },
@@ -48,9 +60,7 @@ impl Engine {
     fn encode_into(
         &self,
         out: &mut Vec<u8>,
-        key: &[u8],
-        value: &[u8],
-        expires_at: u64,
+        (key, meta, value, expires_at): BatchItem<'_>,
         allow_separate: bool,
     ) -> (EntryLoc, bool) {
         let cfg = &self.settings;
@@ -62,16 +72,25 @@ impl Engine {
         let seq = self.next_seq();
         let separate = allow_separate && codec == Codec::Raw && value.len() >= SEPARATE_VALUE_WRITE;
         let inline_len = if separate { 0 } else { stored.len() };
-        out.reserve(RECORD_HEADER_LEN + key.len() + inline_len);
+        out.reserve(RECORD_HEADER_LEN + key.len() + meta.len() + inline_len);
         let raw_len = value.len() as u32;
-        let crc = encode_record_head(out, key, stored, codec, raw_len, expires_at, seq);
+        let parts = RecordParts {
+            key,
+            meta,
+            stored,
+            codec,
+            raw_len,
+            expires_at,
+            seq,
+        };
+        let crc = encode_record_head(out, &parts);
         if !separate {
             out.extend_from_slice(stored);
         }
         let loc = EntryLoc {
             segment: 0,
             offset: 0,
-            stored_len: stored.len() as u32,
+            stored_len: (meta.len() + stored.len()) as u32,
             raw_len,
             crc,
             codec: codec as u8,
@@ -81,21 +100,23 @@ impl Engine {
         (loc, separate)
     }
 
-    /// Checks a key and a value size against the limits (all that encoding can refuse).
-    fn check_item(&self, key: &[u8], value: &[u8]) -> Result<()> {
+    /// Checks a key, metadata and a value size against the limits (all that encoding can
+    /// refuse).
+    fn check_item(&self, key: &[u8], meta: &[u8], value: &[u8]) -> Result<()> {
         self.check_key(key)?;
-        crate::limits::check_value(value, self.settings.max_value_size)
+        crate::limits::check_value(value, self.settings.max_value_size)?;
+        crate::limits::check_meta(meta)
     }
 
-    /// Stores several values `(key, value, expires_at)`. Every item is checked first, so a
+    /// Stores several values `(key, meta, value, expires_at)`. Every item is checked first, so a
     /// bad key or value fails the whole batch before anything is written. Then, chunk by
     /// chunk (about [`BATCH_CHUNK`] bytes), records are encoded into a reused buffer outside
     /// the lock and, under the writer lock, written in as few positional writes as the
     /// segments allow, their index entries staged. An I/O error midway leaves the chunks
     /// before it stored (as a failed `insert` in a loop would).
-    pub fn insert_batch(&self, items: &[(&[u8], &[u8], u64)]) -> Result<()> {
-        for &(key, value, _) in items {
-            self.check_item(key, value)?;
+    pub fn insert_batch(&self, items: &[BatchItem<'_>]) -> Result<()> {
+        for &(key, meta, value, _) in items {
+            self.check_item(key, meta, value)?;
         }
         // Taken out of the thread's slot, so nothing that runs meanwhile can find it borrowed.
         let mut buf = BATCH_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
@@ -103,13 +124,13 @@ impl Engine {
         while !rest.is_empty() {
             buf.clear();
             let mut records = Vec::new();
-            for &(key, value, expires_at) in rest {
+            for &item in rest {
                 if buf.len() >= BATCH_CHUNK {
                     break;
                 }
                 let start = buf.len();
-                let (loc, _) = self.encode_into(&mut buf, key, value, expires_at, false);
-                records.push((key, start, loc));
+                let (loc, _) = self.encode_into(&mut buf, item, false);
+                records.push((item.0, start, loc));
             }
             rest = &rest[records.len()..];
             self.append_run(&buf, &records)?;
@@ -182,7 +203,7 @@ impl Engine {
     /// are staged, and runs one on the caller's thread when all of it is (call without the
     /// lock). The inserting thread thus rarely runs a checkpoint itself; the background
     /// thread syncs the segments while inserts go on.
-    fn checkpoint_if_full(&self) -> Result<()> {
+    pub(crate) fn checkpoint_if_full(&self) -> Result<()> {
         let staged = self.staged.read().current_len();
         if staged >= self.settings.commit_batch {
             self.flush()?;

@@ -14,10 +14,44 @@ pub type InsertItem<'a> = (&'a [u8], &'a Arc<[u8]>, Option<u64>);
 
 /// A value as a tier returns it.
 pub struct TierValue {
-    /// The stored envelope.
+    /// The stored envelope, or only its payload when the tier keeps the header beside it.
     pub blob: Blob,
     /// Absolute expiry in ms since the Unix epoch on the cache's clock.
     pub expires_at_ms: Option<u64>,
+    /// The envelope header, when the tier keeps it beside the payload (the disk tier does,
+    /// so that every interface reads the user's bytes alone); empty for a plain value.
+    /// `None`: `blob` is a whole envelope.
+    pub header: Option<Box<[u8]>>,
+}
+
+impl TierValue {
+    /// A whole envelope as one blob (memory and Redis tiers).
+    pub fn whole(blob: Blob, expires_at_ms: Option<u64>) -> Self {
+        Self {
+            blob,
+            expires_at_ms,
+            header: None,
+        }
+    }
+
+    /// The value as one envelope, header and payload together (copied unless it already
+    /// is one shared buffer).
+    pub fn to_envelope(&self) -> Arc<[u8]> {
+        match (&self.header, &self.blob) {
+            (None, Blob::Shared(bytes)) => bytes.clone(),
+            (None, blob) => Arc::from(&**blob),
+            (Some(header), blob) => {
+                let mut out = Vec::with_capacity(header.len().max(4) + blob.len());
+                if header.is_empty() {
+                    crate::cache::envelope::write_header(&mut out, None, &[]);
+                } else {
+                    out.extend_from_slice(header);
+                }
+                out.extend_from_slice(blob);
+                Arc::from(out)
+            }
+        }
+    }
 }
 
 /// Values a tier dropped, by cause (lifetime totals where the tier persists them).
@@ -77,6 +111,19 @@ pub trait Tier: Send + Sync {
     /// Stores several values (default: one `insert` each).
     fn insert_many(&self, items: &[InsertItem<'_>]) -> Result<()> {
         items.iter().try_for_each(|(k, v, e)| self.insert(k, v, *e))
+    }
+
+    /// Sets when `key` expires (`None`: never; the cache removes keys whose new expiry is
+    /// already past instead of calling this). True when the tier held `key`. Default: read
+    /// and write back with the new expiry (a remote tier thereby also tells other caches).
+    fn set_expiry(&self, key: &[u8], expires_at_ms: Option<u64>) -> Result<bool> {
+        match self.get(key)? {
+            Some(value) => {
+                self.insert(key, &value.to_envelope(), expires_at_ms)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Told that `tag` moved to `generation` (a shared tier passes it on to other caches).

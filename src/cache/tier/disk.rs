@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::cache::envelope;
 use crate::cache::tier::Blob;
 use crate::cache::tier::{Evictions, InsertItem, Tier, TierKind, TierValue, Usage};
-use crate::engine::DiskStore;
+use crate::engine::{DiskStore, ValueRef};
 use crate::error::Result;
 
 /// The disk tier.
@@ -30,23 +31,38 @@ impl Tier for DiskTier {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<TierValue>> {
-        Ok(self.store.get(key)?.map(|value| TierValue {
-            expires_at_ms: value.expires_at_ms(),
-            blob: Blob::Disk(value),
+        Ok(self.store.get(key)?.map(|value| {
+            let header = header_of(&value);
+            TierValue {
+                expires_at_ms: value.expires_at_ms(),
+                blob: Blob::Disk(value),
+                header,
+            }
         }))
     }
 
     fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
+        let (meta, payload) = split(envelope);
         self.store
-            .insert_expiring_at(key, envelope, expires_at_ms.unwrap_or(0))
+            .insert_with_meta(key, meta, payload, expires_at_ms.unwrap_or(0))
     }
 
     fn insert_many(&self, items: &[InsertItem<'_>]) -> Result<()> {
-        let batch: Vec<(&[u8], &[u8], u64)> = items
+        let batch: Vec<_> = items
             .iter()
-            .map(|(key, envelope, expires_at)| (*key, &***envelope, expires_at.unwrap_or(0)))
+            .map(|(key, envelope, expires_at)| {
+                let (meta, payload) = split(envelope);
+                (*key, meta, payload, expires_at.unwrap_or(0))
+            })
             .collect();
-        self.store.insert_many_expiring_at(&batch)
+        self.store.insert_many_with_meta(&batch)
+    }
+
+    fn set_expiry(&self, key: &[u8], expires_at_ms: Option<u64>) -> Result<bool> {
+        Ok(self
+            .store
+            .set_expires_at(key, expires_at_ms.unwrap_or(0))?
+            .is_some())
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool> {
@@ -79,5 +95,30 @@ impl Tier for DiskTier {
                 replaced: 0,
             },
         }
+    }
+}
+
+/// Splits an envelope the cache made into the metadata the disk keeps beside the value
+/// (empty when there is no TTL and no tag) and the user's bytes.
+fn split(envelope: &[u8]) -> (&[u8], &[u8]) {
+    match envelope::decode(envelope) {
+        Ok(view) if view.is_untagged() && view.ttl_ms.is_none() => {
+            (&[], &envelope[view.payload_start..])
+        }
+        Ok(view) => envelope.split_at(view.payload_start),
+        // Not reached: the cache only hands tiers envelopes it made.
+        Err(_) => (&[], envelope),
+    }
+}
+
+/// The envelope header of a disk value. A format 2 record keeps it beside the value. A
+/// format 1 record may hold a whole envelope (the tiered cache of format 1 wrote them) or
+/// plain bytes (written by `DiskStore` or the CLI): an envelope that decodes is taken as
+/// one, anything else as a plain value.
+fn header_of(value: &ValueRef) -> Option<Box<[u8]>> {
+    match value.meta() {
+        Some(meta) => Some(meta.into()),
+        None if envelope::decode(value).is_ok() => None,
+        None => Some(Box::default()),
     }
 }

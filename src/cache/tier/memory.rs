@@ -276,10 +276,9 @@ impl Tier for MemoryTier {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<TierValue>> {
-        Ok(self.get_entry(key).map(|e| TierValue {
-            blob: Blob::Shared(e.bytes),
-            expires_at_ms: e.expires_at_ms,
-        }))
+        Ok(self
+            .get_entry(key)
+            .map(|e| TierValue::whole(Blob::Shared(e.bytes), e.expires_at_ms)))
     }
 
     fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
@@ -292,6 +291,24 @@ impl Tier for MemoryTier {
             },
         );
         Ok(())
+    }
+
+    fn set_expiry(&self, key: &[u8], expires_at_ms: Option<u64>) -> Result<bool> {
+        if self.get_entry(key).is_none() {
+            return Ok(false);
+        }
+        // In place: the same bytes and sequence number (write-back tracks values by it).
+        let changed = self
+            .map
+            .entry(key, Some(std::time::Duration::ZERO), |_, entry| {
+                entry.expires_at_ms = expires_at_ms;
+                quick_cache::sync::EntryAction::Retain(())
+            });
+        let held = matches!(changed, quick_cache::sync::EntryResult::Retained(()));
+        if held && expires_at_ms.is_some() {
+            self.expiring.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(held)
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool> {

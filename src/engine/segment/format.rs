@@ -11,36 +11,46 @@
 //!     16     8  segment id       u64
 //!     24     8  reserved         zero
 //!
-//! Record (RECORD_HEADER_LEN = 40 bytes, then key, then stored value)
+//! Record (RECORD_HEADER_LEN = 40 bytes, then key, then metadata, then stored value)
 //! offset  size  field
 //!      0     4  magic            b"sREC"
-//!      4     4  crc              crc32 of bytes 8..40, the key and the stored value
+//!      4     4  crc              crc32 of bytes 8..40, the key, the metadata and the value
 //!      8     1  codec            0 = raw, 1 = lz4 block
-//!      9     1  flags            zero
+//!      9     1  flags            bit 0: written by format 2 (metadata beside the value)
 //!     10     2  key length       u16
-//!     12     4  stored length    u32 (bytes of value as stored)
+//!     12     4  stored length    u32 (bytes after the key: metadata plus stored value)
 //!     16     4  raw length       u32 (bytes of value after decoding)
-//!     20     4  reserved         zero
-//!     24     8  expires at       u64, milliseconds since the Unix epoch; 0 = never
+//!     20     4  metadata length  u32 (zero in format 1, where the field was reserved)
+//!     24     8  expires at       u64, ms since the Unix epoch, 0 = never (as written; the
+//!                                index holds the current expiry, which TTL changes update)
 //!     32     8  sequence         u64, increasing per write (informational)
 //!     40     k  key
-//!   40+k     s  stored value
+//!   40+k     m  metadata         what the cache keeps beside a value (TTL it was written
+//!                                with, tags); empty for plain values
+//! 40+k+m     s  stored value     the user's bytes, raw or lz4
 //! ```
 //!
-//! The record CRC covers every header field after itself plus key and value, so a record can
-//! be verified, and mapped back to its key, from the segment file alone.
+//! The record CRC covers every header field after itself plus key, metadata and value, so a
+//! record can be verified, and mapped back to its key, from the segment file alone.
+//!
+//! Format 1 records (flag bit 0 clear) have no metadata field; the tiered cache of format 1
+//! wrapped its metadata around the value instead, which is why readers are told which layout
+//! a record has (see [`RecordHeader::is_legacy`]).
 
 use crate::codec::Codec;
 
 /// Segment file magic.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"STRATSEG";
 /// On-disk format version written by this build (segments and index).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Length of the segment header.
 pub const SEGMENT_HEADER_LEN: usize = 32;
 const SEG_VERSION: usize = 8;
 const SEG_CRC: usize = 12;
 const SEG_ID: usize = 16;
+
+/// Record flag: the record has the format 2 layout (a metadata field before the value).
+pub const FLAG_META_LAYOUT: u8 = 1;
 
 /// Record magic.
 pub const RECORD_MAGIC: [u8; 4] = *b"sREC";
@@ -52,6 +62,7 @@ const REC_FLAGS: usize = 9;
 const REC_KEY_LEN: usize = 10;
 const REC_STORED_LEN: usize = 12;
 const REC_RAW_LEN: usize = 16;
+const REC_META_LEN: usize = 20;
 const REC_EXPIRES: usize = 24;
 const REC_SEQ: usize = 32;
 
@@ -152,10 +163,14 @@ pub struct RecordHeader {
     pub codec: Codec,
     /// Key length in bytes.
     pub key_len: u16,
-    /// Stored value length in bytes.
+    /// Bytes after the key: metadata plus the stored value.
     pub stored_len: u32,
     /// Value length after decoding.
     pub raw_len: u32,
+    /// Metadata length in bytes (at most `stored_len`).
+    pub meta_len: u32,
+    /// Flag bits ([`FLAG_META_LAYOUT`]).
+    pub flags: u8,
     /// Absolute expiry in ms since the Unix epoch, 0 for none.
     pub expires_at: u64,
     /// Write sequence number.
@@ -163,51 +178,77 @@ pub struct RecordHeader {
 }
 
 impl RecordHeader {
-    /// Total bytes of the record: header, key and stored value.
+    /// Total bytes of the record: header, key, metadata and stored value.
     pub fn record_len(&self) -> usize {
         RECORD_HEADER_LEN + self.key_len as usize + self.stored_len as usize
     }
+
+    /// True for a format 1 record: no metadata field, and a value written by the format 1
+    /// tiered cache may hold its metadata wrapped around the user's bytes.
+    pub fn is_legacy(&self) -> bool {
+        self.flags & FLAG_META_LAYOUT == 0
+    }
+
+    /// Bytes from the record start to the stored value.
+    pub fn value_offset(&self) -> usize {
+        RECORD_HEADER_LEN + self.key_len as usize + self.meta_len as usize
+    }
 }
 
-/// Appends a full record (header, key, stored value) to `out` and returns its CRC.
-pub fn encode_record(
-    out: &mut Vec<u8>,
-    key: &[u8],
-    stored: &[u8],
-    codec: Codec,
-    raw_len: u32,
-    expires_at: u64,
-    seq: u64,
-) -> u32 {
-    let crc = encode_record_head(out, key, stored, codec, raw_len, expires_at, seq);
-    out.extend_from_slice(stored);
+/// What one record holds, borrowed from the writer.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordParts<'a> {
+    /// The key.
+    pub key: &'a [u8],
+    /// Metadata kept beside the value (empty for plain values).
+    pub meta: &'a [u8],
+    /// The value as stored.
+    pub stored: &'a [u8],
+    /// How `stored` is encoded.
+    pub codec: Codec,
+    /// Value length after decoding.
+    pub raw_len: u32,
+    /// Absolute expiry in ms, 0 = never.
+    pub expires_at: u64,
+    /// Write sequence number.
+    pub seq: u64,
+}
+
+/// Appends a full record (header, key, metadata, stored value) to `out` and returns its CRC.
+pub fn encode_record(out: &mut Vec<u8>, parts: &RecordParts<'_>) -> u32 {
+    let crc = encode_record_head(out, parts);
+    out.extend_from_slice(parts.stored);
     crc
 }
 
-/// Appends a record's header and key to `out`, with the CRC computed over `stored` as
-/// well; the stored value must follow directly in the segment (written separately, so a
-/// large value is never copied). Returns the CRC.
-pub fn encode_record_head(
-    out: &mut Vec<u8>,
-    key: &[u8],
-    stored: &[u8],
-    codec: Codec,
-    raw_len: u32,
-    expires_at: u64,
-    seq: u64,
-) -> u32 {
+/// Appends a record's header, key and metadata to `out`, with the CRC computed over the
+/// stored value as well; the value must follow directly in the segment (written separately,
+/// so a large value is never copied). Returns the CRC.
+pub fn encode_record_head(out: &mut Vec<u8>, parts: &RecordParts<'_>) -> u32 {
+    let RecordParts {
+        key,
+        meta,
+        stored,
+        codec,
+        raw_len,
+        expires_at,
+        seq,
+    } = *parts;
     let start = out.len();
     out.extend_from_slice(&[0u8; RECORD_HEADER_LEN]);
     let h = &mut out[start..];
     h[..4].copy_from_slice(&RECORD_MAGIC);
     h[REC_CODEC] = codec as u8;
-    h[REC_FLAGS] = 0;
+    h[REC_FLAGS] = FLAG_META_LAYOUT;
     h[REC_KEY_LEN..REC_KEY_LEN + 2].copy_from_slice(&(key.len() as u16).to_le_bytes());
-    h[REC_STORED_LEN..REC_STORED_LEN + 4].copy_from_slice(&(stored.len() as u32).to_le_bytes());
+    let after_key = (meta.len() + stored.len()) as u32;
+    h[REC_STORED_LEN..REC_STORED_LEN + 4].copy_from_slice(&after_key.to_le_bytes());
     h[REC_RAW_LEN..REC_RAW_LEN + 4].copy_from_slice(&raw_len.to_le_bytes());
+    h[REC_META_LEN..REC_META_LEN + 4].copy_from_slice(&(meta.len() as u32).to_le_bytes());
     h[REC_EXPIRES..REC_EXPIRES + 8].copy_from_slice(&expires_at.to_le_bytes());
     h[REC_SEQ..REC_SEQ + 8].copy_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(key);
+    out.extend_from_slice(meta);
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(&out[start + REC_CRC + 4..]);
     hasher.update(stored);
@@ -228,7 +269,8 @@ pub fn decode_record_header(bytes: &[u8]) -> Result<RecordHeader, FormatError> {
         return Err(FormatError::BadMagic);
     }
     let codec = Codec::from_u8(bytes[REC_CODEC]).ok_or(FormatError::BadField("codec"))?;
-    if bytes[REC_FLAGS] != 0 {
+    let flags = bytes[REC_FLAGS];
+    if flags & !FLAG_META_LAYOUT != 0 {
         return Err(FormatError::BadField("flags"));
     }
     let header = RecordHeader {
@@ -237,22 +279,29 @@ pub fn decode_record_header(bytes: &[u8]) -> Result<RecordHeader, FormatError> {
         key_len: u16::from_le_bytes([bytes[REC_KEY_LEN], bytes[REC_KEY_LEN + 1]]),
         stored_len: u32_at(bytes, REC_STORED_LEN),
         raw_len: u32_at(bytes, REC_RAW_LEN),
+        meta_len: u32_at(bytes, REC_META_LEN),
+        flags,
         expires_at: u64_at(bytes, REC_EXPIRES),
         seq: u64_at(bytes, REC_SEQ),
     };
-    if codec == Codec::Raw && header.raw_len != header.stored_len {
+    if header.meta_len > header.stored_len || (header.is_legacy() && header.meta_len != 0) {
+        return Err(FormatError::BadField("metadata length"));
+    }
+    if codec == Codec::Raw && header.raw_len != header.stored_len - header.meta_len {
         return Err(FormatError::BadField("raw length"));
     }
     Ok(header)
 }
 
-/// A record whose CRC checked out: its header, key and stored value.
+/// A record whose CRC checked out: its header, key, metadata and stored value.
 #[derive(Debug)]
 pub struct RecordView<'a> {
     /// The decoded header.
     pub header: RecordHeader,
     /// The record's key.
     pub key: &'a [u8],
+    /// Metadata kept beside the value (empty for plain values and format 1 records).
+    pub meta: &'a [u8],
     /// The value as stored (compressed when `header.codec` says so).
     pub stored: &'a [u8],
 }
@@ -270,10 +319,12 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordView<'_>, FormatError> {
         });
     }
     let key_end = RECORD_HEADER_LEN + header.key_len as usize;
+    let value_start = header.value_offset();
     Ok(RecordView {
         header,
         key: &bytes[RECORD_HEADER_LEN..key_end],
-        stored: &bytes[key_end..total],
+        meta: &bytes[key_end..value_start],
+        stored: &bytes[value_start..total],
     })
 }
 
@@ -284,12 +335,22 @@ mod tests {
     #[test]
     fn record_round_trips_and_detects_flips() {
         let mut buf = Vec::new();
-        encode_record(&mut buf, b"key", b"value", Codec::Raw, 5, 77, 9);
+        let parts = RecordParts {
+            key: b"key",
+            meta: b"mm",
+            stored: b"value",
+            codec: Codec::Raw,
+            raw_len: 5,
+            expires_at: 77,
+            seq: 9,
+        };
+        encode_record(&mut buf, &parts);
         let view = decode_record(&buf).unwrap();
         assert_eq!(
-            (view.key, view.stored, view.header.expires_at),
-            (&b"key"[..], &b"value"[..], 77)
+            (view.key, view.meta, view.stored, view.header.expires_at),
+            (&b"key"[..], &b"mm"[..], &b"value"[..], 77)
         );
+        assert!(!view.header.is_legacy());
         for i in 0..buf.len() {
             let mut bad = buf.clone();
             bad[i] ^= 0x40;
@@ -298,6 +359,33 @@ mod tests {
                 "flip at byte {i} went unnoticed"
             );
         }
+    }
+
+    #[test]
+    fn format_1_records_still_decode() {
+        let mut buf = Vec::new();
+        let parts = RecordParts {
+            key: b"k",
+            meta: b"",
+            stored: b"old",
+            codec: Codec::Raw,
+            raw_len: 3,
+            expires_at: 0,
+            seq: 1,
+        };
+        encode_record(&mut buf, &parts);
+        buf[REC_FLAGS] = 0;
+        let crc = record_crc(&buf);
+        buf[REC_CRC..REC_CRC + 4].copy_from_slice(&crc.to_le_bytes());
+        let view = decode_record(&buf).unwrap();
+        assert!(view.header.is_legacy());
+        assert_eq!((view.meta, view.stored), (&b""[..], &b"old"[..]));
+        // A format 1 record cannot claim metadata.
+        buf[REC_META_LEN] = 1;
+        assert_eq!(
+            decode_record_header(&buf),
+            Err(FormatError::BadField("metadata length"))
+        );
     }
 
     #[test]

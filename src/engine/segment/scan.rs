@@ -53,13 +53,22 @@ impl<'a> Iterator for RecordScan<'a> {
 mod tests {
     use super::*;
     use crate::codec::Codec;
-    use crate::engine::segment::format::{encode_record, encode_segment_header};
+    use crate::engine::segment::format::{RecordParts, encode_record, encode_segment_header};
 
     #[test]
     fn skips_a_damaged_record_and_finds_the_next() {
         let mut seg = encode_segment_header(1).to_vec();
         for key in ["a", "b", "c"] {
-            encode_record(&mut seg, key.as_bytes(), b"value", Codec::Raw, 5, 0, 1);
+            let parts = RecordParts {
+                key: key.as_bytes(),
+                meta: b"",
+                stored: b"value",
+                codec: Codec::Raw,
+                raw_len: 5,
+                expires_at: 0,
+                seq: 1,
+            };
+            encode_record(&mut seg, &parts);
         }
         let second = SEGMENT_HEADER_LEN + 40 + 1 + 5;
         seg[second + 45] ^= 0xff; // damage b's value

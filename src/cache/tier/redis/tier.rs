@@ -175,10 +175,7 @@ impl RedisTier {
                     FramedValue::InFrame(frame) => Blob::OwnedFrom(frame, FRAME_HEADER_LEN),
                     FramedValue::Decoded(bytes) => Blob::Owned(bytes),
                 };
-                Some(TierValue {
-                    blob,
-                    expires_at_ms: framed.expires_at_ms,
-                })
+                Some(TierValue::whole(blob, framed.expires_at_ms))
             }
             Err(reason) => {
                 self.foreign.fetch_add(1, Ordering::Relaxed);
