@@ -121,6 +121,14 @@ pub enum Error {
         /// What the client reported.
         message: String,
     },
+    /// A server (`stratacache serve`) answered with an error.
+    #[error("server at {}: {message}", socket.display())]
+    Server {
+        /// The socket the client used.
+        socket: std::path::PathBuf,
+        /// The server's error text.
+        message: String,
+    },
     /// An argument was rejected; the message says which and why.
     #[error("invalid argument: {0}")]
     InvalidInput(String),

@@ -47,12 +47,14 @@
 //! ```
 
 mod cache;
+mod client;
 mod clock;
 mod codec;
 mod engine;
 mod error;
 pub mod limits;
 mod permissions;
+pub mod server;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -65,10 +67,12 @@ pub use cache::{
 };
 #[cfg(feature = "redis")]
 pub use cache::{RedisConfig, RedisTier};
+pub use client::{Client, RemotePage, Reply};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};
 pub use engine::{
-    BadRecord, CompactReport, DiskStore, DiskStoreBuilder, EntryInfo, Stats, ValueRef, VerifyReport,
+    BadRecord, CompactReport, DiskStore, DiskStoreBuilder, EntryInfo, ListPage, Stats, ValueRef,
+    VerifyReport,
 };
 pub use error::{Error, IndexError, Result};
 pub use permissions::Sharing;

@@ -74,6 +74,11 @@ impl Cache {
         Ok(self.inner.lookup(key, false).is_some())
     }
 
+    /// The cache's clock now, in ms since the Unix epoch (expiry times are on this clock).
+    pub fn now_ms(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
     /// Remaining time to live of `key`: `Some(None)` when it never expires, `None` when
     /// absent.
     pub fn ttl(&self, key: impl AsRef<[u8]>) -> Result<Option<Option<Duration>>> {

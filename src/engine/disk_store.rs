@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::background::Checkpointer;
-use super::list::EntryInfo;
+use super::list::{EntryInfo, ListPage};
 use super::maintenance::CompactReport;
 use super::read::ValueRef;
 use super::state::Engine;
@@ -60,6 +60,24 @@ impl DiskStore {
             checkpointer,
             closed: false,
         })
+    }
+
+    /// One page of the live entries whose keys start with `prefix`, after the key `after`
+    /// (from the start when `None`), looking at up to `budget` index rows: a cursor over the
+    /// index that holds one page in memory, however many keys match. Continue with
+    /// `page.next_after` until it is `None`.
+    pub fn list_page(
+        &self,
+        prefix: impl AsRef<[u8]>,
+        after: Option<&[u8]>,
+        budget: usize,
+    ) -> Result<ListPage> {
+        self.inner.list_page(prefix.as_ref(), after, budget)
+    }
+
+    /// The largest value this store accepts, in bytes.
+    pub fn max_value_size(&self) -> usize {
+        self.inner.settings.max_value_size
     }
 
     /// The store's directory.

@@ -19,7 +19,63 @@ pub struct EntryInfo {
     pub expires_at_ms: Option<u64>,
 }
 
+/// One page of a listing: live entries in key order, and where the next page starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    /// Live entries of this page.
+    pub entries: Vec<EntryInfo>,
+    /// The last key this page looked at, when more keys may follow: pass it as `after` to
+    /// get the next page. `None`: the listing is complete.
+    pub next_after: Option<Vec<u8>>,
+}
+
 impl Engine {
+    /// Up to `budget` index rows whose keys start with `prefix` and come after `after`
+    /// (from the start of the prefix when `None`), in key order; expired entries are looked
+    /// at but left out. Memory is bounded by the budget, whatever the store holds.
+    pub fn list_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        budget: usize,
+    ) -> Result<ListPage> {
+        use std::ops::Bound;
+        self.checkpoint_unless_poisoned()?;
+        let now = self.now_ms();
+        let budget = budget.max(1);
+        self.index.read(|txn| {
+            let table = txn.open_table(ENTRIES)?;
+            let start = match after {
+                Some(key) if key >= prefix => Bound::Excluded(key),
+                _ => Bound::Included(prefix),
+            };
+            let mut page = ListPage::default();
+            for (looked, row) in table.range::<&[u8]>((start, Bound::Unbounded))?.enumerate() {
+                let (key, loc) = row?;
+                let (key, loc) = (key.value(), loc.value());
+                if !key.starts_with(prefix) {
+                    return Ok(page);
+                }
+                if looked == budget {
+                    // A row remains: the next page starts after the last one looked at,
+                    // which `next_after` holds.
+                    return Ok(page);
+                }
+                if !loc.is_expired(now) {
+                    page.entries.push(EntryInfo {
+                        key: key.to_vec(),
+                        size: loc.raw_len as u64,
+                        stored_size: loc.stored_len as u64,
+                        expires_at_ms: (loc.expires_at != 0).then_some(loc.expires_at),
+                    });
+                }
+                page.next_after = Some(key.to_vec());
+            }
+            page.next_after = None;
+            Ok(page)
+        })
+    }
+
     /// Every live (unexpired) entry whose key starts with `prefix`, in key order.
     pub fn list(&self, prefix: &[u8]) -> Result<Vec<EntryInfo>> {
         self.checkpoint_unless_poisoned()?;

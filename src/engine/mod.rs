@@ -23,7 +23,7 @@ mod write;
 
 pub use builder::DiskStoreBuilder;
 pub use disk_store::DiskStore;
-pub use list::EntryInfo;
+pub use list::{EntryInfo, ListPage};
 pub use maintenance::CompactReport;
 pub use read::ValueRef;
 pub use stats::Stats;

@@ -175,12 +175,28 @@ Examples:
     /// Delete expired entries now.
     #[command(after_help = "Example:\n  stratacache sweep")]
     Sweep,
+
+    /// Serve the store over the Redis protocol on DIR/stratacache.sock (and TCP if asked).
+    #[command(after_help = "\
+Any Redis client can use the store while the server runs: redis-cli -s DIR/stratacache.sock,
+redis-py's Redis(unix_socket_path=...), or TCP with --listen. Every other stratacache command
+on DIR goes through the server while it runs. SIGTERM, SIGINT or a client's SHUTDOWN stop
+it: it answers what clients sent, flushes, removes the socket and exits 0.
+
+Examples:
+  stratacache --dir /var/cache/ocr serve --memory 1GiB
+  stratacache --dir /var/cache/ocr serve --listen 127.0.0.1:6380 --durability always
+  STRATACACHE_PASSWORD=s3cret stratacache --dir D serve --listen 0.0.0.0:6380")]
+    Serve(ServeArgs),
 }
 
 impl Command {
-    /// Whether the command may create a missing store (`put`, `import`).
+    /// Whether the command may create a missing store (`put`, `import`, `serve`).
     pub fn creates_store(&self) -> bool {
-        matches!(self, Command::Put(_) | Command::Import(_))
+        matches!(
+            self,
+            Command::Put(_) | Command::Import(_) | Command::Serve(_)
+        )
     }
 
     /// Whether the command changes the store (only these may change its capacity: reading
@@ -193,6 +209,7 @@ impl Command {
                 | Command::Rm(_)
                 | Command::Compact(_)
                 | Command::Sweep
+                | Command::Serve(_)
         )
     }
 
@@ -209,6 +226,7 @@ impl Command {
             Command::Verify(_) => "verify",
             Command::Compact(_) => "compact",
             Command::Sweep => "sweep",
+            Command::Serve(_) => "serve",
         }
     }
 }
@@ -308,6 +326,44 @@ pub struct VerifyArgs {
     /// Also remove the bad entries (the exit code is still 3).
     #[arg(long)]
     pub repair: bool,
+}
+
+/// When `serve` answers a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DurabilityArg {
+    /// At once; durable within about a second (the checkpoint), or at SAVE.
+    Checkpoint,
+    /// Only once durable (group commit across clients).
+    Always,
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Also listen on this TCP address (repeatable); off loopback only with a password.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Vec<std::net::SocketAddr>,
+    /// Bytes the memory tier may hold, e.g. 256MiB, 2GiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256MiB")]
+    pub memory: u64,
+    /// Most clients connected at once; the next gets "max number of clients reached".
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_clients: usize,
+    /// When writes are answered.
+    #[arg(long, value_enum, default_value_t = DurabilityArg::Checkpoint)]
+    pub durability: DurabilityArg,
+    /// Read the password clients must give (AUTH) from this file (first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    pub password_file: Option<PathBuf>,
+    /// The password clients must give (AUTH); prefer --password-file on shared machines.
+    #[arg(long = "password-from-env", env = "STRATACACHE_PASSWORD", hide = true)]
+    pub password_env: Option<String>,
+    /// Worker threads serving clients [default: half the cores, at least 1]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Disconnect a client that has not read its replies for this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl, default_value = "30s")]
+    pub reply_timeout: Duration,
 }
 
 /// Arguments of `compact`.

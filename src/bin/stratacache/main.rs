@@ -51,6 +51,14 @@ fn run(cli: Cli) -> CmdResult {
     if let Command::Import(args) = &cli.command {
         commands::import::check_source(&args.source)?;
     }
+    if let Command::Serve(args) = cli.command {
+        let store = commands::serve::StoreOptions {
+            capacity: cli.capacity,
+            max_value_size: cli.max_value_size,
+            shared_group: cli.shared_group,
+        };
+        return commands::serve::run(&cli.store_dir, store, args);
+    }
     let mode = if cli.command.creates_store() {
         Mode::CreateIfMissing
     } else {
@@ -95,6 +103,7 @@ fn dispatch(store: &DiskStore, command: Command, max_value_size: u64) -> CmdResu
         Command::Verify(args) => verify::run(store, args),
         Command::Compact(args) => maintenance::compact(store, args),
         Command::Sweep => maintenance::sweep(store),
+        Command::Serve(_) => unreachable!("serve runs before a store is opened"),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod ls;
 pub mod maintenance;
 pub mod put_get;
 pub mod rm;
+pub mod serve;
 pub mod stats;
 pub mod verify;
 pub mod walk;

@@ -1,0 +1,96 @@
+//! `serve`: open the tiered cache on the store and serve it over the Redis protocol until
+//! SIGTERM, SIGINT or `SHUTDOWN`.
+
+use std::path::Path;
+
+use stratacache::server::{Durability, RunningServer, ServerConfig, socket_path};
+use stratacache::{Cache, DiskStore, Sharing};
+
+use crate::cli::{DurabilityArg, ServeArgs};
+use crate::exit::{CmdResult, Fatal, Outcome};
+
+/// The store's settings from the global options.
+pub struct StoreOptions {
+    /// `--capacity`.
+    pub capacity: Option<u64>,
+    /// `--max-value-size`.
+    pub max_value_size: u64,
+    /// `--shared-group`.
+    pub shared_group: bool,
+}
+
+fn password(args: &ServeArgs) -> Result<Option<String>, Fatal> {
+    if let Some(file) = &args.password_file {
+        let text = std::fs::read_to_string(file).map_err(|e| Fatal::io("read", file, e))?;
+        let first = text.lines().next().unwrap_or("").to_string();
+        if first.is_empty() {
+            return Err(Fatal::msg(format!(
+                "the password file {} is empty",
+                file.display()
+            )));
+        }
+        return Ok(Some(first));
+    }
+    match &args.password_env {
+        Some(p) if p.is_empty() => Err(Fatal::msg("STRATACACHE_PASSWORD is set but empty")),
+        other => Ok(other.clone()),
+    }
+}
+
+/// Runs the server on the store in `dir`; returns after a clean shutdown.
+pub fn run(dir: &Path, store: StoreOptions, args: ServeArgs) -> CmdResult {
+    let config = ServerConfig {
+        listen: args.listen.clone(),
+        password: password(&args)?,
+        max_clients: args.max_clients.max(1),
+        durability: match args.durability {
+            DurabilityArg::Checkpoint => Durability::Checkpoint,
+            DurabilityArg::Always => Durability::Always,
+        },
+        reply_timeout: args.reply_timeout,
+        threads: args.threads,
+        ..Default::default()
+    };
+    let is_new = !dir.join("index.redb").exists();
+    let mut disk = DiskStore::builder(dir)
+        .create(true)
+        .max_value_size(store.max_value_size as usize)
+        .sharing(if store.shared_group {
+            Sharing::Group
+        } else {
+            Sharing::Owner
+        });
+    if let Some(bytes) = store.capacity.filter(|_| is_new) {
+        disk = disk.capacity_bytes(bytes);
+    }
+    let cache = Cache::builder().memory(args.memory).disk(disk).open()?;
+    if let Some(bytes) = store.capacity.filter(|_| !is_new)
+        && let Some(disk) = cache.disk_store()
+    {
+        disk.set_capacity(bytes)?;
+    }
+    let server = RunningServer::start(cache, dir, config, args.memory)?;
+    let handle = server.shutdown_handle();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .map_err(|e| Fatal::msg(format!("cannot handle signals: {e}")))?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            handle.shutdown();
+        }
+    });
+    let tcp: Vec<String> = server.tcp_addrs().iter().map(|a| a.to_string()).collect();
+    eprintln!(
+        "stratacache: serving {} on {}{}{} (stop with Ctrl-C, SIGTERM or SHUTDOWN)",
+        dir.display(),
+        socket_path(dir).display(),
+        if tcp.is_empty() { "" } else { " and " },
+        tcp.join(", ")
+    );
+    let cache = server.wait()?;
+    cache.close()?;
+    eprintln!("stratacache: server stopped; everything it acknowledged is on disk");
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,212 @@
+//! The `SC.` commands: what the cache does that Redis has no command for (tags, prefix
+//! removal, listing with sizes, stats, verify, compaction, sweep, capacity).
+
+use std::time::Duration;
+
+use super::util::{Ctx, NOT_INTEGER, SYNTAX, int, is};
+use crate::cache::InsertOptions;
+
+fn json(ctx: &mut Ctx<'_>, value: &impl serde::Serialize) {
+    match serde_json::to_string(value) {
+        Ok(text) => ctx.out.text(&text),
+        Err(e) => ctx.error(&format!("ERR could not encode the reply as JSON: {e}")),
+    }
+}
+
+/// `SC.INVALIDATE tag [tag ...]`: retires every value carrying one of the tags; replies how
+/// many tags it retired.
+pub fn invalidate(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    ctx.wrote();
+    for tag in &args[1..] {
+        let Ok(tag) = std::str::from_utf8(tag) else {
+            return ctx.error("ERR tags are UTF-8 text");
+        };
+        if let Err(e) = ctx.shared.cache.invalidate_tag(tag) {
+            return ctx.fail(&e);
+        }
+    }
+    ctx.out.int(args.len() as i64 - 1);
+}
+
+/// `SC.DELPREFIX prefix`: removes every key starting with `prefix`; replies the count.
+pub fn delprefix(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    ctx.wrote();
+    match ctx.shared.cache.remove_prefix(args[1]) {
+        Ok(n) => ctx.out.int(n as i64),
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+/// `SC.SET key value [PX ms] [TAG tag]...`: a SET whose value carries tags.
+pub fn set_tagged(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    let mut options = InsertOptions::new();
+    let mut rest = &args[3..];
+    while let [word, value, tail @ ..] = rest {
+        if is(word, "px") {
+            match int(value) {
+                Some(ms) if ms > 0 => options = options.ttl(Duration::from_millis(ms as u64)),
+                Some(_) => return ctx.error("ERR invalid expire time in 'sc.set' command"),
+                None => return ctx.error(NOT_INTEGER),
+            }
+        } else if is(word, "tag") {
+            let Ok(tag) = std::str::from_utf8(value) else {
+                return ctx.error("ERR tags are UTF-8 text");
+            };
+            options = options.tags([tag]);
+        } else {
+            return ctx.error(SYNTAX);
+        }
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return ctx.error(SYNTAX);
+    }
+    ctx.wrote();
+    let shared = ctx.shared;
+    let _lock = shared.locks.lock(args[1]);
+    match shared.cache.insert_bytes_with(args[1], args[2], &options) {
+        Ok(()) => ctx.out.ok(),
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+/// `SC.LIST cursor [PREFIX p] [COUNT n]`: like SCAN, with each entry as
+/// `[key, size, stored size, expiry in Unix ms or -1]`.
+pub fn list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    let Some(cursor) = std::str::from_utf8(args[1])
+        .ok()
+        .and_then(|c| c.parse::<u64>().ok())
+    else {
+        return ctx.error("ERR invalid cursor");
+    };
+    let (mut prefix, mut count): (&[u8], usize) = (b"", 1000);
+    let mut rest = &args[2..];
+    while let [word, value, tail @ ..] = rest {
+        if is(word, "prefix") {
+            prefix = value;
+        } else if is(word, "count") {
+            match int(value) {
+                Some(n) if n >= 1 => count = (n as usize).min(100_000),
+                _ => return ctx.error(NOT_INTEGER),
+            }
+        } else {
+            return ctx.error(SYNTAX);
+        }
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return ctx.error(SYNTAX);
+    }
+    let after = match cursor {
+        0 => None,
+        n => match ctx.shared.cursors.get(n) {
+            Some(key) => Some(key),
+            None => return ctx.error("ERR invalid cursor"),
+        },
+    };
+    let page = match ctx
+        .shared
+        .store()
+        .list_page(prefix, after.as_deref(), count)
+    {
+        Ok(page) => page,
+        Err(e) => return ctx.fail(&e),
+    };
+    let next = page
+        .next_after
+        .map_or(0, |key| ctx.shared.cursors.open(key));
+    let out = &mut *ctx.out;
+    out.array(2);
+    out.bulk(next.to_string().as_bytes());
+    out.array(page.entries.len());
+    for entry in &page.entries {
+        out.array(4);
+        out.bulk(&entry.key);
+        out.int(entry.size as i64);
+        out.int(entry.stored_size as i64);
+        out.int(entry.expires_at_ms.map_or(-1, |at| at as i64));
+    }
+}
+
+/// `SC.STATS`: `{"disk": <stats --json>, "cache": <Cache::stats>}` as JSON text.
+pub fn stats(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    let disk = match ctx.shared.store().stats() {
+        Ok(disk) => disk,
+        Err(e) => return ctx.fail(&e),
+    };
+    let cache = ctx.shared.cache.stats();
+    json(ctx, &serde_json::json!({ "disk": disk, "cache": cache }));
+}
+
+/// `SC.VERIFY [REPAIR]`: checks every record; the report as JSON.
+pub fn verify(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    let repair = match &args[1..] {
+        [] => false,
+        [word] if is(word, "repair") => true,
+        _ => return ctx.error(SYNTAX),
+    };
+    let store = ctx.shared.store();
+    let report = if repair {
+        ctx.wrote();
+        store.verify_and_repair()
+    } else {
+        store.verify()
+    };
+    match report {
+        Ok(report) => json(ctx, &report),
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+/// `SC.COMPACT [ALL]`: compacts sparse segments (every sealed one with ALL); the report as
+/// JSON.
+pub fn compact(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    let all = match &args[1..] {
+        [] => false,
+        [word] if is(word, "all") => true,
+        _ => return ctx.error(SYNTAX),
+    };
+    ctx.wrote();
+    let store = ctx.shared.store();
+    let report = if all {
+        store.compact_all()
+    } else {
+        store.compact()
+    };
+    match report {
+        Ok(report) => json(ctx, &report),
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+/// `SC.SWEEP`: removes expired entries now; replies how many.
+pub fn sweep(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
+    ctx.wrote();
+    match ctx.shared.store().sweep_expired() {
+        Ok(n) => ctx.out.int(n as i64),
+        Err(e) => ctx.fail(&e),
+    }
+}
+
+/// `SC.CAPACITY [bytes]`: the disk capacity; with an argument, sets it first (a smaller
+/// one evicts down to it at once).
+pub fn capacity(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    let store = ctx.shared.store();
+    match &args[1..] {
+        [] => {}
+        [bytes] => {
+            let Some(bytes) = int(bytes).filter(|&b| b > 0) else {
+                return ctx.error(NOT_INTEGER);
+            };
+            ctx.wrote();
+            if let Err(e) = store.set_capacity(bytes as u64) {
+                return ctx.fail(&e);
+            }
+        }
+        _ => return ctx.error(SYNTAX),
+    }
+    match store.stats() {
+        Ok(stats) => ctx.out.int(stats.capacity_bytes as i64),
+        Err(e) => ctx.fail(&e),
+    }
+}

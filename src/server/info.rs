@@ -1,0 +1,203 @@
+//! The text of `INFO`: Redis's sections, then a `stratacache` section with each tier's
+//! numbers.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use super::command::server::REDIS_VERSION;
+use super::shared::Shared;
+
+/// Sections in the order `INFO` prints them.
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "keyspace",
+    "stratacache",
+];
+
+/// A field of `/proc/self/status` in bytes (its value is in kB).
+fn proc_status_bytes(field: &str) -> u64 {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Renders the sections asked for (`[]`, `default`, `all` or `everything`: all of them).
+pub fn render(shared: &Shared, asked: &[String]) -> String {
+    let all = asked.is_empty()
+        || asked
+            .iter()
+            .any(|s| matches!(s.as_str(), "all" | "default" | "everything"));
+    let mut out = String::new();
+    for &section in SECTIONS {
+        if !all && !asked.iter().any(|a| a == section) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        let title = format!("{}{}", section[..1].to_ascii_uppercase(), &section[1..]);
+        let _ = writeln!(out, "# {title}\r");
+        let body = match section {
+            "server" => server(shared),
+            "clients" => clients(shared),
+            "memory" => memory(shared),
+            "persistence" => persistence(shared),
+            "stats" => stats(shared),
+            "replication" => "role:master\r\nconnected_slaves:0\r\n".into(),
+            "keyspace" => keyspace(shared),
+            _ => tiers(shared),
+        };
+        out.push_str(&body);
+    }
+    out
+}
+
+fn server(shared: &Shared) -> String {
+    let uptime = shared.started.elapsed().as_secs();
+    let tcp_port = shared.config.listen.first().map_or(0, |a| a.port());
+    format!(
+        "redis_version:{REDIS_VERSION}\r\nstratacache_version:{}\r\nredis_mode:standalone\r\n\
+         os:{} {}\r\narch_bits:64\r\nmultiplexing_api:threads\r\nprocess_id:{}\r\n\
+         tcp_port:{tcp_port}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\
+         executable:{}\r\nconfig_file:\r\n",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::process::id(),
+        uptime / 86_400,
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    )
+}
+
+fn clients(shared: &Shared) -> String {
+    format!(
+        "connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n",
+        shared.clients.count(),
+        shared.config.max_clients
+    )
+}
+
+fn memory(shared: &Shared) -> String {
+    let rss = proc_status_bytes("VmRSS");
+    let anon = proc_status_bytes("RssAnon");
+    let memory_tier = shared
+        .cache
+        .stats()
+        .tiers
+        .iter()
+        .find(|t| t.tier == crate::TierKind::Memory)
+        .map_or(0, |t| t.size_bytes);
+    format!(
+        "used_memory:{anon}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
+         used_memory_rss_human:{}\r\nmaxmemory:{}\r\nmaxmemory_policy:allkeys-lru\r\n\
+         memory_tier_bytes:{memory_tier}\r\n",
+        human(anon),
+        human(rss),
+        shared.memory_budget,
+    )
+}
+
+fn persistence(shared: &Shared) -> String {
+    let always = shared.durable_writes();
+    format!(
+        "loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:{}\r\n\
+         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:{}\r\n\
+         aof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n",
+        u8::from(shared.bgsave_running.load(Ordering::Relaxed)),
+        shared.last_save.load(Ordering::Relaxed),
+        u8::from(always),
+    )
+}
+
+fn stats(shared: &Shared) -> String {
+    let c = &shared.counters;
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let disk = shared.store().stats().unwrap_or_default();
+    format!(
+        "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
+         total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\n\
+         expired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n\
+         total_error_replies:{}\r\n",
+        get(&c.connections),
+        get(&c.commands),
+        get(&c.input_bytes),
+        get(&c.output_bytes),
+        get(&c.rejected),
+        disk.expirations,
+        disk.evictions,
+        get(&c.keyspace_hits),
+        get(&c.keyspace_misses),
+        get(&c.errors),
+    )
+}
+
+fn keyspace(shared: &Shared) -> String {
+    match shared.store().stats() {
+        Ok(s) if s.entries > 0 => format!("db0:keys={},expires=0,avg_ttl=0\r\n", s.entries),
+        _ => String::new(),
+    }
+}
+
+fn tiers(shared: &Shared) -> String {
+    let stats = shared.cache.stats();
+    let disk = shared.store().stats().unwrap_or_default();
+    let mut out = format!(
+        "cache_hits:{}\r\ncache_misses:{}\r\ncache_errors:{}\r\n",
+        stats.hits, stats.misses, stats.errors
+    );
+    for tier in &stats.tiers {
+        let _ = write!(
+            out,
+            "tier_{}:hits={},misses={},inserts={},promotions={},errors={},entries={},bytes={}\r\n",
+            tier.tier,
+            tier.hits,
+            tier.misses,
+            tier.inserts,
+            tier.promotions,
+            tier.errors,
+            tier.entries,
+            tier.size_bytes
+        );
+    }
+    let _ = write!(
+        out,
+        "disk_entries:{}\r\ndisk_live_bytes:{}\r\ndisk_bytes:{}\r\ndisk_capacity_bytes:{}\r\n\
+         disk_segments:{}\r\ndisk_evictions:{}\r\ndisk_expirations:{}\r\ndisk_corruptions:{}\r\n\
+         durability:{}\r\n",
+        disk.entries,
+        disk.live_bytes,
+        disk.disk_bytes,
+        disk.capacity_bytes,
+        disk.segments,
+        disk.evictions,
+        disk.expirations,
+        disk.corruptions,
+        if shared.durable_writes() {
+            "always"
+        } else {
+            "checkpoint"
+        },
+    );
+    out
+}
+
+fn human(bytes: u64) -> String {
+    let mb = bytes as f64 / (1 << 20) as f64;
+    if mb >= 1024.0 {
+        format!("{:.2}G", mb / 1024.0)
+    } else {
+        format!("{mb:.2}M")
+    }
+}
