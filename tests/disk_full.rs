@@ -132,3 +132,29 @@ fn eviction_drops_what_it_cannot_move_on_a_full_disk() -> TestResult {
     assert!(store.verify()?.is_ok());
     Ok(())
 }
+
+#[test]
+fn a_write_larger_than_the_free_space_gives_back_what_it_took() -> TestResult {
+    let test = "a_write_larger_than_the_free_space_gives_back_what_it_took";
+    let Some(fs_root) = Tmpfs::mount(test, 24) else {
+        return Ok(());
+    };
+    let dir = fs_root.path().join("store");
+    let store = DiskStore::builder(&dir)
+        .capacity_bytes(1 << 30)
+        .max_value_size(64 * MIB)
+        .open()?;
+    store.insert("before", b"kept")?;
+    // Part of it reaches the file before the disk says no; that part must not stay.
+    let err = store
+        .insert("huge", &incompressible(5, 40 * MIB))
+        .unwrap_err();
+    assert!(matches!(err, Error::DiskFull { .. }), "{err}");
+    for i in 0..8 {
+        store.insert(format!("after-{i}"), &incompressible(i, MIB))?;
+    }
+    assert_eq!(&*store.get("before")?.expect("kept"), b"kept");
+    store.flush()?;
+    store.close()?;
+    Ok(())
+}

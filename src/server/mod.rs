@@ -85,7 +85,13 @@ impl RunningServer {
                 "a server needs a cache with a disk tier".into(),
             ));
         };
-        let max_bulk = store.max_value_size().saturating_add(1 << 10);
+        // A value somewhat over the limit still arrives whole, so that the store refuses it
+        // with its own error and the connection goes on; far over, the protocol refuses it
+        // before reading it.
+        let max_bulk = store
+            .max_value_size()
+            .saturating_mul(2)
+            .saturating_add(1 << 20);
         let socket = socket_path(dir);
         let mut bound = vec![listen::bind_unix(&socket)?];
         for &addr in &config.listen {

@@ -5,6 +5,7 @@
 //! - `cli`: running the `stratacache` binary;
 //! - `files`: what a store leaves in its directory;
 //! - `mount`: a real small file system (tmpfs) for disk-full tests;
+//! - `serve`: `stratacache serve` as a child process;
 //! - `redis_server` (feature `redis`): throwaway `redis-server` processes on loopback.
 //!
 //! Every test binary compiles all of it and uses only a part, so unused helpers are allowed.
@@ -17,4 +18,5 @@ pub mod mount;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod rng;
+pub mod serve;
 pub mod store;

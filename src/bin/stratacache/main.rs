@@ -11,6 +11,7 @@ mod nofollow;
 mod open;
 mod output;
 mod progress;
+mod store;
 mod units;
 
 use std::process::ExitCode;
@@ -18,11 +19,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 
-use stratacache::DiskStore;
-
 use crate::cli::{Cli, Command};
 use crate::exit::{CmdResult, ERROR_CODE, Fatal};
 use crate::open::Mode;
+use crate::store::Store;
 
 fn main() -> ExitCode {
     diagnostics::install();
@@ -90,7 +90,7 @@ fn run(cli: Cli) -> CmdResult {
 
 /// Runs one command on an open store; `put` and `import` store values of at most
 /// `max_value_size` bytes.
-fn dispatch(store: &DiskStore, command: Command, max_value_size: u64) -> CmdResult {
+fn dispatch(store: &Store, command: Command, max_value_size: u64) -> CmdResult {
     use commands::*;
     match command {
         Command::Put(args) => put_get::put(store, args, max_value_size),

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use stratacache::{DiskStore, DiskStoreBuilder, Sharing};
 
+use crate::store::Store;
+
 use crate::exit::Fatal;
 use crate::units::{grouped, human_size};
 
@@ -36,7 +38,8 @@ pub struct Options {
     pub shared_group: bool,
 }
 
-/// Opens the store in `dir` for one command, waiting up to `wait` for another process
+/// Opens the store in `dir` for one command (or, while `stratacache serve` holds it,
+/// connects to the server, which then does the work), waiting up to `wait` for another process
 /// that holds it, with `max_value_size` as its value limit; a new store is readable by
 /// its owner only unless `shared_group`.
 ///
@@ -46,7 +49,13 @@ pub struct Options {
 /// compactor: `sweep` and `compact` run them on demand, and `stats` sees the store as it
 /// was left. The background checkpoint stays on, so a long import that is interrupted
 /// keeps most of its work.
-pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<DiskStore, Fatal> {
+pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<Store, Fatal> {
+    if let Some(remote) = Store::remote_if_served(dir) {
+        if let Some(bytes) = options.capacity {
+            change_capacity(&remote, bytes)?;
+        }
+        return Ok(remote);
+    }
     let Options {
         capacity,
         wait,
@@ -68,28 +77,39 @@ pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<DiskStore, Fatal
     if let Some(bytes) = capacity.filter(|_| is_new) {
         builder = builder.capacity_bytes(bytes);
     }
-    let store = open_waiting(builder, wait)?;
-    if let Some(bytes) = capacity.filter(|_| !is_new) {
+    let store = open_waiting(dir, builder, wait)?;
+    if let Some(bytes) = capacity.filter(|_| !is_new || store.is_remote()) {
         change_capacity(&store, bytes)?;
     }
     Ok(store)
 }
 
-/// Opens, retrying while another process holds the store, until `wait` has passed.
-fn open_waiting(builder: DiskStoreBuilder, wait: Option<Duration>) -> Result<DiskStore, Fatal> {
+/// Opens, retrying while another process holds the store, until `wait` has passed; a
+/// server that starts meanwhile is used through its socket.
+fn open_waiting(
+    dir: &Path,
+    builder: DiskStoreBuilder,
+    wait: Option<Duration>,
+) -> Result<Store, Fatal> {
     let deadline = Instant::now() + wait.unwrap_or_default();
     loop {
         match builder.clone().open() {
-            Err(stratacache::Error::Locked { .. }) if Instant::now() < deadline => {
+            Err(locked @ stratacache::Error::Locked { .. }) => {
+                if let Some(remote) = Store::remote_if_served(dir) {
+                    return Ok(remote);
+                }
+                if Instant::now() >= deadline {
+                    return Err(locked.into());
+                }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            result => return Ok(result?),
+            result => return Ok(Store::Local(result?)),
         }
     }
 }
 
 /// Sets a new capacity on an open store and says what that evicted.
-fn change_capacity(store: &DiskStore, bytes: u64) -> Result<(), Fatal> {
+fn change_capacity(store: &Store, bytes: u64) -> Result<(), Fatal> {
     let before = store.stats()?;
     if before.capacity_bytes == bytes {
         return Ok(());

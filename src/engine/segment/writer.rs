@@ -168,11 +168,15 @@ impl SegmentWriter {
         let offset = seg.readable_len();
         let mut at = offset;
         for part in parts.iter().filter(|p| !p.is_empty()) {
-            // A failed write leaves `readable_len` where it was: whatever part of the
-            // record reached the file is past the end, overwritten by the next append.
-            check(self.faults.as_deref(), FaultPoint::Write)
-                .and_then(|()| seg.file().write_all_at(part, at))
-                .map_err(|e| write_err("append to segment", seg.path(), need, e))?;
+            // A failed write leaves `readable_len` where it was, and the file is cut back
+            // to it: whatever part of the record reached the file would otherwise keep its
+            // blocks (on a full disk, the very space the next write needs).
+            let written = check(self.faults.as_deref(), FaultPoint::Write)
+                .and_then(|()| seg.file().write_all_at(part, at));
+            if let Err(e) = written {
+                let _ = seg.file().set_len(offset);
+                return Err(write_err("append to segment", seg.path(), need, e));
+            }
             at += part.len() as u64;
         }
         seg.set_readable_len(offset + need);

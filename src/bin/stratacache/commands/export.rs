@@ -11,7 +11,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use stratacache::DiskStore;
+use crate::store::Store;
 
 use crate::cli::ExportArgs;
 use crate::commands::keys;
@@ -21,7 +21,7 @@ use crate::progress;
 use crate::units::{count, counted, grouped, human_size};
 
 /// Exports the live entries under a prefix.
-pub fn run(store: &DiskStore, args: ExportArgs) -> CmdResult {
+pub fn run(store: &Store, args: ExportArgs) -> CmdResult {
     let started = Instant::now();
     let own = store
         .dir()

@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use stratacache::{DiskStore, Error};
+use stratacache::Error;
+
+use crate::store::Store;
 
 use crate::cli::ImportArgs;
 use crate::commands::keys;
@@ -62,7 +64,7 @@ pub fn check_source(dir: &Path) -> Result<(), Fatal> {
 }
 
 /// Imports a directory tree; files over `limit` bytes are skipped.
-pub fn run(store: &DiskStore, args: ImportArgs, limit: u64) -> CmdResult {
+pub fn run(store: &Store, args: ImportArgs, limit: u64) -> CmdResult {
     let started = Instant::now();
     let evictions_before = store.stats()?.evictions;
     let walked = walk::walk(&args.source, store.dir());
@@ -152,7 +154,7 @@ pub fn run(store: &DiskStore, args: ImportArgs, limit: u64) -> CmdResult {
 
 /// How many of the keys this import stored are gone again (evicted to make room for the
 /// ones after them).
-fn evicted_again(store: &DiskStore, keys: &[Vec<u8>]) -> Result<u64, Fatal> {
+fn evicted_again(store: &Store, keys: &[Vec<u8>]) -> Result<u64, Fatal> {
     let mut lost = 0;
     for key in keys {
         if !store.contains_key(key)? {
@@ -202,7 +204,7 @@ fn stopped(err: Fatal, imported: u64, flush_failed: Option<stratacache::Error>) 
 /// lock, so workers overlap) and hands each result, in file order, to `done` on this
 /// thread, which returns false to stop. Each worker holds one file in memory at a time.
 fn import_all(
-    store: &DiskStore,
+    store: &Store,
     args: (&ImportArgs, u64),
     files: &[Found],
     mut done: impl FnMut(&Found, Result<Fate, Fatal>) -> bool,
@@ -267,7 +269,7 @@ fn import_all(
 /// the store itself (I/O, a poisoned store) end the import; problems of this one file do
 /// not.
 fn import_one(
-    store: &DiskStore,
+    store: &Store,
     (args, limit): (&ImportArgs, u64),
     file: &Found,
     buf: &mut Vec<u8>,

@@ -9,7 +9,9 @@
 use std::io::{BufWriter, Write};
 
 use serde::Serialize;
-use stratacache::{DiskStore, EntryInfo};
+use stratacache::EntryInfo;
+
+use crate::store::Store;
 
 use crate::cli::LsArgs;
 use crate::commands::keys;
@@ -26,7 +28,7 @@ struct JsonEntry<'a> {
 }
 
 /// Lists the live keys under a prefix.
-pub fn run(store: &DiskStore, args: LsArgs) -> CmdResult {
+pub fn run(store: &Store, args: LsArgs) -> CmdResult {
     let entries = store.list(keys::from_arg(&args.prefix))?;
     let now = store.now_ms();
     let mut out = BufWriter::new(std::io::stdout().lock());

@@ -1,6 +1,8 @@
 //! `compact [--all]` and `sweep`: run the store's maintenance now.
 
-use stratacache::{CompactReport, DiskStore};
+use stratacache::CompactReport;
+
+use crate::store::Store;
 
 use crate::cli::CompactArgs;
 use crate::exit::{CmdResult, Outcome};
@@ -9,20 +11,16 @@ use crate::progress;
 use crate::units::{count, grouped, human_size};
 
 /// Compacts sparse segments (every segment with `--all`) and prints what was done.
-pub fn compact(store: &DiskStore, args: CompactArgs) -> CmdResult {
+pub fn compact(store: &Store, args: CompactArgs) -> CmdResult {
     let spinner = progress::spinner("compacting");
-    let report = if args.all {
-        store.compact_all()?
-    } else {
-        store.compact()?
-    };
+    let report = store.compact(args.all)?;
     spinner.finish_and_clear();
     output::line(&describe(&report))?;
     Ok(Outcome::Done)
 }
 
 /// Deletes expired entries now and prints how many.
-pub fn sweep(store: &DiskStore) -> CmdResult {
+pub fn sweep(store: &Store) -> CmdResult {
     let removed = store.sweep_expired()?;
     store.flush()?;
     let noun = if removed == 1 { "entry" } else { "entries" };

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use stratacache::DiskStore;
+use crate::store::Store;
 
 use crate::cli::{GetArgs, PutArgs};
 use crate::commands::keys;
@@ -13,7 +13,7 @@ use crate::output;
 use crate::units::human_size;
 
 /// Stores a file (or standard input) of at most `limit` bytes under a key, durably.
-pub fn put(store: &DiskStore, args: PutArgs, limit: u64) -> CmdResult {
+pub fn put(store: &Store, args: PutArgs, limit: u64) -> CmdResult {
     let value = match args.file.as_deref() {
         Some(path) if path != Path::new("-") => read_file(path, limit)?,
         _ => read_stdin(limit)?,
@@ -28,7 +28,7 @@ pub fn put(store: &DiskStore, args: PutArgs, limit: u64) -> CmdResult {
 }
 
 /// Writes the value of a key to standard output or a file; `NotFound` when absent.
-pub fn get(store: &DiskStore, args: GetArgs) -> CmdResult {
+pub fn get(store: &Store, args: GetArgs) -> CmdResult {
     let Some(value) = store.get(keys::from_arg(&args.key))? else {
         eprintln!("stratacache: not found: {}", args.key.to_string_lossy());
         return Ok(Outcome::NotFound);

@@ -1,6 +1,6 @@
 //! `rm KEY...`: remove keys, saying which ones were not there.
 
-use stratacache::DiskStore;
+use crate::store::Store;
 
 use crate::cli::RmArgs;
 use crate::commands::keys;
@@ -8,7 +8,7 @@ use crate::exit::{CmdResult, Outcome};
 
 /// Removes every key given; `NotFound` (exit 1) when any was missing. The others are
 /// removed anyway, durably.
-pub fn run(store: &DiskStore, args: RmArgs) -> CmdResult {
+pub fn run(store: &Store, args: RmArgs) -> CmdResult {
     let mut missing = 0usize;
     for key in &args.keys {
         if !store.remove(keys::from_arg(key))? {

@@ -1,6 +1,8 @@
 //! `stats [--json]`: sizes and lifetime counters of the store.
 
-use stratacache::{DiskStore, Stats};
+use stratacache::Stats;
+
+use crate::store::Store;
 
 use crate::cli::JsonArgs;
 use crate::exit::{CmdResult, Fatal, Outcome};
@@ -8,7 +10,7 @@ use crate::output;
 use crate::units::{grouped, human_size};
 
 /// Prints the store's stats: the library's `Stats` as one JSON object, or aligned lines.
-pub fn run(store: &DiskStore, args: JsonArgs) -> CmdResult {
+pub fn run(store: &Store, args: JsonArgs) -> CmdResult {
     let stats = store.stats()?;
     let text = if args.json {
         serde_json::to_string(&stats).map_err(|e| Fatal::msg(e.to_string()))? + "\n"

@@ -1,6 +1,8 @@
 //! `verify [--json] [--repair]`: check every record the index references.
 
-use stratacache::{DiskStore, VerifyReport};
+use stratacache::VerifyReport;
+
+use crate::store::Store;
 
 use crate::cli::VerifyArgs;
 use crate::exit::{CmdResult, Fatal, Outcome};
@@ -10,7 +12,7 @@ use crate::units::count;
 
 /// Verifies the store; `Corrupt` (exit 3) when any record is bad, with `--repair` too
 /// (after the bad entries were removed, durably).
-pub fn run(store: &DiskStore, args: VerifyArgs) -> CmdResult {
+pub fn run(store: &Store, args: VerifyArgs) -> CmdResult {
     let pb = progress::items(0, "verify");
     let report = store.verify_with_progress(args.repair, &mut |checked, total| {
         pb.set_length(total);
