@@ -26,7 +26,7 @@ pub fn sweep(store: &Store) -> CmdResult {
     let noun = if removed == 1 { "entry" } else { "entries" };
     output::line(&format!(
         "removed {} expired {noun}",
-        grouped(removed as u64)
+        grouped(removed)
     ))?;
     Ok(Outcome::Done)
 }
