@@ -10,6 +10,9 @@ use redis::{Commands, Value};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// An `SC.LIST` row: key, size, stored size, expiry (Unix ms, -1 none).
+type ListedEntry = (Vec<u8>, i64, i64, i64);
+
 fn server() -> (tempfile::TempDir, Served) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let served = Served::start(&tmp.path().join("store"), &["--memory", "8MiB"]);
@@ -409,7 +412,7 @@ fn native_commands_reach_what_redis_has_no_command_for() -> TestResult {
     assert!(report.contains("\"bad\":[]"), "{report}");
     let _: String = redis::cmd("SC.COMPACT").query(&mut c)?;
     let _: i64 = redis::cmd("SC.SWEEP").query(&mut c)?;
-    let (cursor, rows): (u64, Vec<(Vec<u8>, i64, i64, i64)>) = redis::cmd("SC.LIST")
+    let (cursor, rows): (u64, Vec<ListedEntry>) = redis::cmd("SC.LIST")
         .arg(0)
         .arg("PREFIX")
         .arg("page:")
