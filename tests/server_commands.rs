@@ -422,3 +422,36 @@ fn native_commands_reach_what_redis_has_no_command_for() -> TestResult {
     assert!(rows[0].3 > 0, "its expiry");
     Ok(())
 }
+
+#[test]
+fn multi_exec_runs_the_queue_and_answers_together() -> TestResult {
+    let (_tmp, served) = server();
+    let mut c = served.connection();
+    let (a, b): (String, Option<String>) = redis::pipe()
+        .atomic()
+        .set("x", "1")
+        .ignore()
+        .get("x")
+        .get("y")
+        .query(&mut c)?;
+    assert_eq!((a.as_str(), b), ("1", None));
+    // A refused command inside MULTI discards the transaction, as in Redis.
+    let mut s = served.raw();
+    s.write_all(b"MULTI\r\nSET z 1\r\nNOSUCH\r\nEXEC\r\nGET z\r\nEXEC\r\nDISCARD\r\n")?;
+    let expected: &[u8] =
+        b"+OK\r\n+QUEUED\r\n-ERR unknown command 'NOSUCH', with args beginning with: \r\n\
+-EXECABORT Transaction discarded because of previous errors.\r\n$-1\r\n-ERR EXEC without MULTI\r\n\
+-ERR DISCARD without MULTI\r\n";
+    let mut got = vec![0u8; expected.len()];
+    s.read_exact(&mut got)?;
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(expected)
+    );
+    let bad = redis::cmd("WATCH")
+        .arg("x")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(err_text(bad).contains("WATCH is not supported"));
+    Ok(())
+}

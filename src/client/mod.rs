@@ -147,6 +147,11 @@ impl Client {
         })
     }
 
+    /// `AUTH password` (for a server started with a password).
+    pub fn authenticate(&mut self, password: &str) -> Result<()> {
+        self.call(&[b"AUTH", password.as_bytes()]).map(drop)
+    }
+
     /// `PING`.
     pub fn ping(&mut self) -> Result<()> {
         self.call(&[b"PING"]).map(drop)

@@ -13,6 +13,17 @@ pub enum Close {
     Now,
 }
 
+/// Commands queued between `MULTI` and `EXEC`.
+#[derive(Default)]
+pub struct Queued {
+    /// The commands, each as its arguments.
+    pub commands: Vec<Vec<Vec<u8>>>,
+    /// Bytes queued (bounded like one request).
+    pub bytes: usize,
+    /// A queued command was refused: `EXEC` discards the transaction.
+    pub aborted: bool,
+}
+
 /// One client's connection state.
 pub struct Session {
     /// `CLIENT ID`.
@@ -25,6 +36,8 @@ pub struct Session {
     pub close: Close,
     /// This client's entry in the registry.
     pub slot: ClientSlot,
+    /// Inside `MULTI`: what `EXEC` will run.
+    pub multi: Option<Queued>,
 }
 
 impl Session {
@@ -36,6 +49,7 @@ impl Session {
             wrote: false,
             close: Close::No,
             slot,
+            multi: None,
         }
     }
 }

@@ -68,7 +68,7 @@ impl Served {
         panic!("stratacache serve did not answer PING within 20 s");
     }
 
-    /// True when the server answers `PING`.
+    /// True when the server answers `PING` (with a password set, its answer is NOAUTH).
     pub fn ping(&self) -> bool {
         let Ok(mut s) = UnixStream::connect(self.socket()) else {
             return false;
@@ -77,7 +77,7 @@ impl Served {
         let mut reply = [0u8; 7];
         s.write_all(b"PING\r\n").is_ok()
             && s.read_exact(&mut reply).is_ok()
-            && &reply == b"+PONG\r\n"
+            && (&reply == b"+PONG\r\n" || &reply == b"-NOAUTH")
     }
 
     /// The unix socket.

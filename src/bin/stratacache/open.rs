@@ -50,7 +50,7 @@ pub struct Options {
 /// was left. The background checkpoint stays on, so a long import that is interrupted
 /// keeps most of its work.
 pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<Store, Fatal> {
-    if let Some(remote) = Store::remote_if_served(dir) {
+    if let Some(remote) = Store::remote_if_served(dir)? {
         if let Some(bytes) = options.capacity {
             change_capacity(&remote, bytes)?;
         }
@@ -95,7 +95,7 @@ fn open_waiting(
     loop {
         match builder.clone().open() {
             Err(locked @ stratacache::Error::Locked { .. }) => {
-                if let Some(remote) = Store::remote_if_served(dir) {
+                if let Some(remote) = Store::remote_if_served(dir)? {
                     return Ok(remote);
                 }
                 if Instant::now() >= deadline {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+
+use crate::exit::Fatal;
 use stratacache::{
     Client, CompactReport, DiskStore, EntryInfo, Result, Stats, ValueRef, VerifyReport,
 };
@@ -47,17 +49,32 @@ impl Deref for Value {
 }
 
 impl Store {
-    /// Connects to the server of `dir` if one answers there.
-    pub fn remote_if_served(dir: &Path) -> Option<Store> {
+    /// Connects to the server of `dir` if one answers there, authenticating with
+    /// `$STRATACACHE_PASSWORD` when it is set. A server that wants a password it was not
+    /// given is an error.
+    pub fn remote_if_served(dir: &Path) -> std::result::Result<Option<Store>, Fatal> {
         if !stratacache::server::socket_path(dir).exists() {
-            return None;
+            return Ok(None);
         }
-        let mut client = Client::connect(dir).ok()?;
-        client.ping().ok()?;
-        Some(Store::Remote {
-            dir: dir.to_path_buf(),
-            client: Mutex::new(client),
-        })
+        let Ok(mut client) = Client::connect(dir) else {
+            return Ok(None);
+        };
+        if let Ok(password) = std::env::var("STRATACACHE_PASSWORD") {
+            client.authenticate(&password)?;
+        }
+        match client.ping() {
+            Ok(()) => Ok(Some(Store::Remote {
+                dir: dir.to_path_buf(),
+                client: Mutex::new(client),
+            })),
+            Err(stratacache::Error::Server { message, .. }) if message.starts_with("NOAUTH") => {
+                Err(Fatal::msg(format!(
+                    "the server holding {} wants a password; set STRATACACHE_PASSWORD",
+                    dir.display()
+                )))
+            }
+            Err(_) => Ok(None),
+        }
     }
 
     /// The store directory.

@@ -24,10 +24,7 @@ pub fn sweep(store: &Store) -> CmdResult {
     let removed = store.sweep_expired()?;
     store.flush()?;
     let noun = if removed == 1 { "entry" } else { "entries" };
-    output::line(&format!(
-        "removed {} expired {noun}",
-        grouped(removed)
-    ))?;
+    output::line(&format!("removed {} expired {noun}", grouped(removed)))?;
     Ok(Outcome::Done)
 }
 
