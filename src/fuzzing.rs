@@ -44,6 +44,13 @@ pub fn decoders(data: &[u8]) {
     assert_eq!(SegmentMeta::decode(&meta.encode()), meta);
     let _ = crate::codec::decompress(data, data.first().map_or(0, |b| *b as usize * 64));
     cache_decoders(data);
+    crate::server::fuzz_body::protocol_parsers(data);
+}
+
+/// Requests into the server's command layer (over a live cache): every request gets a
+/// reply its own client can read, and nothing panics.
+pub fn server_requests(data: &[u8]) {
+    crate::server::fuzz_body::requests(data);
 }
 
 /// The tiered cache's decoders: value envelopes, Redis frames, invalidation messages.

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use stratacache::fuzzing::format::{RecordParts, encode_record, encode_segment_header};
-use stratacache::fuzzing::{decoders, op_sequence, ops_from_bytes};
+use stratacache::fuzzing::{decoders, op_sequence, ops_from_bytes, server_requests};
 
 fn valid_segment() -> Vec<u8> {
     let mut seg = encode_segment_header(7).to_vec();
@@ -63,12 +63,123 @@ proptest! {
     }
 }
 
+/// Command names the structured requests pick from (valid ones, and a few that are not).
+const COMMANDS: &[&str] = &[
+    "GET",
+    "SET",
+    "SETEX",
+    "PSETEX",
+    "SETNX",
+    "GETDEL",
+    "GETEX",
+    "MGET",
+    "MSET",
+    "STRLEN",
+    "DEL",
+    "EXISTS",
+    "TYPE",
+    "SCAN",
+    "KEYS",
+    "DBSIZE",
+    "EXPIRE",
+    "PEXPIRE",
+    "EXPIREAT",
+    "TTL",
+    "PTTL",
+    "PERSIST",
+    "PING",
+    "ECHO",
+    "HELLO",
+    "AUTH",
+    "SELECT",
+    "CLIENT",
+    "COMMAND",
+    "INFO",
+    "CONFIG",
+    "MULTI",
+    "EXEC",
+    "DISCARD",
+    "SC.SET",
+    "SC.LIST",
+    "SC.DELPREFIX",
+    "SC.INVALIDATE",
+    "LPUSH",
+    "FLUSHDB",
+    "EXPIRETIME",
+    "RESET",
+];
+
+/// Arguments the structured requests use: keys, numbers, option words.
+const WORDS: &[&str] = &[
+    "k",
+    "key:1",
+    "0",
+    "1",
+    "-1",
+    "100",
+    "9223372036854775807",
+    "EX",
+    "PX",
+    "NX",
+    "XX",
+    "GET",
+    "KEEPTTL",
+    "PERSIST",
+    "MATCH",
+    "k*",
+    "COUNT",
+    "TYPE",
+    "string",
+    "3",
+    "2",
+    "SETNAME",
+    "LIST",
+    "TAG",
+    "t",
+    "PREFIX",
+    "",
+    "GT",
+    "LT",
+    "EXAT",
+    "1700000000",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn server_requests_always_get_replies(
+        requests in proptest::collection::vec(
+            (0..COMMANDS.len(), proptest::collection::vec(0..WORDS.len(), 0..5)),
+            1..20,
+        )
+    ) {
+        let mut bytes = Vec::new();
+        for (command, args) in requests {
+            let words: Vec<&str> = std::iter::once(COMMANDS[command])
+                .chain(args.iter().map(|&a| WORDS[a]))
+                .collect();
+            bytes.extend_from_slice(format!("*{}\r\n", words.len()).as_bytes());
+            for w in words {
+                bytes.extend_from_slice(format!("${}\r\n{w}\r\n", w.len()).as_bytes());
+            }
+        }
+        server_requests(&bytes);
+    }
+
+    #[test]
+    fn server_requests_survive_random_bytes(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+        server_requests(&data);
+    }
+}
+
 #[test]
 fn saved_fuzz_inputs_replay() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
     for (target, run) in [
         ("decoders", decoders as fn(&[u8])),
         ("op_model", |d: &[u8]| op_sequence(&ops_from_bytes(d))),
+        ("server_requests", server_requests),
     ] {
         let Ok(entries) = std::fs::read_dir(root.join(target)) else {
             continue;

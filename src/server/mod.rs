@@ -14,6 +14,8 @@ mod clients;
 mod command;
 mod config;
 mod conn;
+#[doc(hidden)]
+pub mod fuzz_body;
 pub mod glob;
 mod group_commit;
 mod info;
