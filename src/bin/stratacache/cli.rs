@@ -40,7 +40,7 @@ pub struct Cli {
     ///
     /// Bytes the store may keep on disk, segments and index together: 67108864, 512KiB,
     /// 64MiB (or 64M), 10GiB (or 10G); KB/MB/GB are decimal. Sets the capacity when the
-    /// store is created; given to a command that writes (put, import, rm, compact, sweep),
+    /// store is created; given to a command that writes (put, import, rm, expire, compact...),
     /// changes it for an existing store: a smaller one evicts down to it at once and says
     /// what it evicted. Reading never changes a store.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
@@ -112,9 +112,31 @@ Examples:
   stratacache get scans/0001.txt -o page.txt")]
     Get(GetArgs),
 
-    /// Remove keys; exit 1 if any of them was not there (the others are still removed).
-    #[command(after_help = "Example:\n  stratacache rm scans/0001.txt scans/0002.txt")]
+    /// Remove keys (or every key under a prefix); exit 1 if a key named was not there.
+    #[command(after_help = "\
+Examples:
+  stratacache rm scans/0001.txt scans/0002.txt
+  stratacache rm --prefix tmp/")]
     Rm(RmArgs),
+
+    /// Show the time KEY has left, e.g. 59m 59s, or none when it never expires; exit 1 if absent.
+    #[command(after_help = "Example:\n  stratacache ttl scans/0001.txt")]
+    Ttl(KeyArgs),
+
+    /// Make KEY expire after DURATION (the value is not rewritten); exit 1 if absent.
+    #[command(after_help = "Example:\n  stratacache expire scans/0001.txt 7d")]
+    Expire(ExpireArgs),
+
+    /// Remove the expiry of KEY (the value is not rewritten); exit 1 if absent.
+    #[command(after_help = "Example:\n  stratacache persist scans/0001.txt")]
+    Persist(KeyArgs),
+
+    /// Retire every value stored with one of these tags (put --tag), at once.
+    #[command(after_help = "\
+Example:
+  stratacache put doc-7/page-1.txt page1.txt --tag doc:7
+  stratacache invalidate-tag doc:7      # every value tagged doc:7 is gone")]
+    InvalidateTag(TagArgs),
 
     /// List keys, one per line (long: size, stored size, remaining TTL, key).
     #[command(after_help = "\
@@ -207,6 +229,9 @@ impl Command {
             Command::Put(_)
                 | Command::Import(_)
                 | Command::Rm(_)
+                | Command::Expire(_)
+                | Command::Persist(_)
+                | Command::InvalidateTag(_)
                 | Command::Compact(_)
                 | Command::Sweep
                 | Command::Serve(_)
@@ -219,6 +244,10 @@ impl Command {
             Command::Put(_) => "put",
             Command::Get(_) => "get",
             Command::Rm(_) => "rm",
+            Command::Ttl(_) => "ttl",
+            Command::Expire(_) => "expire",
+            Command::Persist(_) => "persist",
+            Command::InvalidateTag(_) => "invalidate-tag",
             Command::Ls(_) => "ls",
             Command::Import(_) => "import",
             Command::Export(_) => "export",
@@ -241,6 +270,9 @@ pub struct PutArgs {
     /// Expire after this long: 1500ms, 90s, 15m, 12h, 7d (no expiry by default).
     #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
     pub ttl: Option<Duration>,
+    /// Tag the value (repeatable); invalidate-tag TAG retires every value carrying it.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
 }
 
 /// Arguments of `get`.
@@ -257,8 +289,36 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// The keys.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "prefix")]
     pub keys: Vec<OsString>,
+    /// Also remove every key starting with this (and say how many went).
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<OsString>,
+}
+
+/// Arguments of commands that take one key.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The key.
+    pub key: OsString,
+}
+
+/// Arguments of `expire`.
+#[derive(Debug, Args)]
+pub struct ExpireArgs {
+    /// The key.
+    pub key: OsString,
+    /// Time from now: 1500ms, 90s, 15m, 12h, 7d.
+    #[arg(value_name = "DURATION", value_parser = parse_ttl)]
+    pub ttl: Duration,
+}
+
+/// Arguments of `invalidate-tag`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The tags.
+    #[arg(required = true, value_name = "TAG")]
+    pub tags: Vec<String>,
 }
 
 /// Arguments of `ls`.

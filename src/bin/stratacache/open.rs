@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stratacache::{DiskStore, DiskStoreBuilder, Sharing};
+use stratacache::{Cache, DiskStore, DiskStoreBuilder, Sharing};
 
 use crate::store::Store;
 
@@ -93,7 +93,7 @@ fn open_waiting(
 ) -> Result<Store, Fatal> {
     let deadline = Instant::now() + wait.unwrap_or_default();
     loop {
-        match builder.clone().open() {
+        match Cache::builder().disk(builder.clone()).open() {
             Err(locked @ stratacache::Error::Locked { .. }) => {
                 if let Some(remote) = Store::remote_if_served(dir)? {
                     return Ok(remote);

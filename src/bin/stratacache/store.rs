@@ -1,6 +1,7 @@
-//! The store a command works on: opened here ([`Store::Local`]), or, while a server holds
-//! it, reached through the server's socket ([`Store::Remote`]). Commands call the same
-//! methods either way, so their output and exit codes do not depend on which it is.
+//! The store a command works on: opened here ([`Store::Local`], as a disk-only tiered cache,
+//! so that tags and expiry mean what they mean to the server), or, while a server holds it,
+//! reached through the server's socket ([`Store::Remote`]). Commands call the same methods
+//! either way, so their output and exit codes do not depend on which it is.
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,8 @@ use parking_lot::Mutex;
 
 use crate::exit::Fatal;
 use stratacache::{
-    Client, CompactReport, DiskStore, EntryInfo, Result, Stats, ValueRef, VerifyReport,
+    Cache, CachedBytes, Client, CompactReport, DiskStore, EntryInfo, InsertOptions, Result, Stats,
+    VerifyReport,
 };
 
 /// Entries one listing request asks a server for.
@@ -18,8 +20,8 @@ const REMOTE_PAGE: usize = 4096;
 
 /// An open store, or a server's.
 pub enum Store {
-    /// Opened by this process.
-    Local(DiskStore),
+    /// Opened by this process: the store under a cache without a memory tier.
+    Local(Cache),
     /// Held by `stratacache serve`; requests go over its socket, one at a time.
     Remote {
         /// The store directory.
@@ -31,8 +33,8 @@ pub enum Store {
 
 /// A value read from either kind of store.
 pub enum Value {
-    /// From the local store (borrowing its mapping).
-    Local(ValueRef),
+    /// From the local store (borrowing its mapping when stored raw).
+    Local(CachedBytes),
     /// From the server.
     Remote(Vec<u8>),
 }
@@ -77,10 +79,15 @@ impl Store {
         }
     }
 
+    /// The disk store of a local store.
+    fn disk(cache: &Cache) -> &DiskStore {
+        cache.disk_store().expect("the CLI's cache has a disk tier")
+    }
+
     /// The store directory.
     pub fn dir(&self) -> &Path {
         match self {
-            Store::Local(s) => s.dir(),
+            Store::Local(c) => Self::disk(c).dir(),
             Store::Remote { dir, .. } => dir,
         }
     }
@@ -93,31 +100,88 @@ impl Store {
     /// The value under `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
         match self {
-            Store::Local(s) => Ok(s.get(key)?.map(Value::Local)),
+            Store::Local(c) => Ok(c.get_bytes(key)?.map(Value::Local)),
             Store::Remote { client, .. } => Ok(client.lock().get(key)?.map(Value::Remote)),
         }
     }
 
     /// Stores `value` under `key` with no expiry.
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        match self {
-            Store::Local(s) => s.insert(key, value),
-            Store::Remote { client, .. } => client.lock().set(key, value, None, &[]),
-        }
+        self.put(key, value, None, &[])
     }
 
     /// Stores `value` under `key`, expiring `ttl` from now.
     pub fn insert_with_ttl(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
+        self.put(key, value, Some(ttl), &[])
+    }
+
+    /// Stores `value` under `key`, expiring after `ttl` when given, carrying `tags`.
+    pub fn put(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+        tags: &[String],
+    ) -> Result<()> {
         match self {
-            Store::Local(s) => s.insert_with_ttl(key, value, ttl),
-            Store::Remote { client, .. } => client.lock().set(key, value, Some(ttl), &[]),
+            Store::Local(c) => {
+                let mut options = InsertOptions::new().tags(tags.iter().cloned());
+                if let Some(ttl) = ttl {
+                    options = options.ttl(ttl);
+                }
+                c.insert_bytes_with(key, value, &options)
+            }
+            Store::Remote { client, .. } => {
+                let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+                client.lock().set(key, value, ttl, &tags)
+            }
+        }
+    }
+
+    /// Remaining time to live: `None` absent, `Some(None)` no expiry.
+    pub fn ttl(&self, key: &[u8]) -> Result<Option<Option<Duration>>> {
+        match self {
+            Store::Local(c) => c.ttl(key),
+            Store::Remote { client, .. } => client.lock().ttl(key),
+        }
+    }
+
+    /// Makes `key` expire `ttl` from now; false when absent.
+    pub fn expire(&self, key: &[u8], ttl: Duration) -> Result<bool> {
+        match self {
+            Store::Local(c) => c.expire(key, ttl),
+            Store::Remote { client, .. } => client.lock().expire(key, ttl),
+        }
+    }
+
+    /// Removes the expiry of `key`; true when it had one.
+    pub fn persist(&self, key: &[u8]) -> Result<bool> {
+        match self {
+            Store::Local(c) => c.persist(key),
+            Store::Remote { client, .. } => client.lock().persist(key),
+        }
+    }
+
+    /// Removes every key starting with `prefix`; how many went.
+    pub fn remove_prefix(&self, prefix: &[u8]) -> Result<u64> {
+        match self {
+            Store::Local(c) => c.remove_prefix(prefix),
+            Store::Remote { client, .. } => client.lock().remove_prefix(prefix),
+        }
+    }
+
+    /// Retires every value tagged `tag`.
+    pub fn invalidate_tag(&self, tag: &str) -> Result<()> {
+        match self {
+            Store::Local(c) => c.invalidate_tag(tag),
+            Store::Remote { client, .. } => client.lock().invalidate_tag(tag),
         }
     }
 
     /// Removes `key`; true when it was there.
     pub fn remove(&self, key: &[u8]) -> Result<bool> {
         match self {
-            Store::Local(s) => s.remove(key),
+            Store::Local(c) => c.remove(key),
             Store::Remote { client, .. } => client.lock().remove(key),
         }
     }
@@ -125,7 +189,7 @@ impl Store {
     /// True when `key` holds a live value.
     pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
         match self {
-            Store::Local(s) => s.contains_key(key),
+            Store::Local(c) => c.contains_key(key),
             Store::Remote { client, .. } => client.lock().contains_key(key),
         }
     }
@@ -133,7 +197,7 @@ impl Store {
     /// Every live entry whose key starts with `prefix`, in key order.
     pub fn list(&self, prefix: &[u8]) -> Result<Vec<EntryInfo>> {
         match self {
-            Store::Local(s) => s.list(prefix),
+            Store::Local(c) => Self::disk(c).list(prefix),
             Store::Remote { client, .. } => {
                 let mut client = client.lock();
                 let mut all = Vec::new();
@@ -153,7 +217,7 @@ impl Store {
     /// The store's stats.
     pub fn stats(&self) -> Result<Stats> {
         match self {
-            Store::Local(s) => s.stats(),
+            Store::Local(c) => Self::disk(c).stats(),
             Store::Remote { client, .. } => client.lock().stats(),
         }
     }
@@ -161,7 +225,7 @@ impl Store {
     /// Now on the store's clock, in ms since the Unix epoch.
     pub fn now_ms(&self) -> u64 {
         match self {
-            Store::Local(s) => s.now_ms(),
+            Store::Local(c) => c.now_ms(),
             Store::Remote { .. } => std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
@@ -171,7 +235,7 @@ impl Store {
     /// Makes every write so far durable.
     pub fn flush(&self) -> Result<()> {
         match self {
-            Store::Local(s) => s.flush(),
+            Store::Local(c) => c.flush(),
             Store::Remote { client, .. } => client.lock().save(),
         }
     }
@@ -183,7 +247,7 @@ impl Store {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<VerifyReport> {
         match self {
-            Store::Local(s) => s.verify_with_progress(repair, progress),
+            Store::Local(c) => Self::disk(c).verify_with_progress(repair, progress),
             Store::Remote { client, .. } => client.lock().verify(repair),
         }
     }
@@ -191,8 +255,8 @@ impl Store {
     /// Compacts sparse segments, or every one with `all`.
     pub fn compact(&self, all: bool) -> Result<CompactReport> {
         match self {
-            Store::Local(s) if all => s.compact_all(),
-            Store::Local(s) => s.compact(),
+            Store::Local(c) if all => Self::disk(c).compact_all(),
+            Store::Local(c) => Self::disk(c).compact(),
             Store::Remote { client, .. } => client.lock().compact(all),
         }
     }
@@ -200,7 +264,7 @@ impl Store {
     /// Removes expired entries now.
     pub fn sweep_expired(&self) -> Result<u64> {
         match self {
-            Store::Local(s) => s.sweep_expired().map(|n| n as u64),
+            Store::Local(c) => Self::disk(c).sweep_expired().map(|n| n as u64),
             Store::Remote { client, .. } => client.lock().sweep(),
         }
     }
@@ -208,7 +272,7 @@ impl Store {
     /// Sets the capacity (evicting down to it).
     pub fn set_capacity(&self, bytes: u64) -> Result<()> {
         match self {
-            Store::Local(s) => s.set_capacity(bytes),
+            Store::Local(c) => Self::disk(c).set_capacity(bytes),
             Store::Remote { client, .. } => client.lock().set_capacity(bytes).map(drop),
         }
     }
@@ -216,7 +280,7 @@ impl Store {
     /// Closes a local store (flushing it); a server's stays open.
     pub fn close(self) -> Result<()> {
         match self {
-            Store::Local(s) => s.close(),
+            Store::Local(c) => c.close(),
             Store::Remote { .. } => Ok(()),
         }
     }

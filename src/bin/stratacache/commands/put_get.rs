@@ -18,11 +18,7 @@ pub fn put(store: &Store, args: PutArgs, limit: u64) -> CmdResult {
         Some(path) if path != Path::new("-") => read_file(path, limit)?,
         _ => read_stdin(limit)?,
     };
-    let key = keys::from_arg(&args.key);
-    match args.ttl {
-        Some(ttl) => store.insert_with_ttl(key, &value, ttl)?,
-        None => store.insert(key, &value)?,
-    }
+    store.put(keys::from_arg(&args.key), &value, args.ttl, &args.tags)?;
     store.flush()?;
     Ok(Outcome::Done)
 }

@@ -10,6 +10,14 @@ use crate::exit::{CmdResult, Outcome};
 /// removed anyway, durably.
 pub fn run(store: &Store, args: RmArgs) -> CmdResult {
     let mut missing = 0usize;
+    if let Some(prefix) = &args.prefix {
+        let removed = store.remove_prefix(keys::from_arg(prefix))?;
+        eprintln!(
+            "stratacache: removed {} under {:?}",
+            crate::units::counted(removed, "entry", "entries"),
+            prefix.to_string_lossy()
+        );
+    }
     for key in &args.keys {
         if !store.remove(keys::from_arg(key))? {
             eprintln!("stratacache: not found: {}", key.to_string_lossy());
