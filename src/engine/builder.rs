@@ -78,6 +78,14 @@ impl DiskStoreBuilder {
         self
     }
 
+    /// Bytes of index pages kept in memory. Listing or scanning the whole index reads it
+    /// through this cache, so it bounds what a listing of millions of keys holds. Default:
+    /// 32 MiB.
+    pub fn index_cache_bytes(mut self, bytes: usize) -> Self {
+        self.settings.index_cache_bytes = bytes;
+        self
+    }
+
     /// Values shorter than this are never compressed. Default: 1024 bytes.
     pub fn compression_threshold(mut self, bytes: usize) -> Self {
         self.settings.compression_threshold = bytes;

@@ -219,11 +219,33 @@ impl DiskStore {
     /// Removes every entry whose key starts with `prefix` (an index range scan, so the
     /// cost follows the number of matching keys). Returns how many live entries went.
     pub fn remove_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<usize> {
+        let prefix = prefix.as_ref();
         let mut removed = 0;
-        for entry in self.inner.list(prefix.as_ref())? {
-            removed += usize::from(self.inner.remove(&entry.key)?);
+        let mut after: Option<Vec<u8>> = None;
+        // A page at a time: memory stays bounded whatever the prefix covers.
+        loop {
+            let page = self.inner.list_page(prefix, after.as_deref(), LIST_PAGE)?;
+            for entry in &page.entries {
+                removed += usize::from(self.inner.remove(&entry.key)?);
+            }
+            match page.next_after {
+                Some(key) => after = Some(key),
+                None => return Ok(removed),
+            }
         }
-        Ok(removed)
+    }
+
+    /// The live entries whose keys start with `prefix`, in key order, read from the index a
+    /// page at a time: memory stays bounded however many match (unlike [`DiskStore::list`],
+    /// which collects them all).
+    pub fn scan(&self, prefix: impl AsRef<[u8]>) -> Scan<'_> {
+        Scan {
+            store: self,
+            prefix: prefix.as_ref().to_vec(),
+            after: None,
+            page: Vec::new().into_iter(),
+            done: false,
+        }
     }
 
     /// Named numbers kept with the index for the layers above (for example the tiered
@@ -355,6 +377,48 @@ impl Drop for DiskStore {
                 "stratacache: closing {} failed: {e}",
                 self.inner.dir.display()
             );
+        }
+    }
+}
+
+/// Index rows one page of [`DiskStore::scan`] and `remove_prefix` read.
+const LIST_PAGE: usize = 4096;
+
+/// The iterator of [`DiskStore::scan`].
+pub struct Scan<'a> {
+    store: &'a DiskStore,
+    prefix: Vec<u8>,
+    after: Option<Vec<u8>>,
+    page: std::vec::IntoIter<EntryInfo>,
+    done: bool,
+}
+
+impl Iterator for Scan<'_> {
+    type Item = Result<EntryInfo>;
+
+    fn next(&mut self) -> Option<Result<EntryInfo>> {
+        loop {
+            if let Some(entry) = self.page.next() {
+                return Some(Ok(entry));
+            }
+            if self.done {
+                return None;
+            }
+            let page =
+                match self
+                    .store
+                    .inner
+                    .list_page(&self.prefix, self.after.as_deref(), LIST_PAGE)
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                };
+            self.done = page.next_after.is_none();
+            self.after = page.next_after;
+            self.page = page.entries.into_iter();
         }
     }
 }

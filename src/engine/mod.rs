@@ -22,7 +22,7 @@ mod verify;
 mod write;
 
 pub use builder::DiskStoreBuilder;
-pub use disk_store::DiskStore;
+pub use disk_store::{DiskStore, Scan};
 pub use list::{EntryInfo, ListPage};
 pub use maintenance::CompactReport;
 pub use read::ValueRef;

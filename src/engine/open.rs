@@ -45,7 +45,7 @@ pub fn open_engine(
         .create_dir_all(&segments_dir)
         .map_err(io_err("create directory", &segments_dir))?;
     create_file(&index_path, sharing, "create index")?;
-    let index = IndexDb::open(&index_path)?;
+    let index = IndexDb::open(&index_path, settings.index_cache_bytes)?;
     let (meta, seg_meta) =
         match index.transact(true, |txn| read_or_create_meta(txn, capacity_bytes))? {
             MetaRead::Found(meta, seg_meta) => (meta, seg_meta),

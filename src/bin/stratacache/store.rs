@@ -15,8 +15,8 @@ use stratacache::{
     VerifyReport,
 };
 
-/// Entries one listing request asks a server for.
-const REMOTE_PAGE: usize = 4096;
+/// Index rows one page of a listing reads (locally, or on the server).
+const PAGE: usize = 16_384;
 
 /// An open store, or a server's.
 pub enum Store {
@@ -194,19 +194,34 @@ impl Store {
         }
     }
 
-    /// Every live entry whose key starts with `prefix`, in key order.
-    pub fn list(&self, prefix: &[u8]) -> Result<Vec<EntryInfo>> {
+    /// The live entries whose keys start with `prefix`, in key order, handed to `each` a
+    /// page at a time (memory stays bounded however many match).
+    pub fn for_each_page<E: From<stratacache::Error>>(
+        &self,
+        prefix: &[u8],
+        mut each: impl FnMut(Vec<EntryInfo>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         match self {
-            Store::Local(c) => Self::disk(c).list(prefix),
+            Store::Local(c) => {
+                let disk = Self::disk(c);
+                let mut after: Option<Vec<u8>> = None;
+                loop {
+                    let page = disk.list_page(prefix, after.as_deref(), PAGE)?;
+                    each(page.entries)?;
+                    match page.next_after {
+                        Some(key) => after = Some(key),
+                        None => return Ok(()),
+                    }
+                }
+            }
             Store::Remote { client, .. } => {
-                let mut client = client.lock();
-                let mut all = Vec::new();
                 let mut cursor = 0;
                 loop {
-                    let page = client.list_page(prefix, cursor, REMOTE_PAGE)?;
-                    all.extend(page.entries);
+                    // The lock is not held while `each` runs: it may read values.
+                    let page = client.lock().list_page(prefix, cursor, PAGE)?;
+                    each(page.entries)?;
                     if page.next == 0 {
-                        return Ok(all);
+                        return Ok(());
                     }
                     cursor = page.next;
                 }

@@ -31,12 +31,12 @@ pub struct IndexDb {
 
 impl IndexDb {
     /// Opens (or creates) the index file at `path`.
-    pub fn open(path: &Path) -> Result<Self> {
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Self> {
         let damaged = |source| Error::Index {
             path: path.to_path_buf(),
             source,
         };
-        match catch_unwind(|| Database::builder().create(path)) {
+        match catch_unwind(|| Database::builder().set_cache_size(cache_bytes).create(path)) {
             Ok(Ok(db)) => Ok(Self {
                 db: RwLock::new(db),
                 path: path.to_path_buf(),

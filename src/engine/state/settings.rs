@@ -9,6 +9,11 @@ use crate::engine::segment::Faults;
 use crate::limits::{DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_SIZE};
 use crate::permissions::Sharing;
 
+/// Default bytes of index pages held in memory (redb's own default is 1 GiB). The OS page
+/// cache keeps the rest of the index file close at hand; reading a page from it costs a
+/// system call, not a disk access.
+pub const DEFAULT_INDEX_CACHE: usize = 32 << 20;
+
 /// Every setting an open store reads while it runs. The capacity is not here: it can
 /// change while the store is open, so its one home is the writer state (and the index's
 /// meta row that persists it).
@@ -30,6 +35,8 @@ pub struct Settings {
     pub commit_batch: usize,
     /// Entry locations kept in memory.
     pub location_cache_entries: usize,
+    /// Bytes of index pages redb keeps in memory.
+    pub index_cache_bytes: usize,
     /// Live fraction below which a segment is compacted.
     pub compaction_threshold: f64,
     /// Interval of the background TTL sweep; `None`: no sweep.
@@ -54,6 +61,7 @@ impl Default for Settings {
             compression_threshold: 1024,
             checkpoint_interval: Some(Duration::from_secs(1)),
             commit_batch: 1 << 18,
+            index_cache_bytes: DEFAULT_INDEX_CACHE,
             location_cache_entries: 1 << 18,
             compaction_threshold: 0.5,
             sweep_interval: Some(Duration::from_secs(10)),

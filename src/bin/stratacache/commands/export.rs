@@ -41,47 +41,57 @@ pub fn run(store: &Store, args: ExportArgs) -> CmdResult {
         .map_err(|e| Fatal::io("resolve", &args.target, e))?;
     let root = Root::open(&out).map_err(|e| Fatal::io("open", &out, e))?;
     let corruptions_before = store.stats()?.corruptions;
-    let entries = store.list(keys::from_arg(&args.prefix))?;
-    let pb = progress::bytes(entries.iter().map(|e| e.size).sum(), "export");
+    let prefix = keys::from_arg(&args.prefix);
+    // Two passes over the index, a page at a time: the first only adds up the sizes for the
+    // progress bar, so that memory stays bounded however many entries there are.
+    let mut total = 0u64;
+    store.for_each_page(prefix, |page| -> Result<(), Fatal> {
+        total += page.iter().map(|e| e.size).sum::<u64>();
+        Ok(())
+    })?;
+    let pb = progress::bytes(total, "export");
     let (mut files, mut bytes, mut vanished, mut failed) = (0u64, 0u64, 0u64, 0u64);
-    for entry in &entries {
-        pb.inc(entry.size);
-        let shown = keys::show(&entry.key);
-        let target = match relative_path(&entry.key) {
-            Ok(rel) => out.join(rel),
-            Err(why) => {
-                progress::note(&pb, &format!("refused key {shown:?}: {why}"));
+    store.for_each_page(prefix, |entries| -> Result<(), Fatal> {
+        for entry in &entries {
+            pb.inc(entry.size);
+            let shown = keys::show(&entry.key);
+            let target = match relative_path(&entry.key) {
+                Ok(rel) => out.join(rel),
+                Err(why) => {
+                    progress::note(&pb, &format!("refused key {shown:?}: {why}"));
+                    failed += 1;
+                    continue;
+                }
+            };
+            if target.starts_with(&own) {
+                progress::note(
+                    &pb,
+                    &format!("refused key {shown:?}: it would write into the store"),
+                );
                 failed += 1;
                 continue;
             }
-        };
-        if target.starts_with(&own) {
-            progress::note(
-                &pb,
-                &format!("refused key {shown:?}: it would write into the store"),
-            );
-            failed += 1;
-            continue;
-        }
-        let Some(value) = store.get(&entry.key)? else {
-            progress::note(
-                &pb,
-                &format!("skipped key {shown:?}: expired or unreadable"),
-            );
-            vanished += 1;
-            continue;
-        };
-        match root.write(&entry.key, &value) {
-            Ok(()) => {
-                files += 1;
-                bytes += value.len() as u64;
-            }
-            Err(why) => {
-                progress::note(&pb, &format!("failed key {shown:?}: {why}"));
-                failed += 1;
+            let Some(value) = store.get(&entry.key)? else {
+                progress::note(
+                    &pb,
+                    &format!("skipped key {shown:?}: expired or unreadable"),
+                );
+                vanished += 1;
+                continue;
+            };
+            match root.write(&entry.key, &value) {
+                Ok(()) => {
+                    files += 1;
+                    bytes += value.len() as u64;
+                }
+                Err(why) => {
+                    progress::note(&pb, &format!("failed key {shown:?}: {why}"));
+                    failed += 1;
+                }
             }
         }
-    }
+        Ok(())
+    })?;
     pb.finish_and_clear();
     let secs = started.elapsed().as_secs_f64().max(1e-3);
     eprintln!(

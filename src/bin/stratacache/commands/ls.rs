@@ -27,29 +27,45 @@ struct JsonEntry<'a> {
     expires_in_ms: Option<u64>,
 }
 
-/// Lists the live keys under a prefix.
+/// Lists the live keys under a prefix, a page of the index at a time (the listing of
+/// millions of keys holds one page in memory; `--long` aligns its columns per page).
 pub fn run(store: &Store, args: LsArgs) -> CmdResult {
-    let entries = store.list(keys::from_arg(&args.prefix))?;
     let now = store.now_ms();
     let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut first = true;
     if args.json {
-        let rows: Vec<JsonEntry<'_>> = entries
-            .iter()
-            .map(|e| JsonEntry {
-                key: keys::show(&e.key),
-                size: e.size,
-                stored_size: e.stored_size,
-                expires_in_ms: e.expires_at_ms.map(|at| at.saturating_sub(now)),
-            })
-            .collect();
-        let json = serde_json::to_string(&rows).map_err(|e| Fatal::msg(e.to_string()))?;
-        writeln!(out, "{json}").map_err(Fatal::stdout)?;
-    } else if args.long {
-        write_long(&mut out, &entries, now, args.null).map_err(Fatal::stdout)?;
-    } else {
-        for e in &entries {
-            write_key(&mut out, &e.key, args.null).map_err(Fatal::stdout)?;
-        }
+        out.write_all(b"[").map_err(Fatal::stdout)?;
+    }
+    store.for_each_page(
+        keys::from_arg(&args.prefix),
+        |entries| -> Result<(), Fatal> {
+            if args.json {
+                for e in &entries {
+                    let row = JsonEntry {
+                        key: keys::show(&e.key),
+                        size: e.size,
+                        stored_size: e.stored_size,
+                        expires_in_ms: e.expires_at_ms.map(|at| at.saturating_sub(now)),
+                    };
+                    let json =
+                        serde_json::to_string(&row).map_err(|e| Fatal::msg(e.to_string()))?;
+                    let sep: &[u8] = if first { b"" } else { b"," };
+                    first = false;
+                    out.write_all(sep).map_err(Fatal::stdout)?;
+                    out.write_all(json.as_bytes()).map_err(Fatal::stdout)?;
+                }
+            } else if args.long {
+                write_long(&mut out, &entries, now, args.null).map_err(Fatal::stdout)?;
+            } else {
+                for e in &entries {
+                    write_key(&mut out, &e.key, args.null).map_err(Fatal::stdout)?;
+                }
+            }
+            Ok(())
+        },
+    )?;
+    if args.json {
+        out.write_all(b"]\n").map_err(Fatal::stdout)?;
     }
     out.flush().map_err(Fatal::stdout)?;
     Ok(Outcome::Done)
@@ -61,12 +77,16 @@ fn write_key(out: &mut impl Write, key: &[u8], null: bool) -> std::io::Result<()
     if null {
         out.write_all(key)?;
         out.write_all(b"\0")
+    } else if std::str::from_utf8(key).is_ok() {
+        // The common case, without formatting machinery: the key is its own UTF-8.
+        out.write_all(key)?;
+        out.write_all(b"\n")
     } else {
         writeln!(out, "{}", keys::show(key))
     }
 }
 
-/// The long listing, columns aligned across all rows.
+/// The long listing of one page, its columns aligned.
 fn write_long(
     out: &mut impl Write,
     entries: &[EntryInfo],
