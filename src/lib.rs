@@ -63,7 +63,7 @@ pub mod sim;
 
 pub use cache::{
     Cache, CacheBuilder, CacheStats, CachedBytes, Evictions, HistogramSnapshot, InsertOptions,
-    LoadError, Placement, Promotion, TierKind, TierStats, WritePolicy,
+    LoadError, Placement, Promotion, TierKind, TierStats, ValueCodec, WritePolicy,
 };
 #[cfg(feature = "redis")]
 pub use cache::{RedisConfig, RedisTier};

@@ -43,6 +43,7 @@ pub struct CacheBuilder {
     default_ttl: Option<Duration>,
     refresh_ahead: Option<f64>,
     clock: Option<Arc<dyn Clock>>,
+    codec: crate::cache::value_codec::ValueCodec,
 }
 
 impl CacheBuilder {
@@ -95,6 +96,15 @@ impl CacheBuilder {
     /// TTL for values inserted without one. Default: none (values live until evicted).
     pub fn default_ttl(mut self, ttl: Duration) -> Self {
         self.default_ttl = Some(ttl);
+        self
+    }
+
+    /// The encoding of typed values this cache writes: bincode (the default, fastest),
+    /// JSON or MessagePack (self-describing: readable by other programs, and a type that
+    /// gained optional fields still decodes). The codec is recorded with each value, so
+    /// values written with another codec still read back.
+    pub fn value_codec(mut self, codec: crate::cache::value_codec::ValueCodec) -> Self {
+        self.codec = codec;
         self
     }
 
@@ -213,6 +223,7 @@ impl CacheBuilder {
                 default_ttl: self.default_ttl,
                 refresh_ahead: self.refresh_ahead,
                 max_key_len,
+                codec: self.codec,
             },
             flights: Arc::new(Flights::default()),
             counters: CacheCounters::default(),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use crate::cache::envelope;
+use crate::cache::handle::serialization;
 use crate::cache::load::Flights;
 use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
 use crate::cache::promote::HitCounter;
@@ -15,9 +16,11 @@ use crate::cache::tags::TagRegistry;
 use crate::cache::tier::memory::{MemEntry, MemoryTier};
 use crate::cache::tier::{Blob, CachedBytes};
 use crate::cache::tier::{Tier, TierKind, TierValue};
+use crate::cache::value_codec::{PayloadKind, ValueCodec};
 use crate::clock::Clock;
 use crate::engine::DiskStore;
 use crate::error::{Error, Result};
+use serde::Serialize;
 
 /// One tier in read order, with the cache's counters for it.
 pub(crate) struct Slot {
@@ -32,6 +35,8 @@ pub(crate) struct Policies {
     pub default_ttl: Option<Duration>,
     pub refresh_ahead: Option<f64>,
     pub max_key_len: usize,
+    /// The codec of typed values written by this cache.
+    pub codec: ValueCodec,
 }
 
 /// Everything a cache handle shares.
@@ -63,6 +68,8 @@ pub(crate) struct Found {
     pub payload_start: usize,
     pub ttl_ms: Option<u64>,
     pub expires_at_ms: Option<u64>,
+    /// What the payload is (bytes, or a typed value in a codec).
+    pub kind: PayloadKind,
 }
 
 impl Found {
@@ -71,7 +78,7 @@ impl Found {
     }
 
     pub fn into_bytes(self) -> CachedBytes {
-        CachedBytes::new(self.blob, self.payload_start, self.source)
+        CachedBytes::new(self.blob, self.payload_start, self.source, self.kind)
     }
 }
 
@@ -87,6 +94,7 @@ pub(crate) struct Prepared {
     pub envelope: Arc<[u8]>,
     pub payload_start: usize,
     pub expires_at_ms: Option<u64>,
+    pub kind: PayloadKind,
 }
 
 impl CacheInner {
@@ -186,7 +194,7 @@ impl CacheInner {
             let _ = self.remove_everywhere(key);
             return Accepted::Stale;
         }
-        let (payload_start, ttl_ms) = (view.payload_start, view.ttl_ms);
+        let (payload_start, ttl_ms, kind) = (view.payload_start, view.ttl_ms, view.kind);
         if count {
             bump(&slot.counters.hits);
             bump(&self.counters.hits);
@@ -202,6 +210,7 @@ impl CacheInner {
             payload_start,
             ttl_ms,
             expires_at_ms: value.expires_at_ms,
+            kind,
         })
     }
 
@@ -263,11 +272,34 @@ impl CacheInner {
         );
     }
 
-    /// Builds the envelope for a value: header from the options, then `write_payload`.
+    /// The envelope of a typed value, in this cache's codec.
+    pub fn prepare_typed<T: Serialize + ?Sized>(
+        &self,
+        key: &[u8],
+        options: &InsertOptions,
+        value: &T,
+    ) -> Result<Prepared> {
+        let codec = self.policies.codec;
+        self.prepare(options, 64, PayloadKind::Typed(codec), |buf| {
+            codec.encode(value, buf).map_err(|e| serialization(key, e))
+        })
+    }
+
+    /// The envelope of raw bytes.
+    pub fn prepare_bytes(&self, options: &InsertOptions, value: &[u8]) -> Result<Prepared> {
+        self.prepare(options, value.len(), PayloadKind::Bytes, |buf| {
+            buf.extend_from_slice(value);
+            Ok(())
+        })
+    }
+
+    /// Builds the envelope for a value: header from the options and `kind`, then
+    /// `write_payload`.
     pub fn prepare(
         &self,
         options: &InsertOptions,
         size_hint: usize,
+        kind: PayloadKind,
         write_payload: impl FnOnce(&mut Vec<u8>) -> Result<()>,
     ) -> Result<Prepared> {
         let ttl = options.ttl.or(self.policies.default_ttl);
@@ -276,12 +308,13 @@ impl CacheInner {
         let stamps = self.tags.stamp(&options.tags)?;
         let header = envelope::header_len(ttl_ms, &stamps);
         let mut buf = Vec::with_capacity(header + size_hint);
-        envelope::write_header(&mut buf, ttl_ms, &stamps);
+        envelope::write_header(&mut buf, ttl_ms, &stamps, kind);
         write_payload(&mut buf)?;
         Ok(Prepared {
             envelope: Arc::from(buf),
             payload_start: header,
             expires_at_ms,
+            kind,
         })
     }
 

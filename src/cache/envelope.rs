@@ -7,7 +7,8 @@
 //! | bytes          | field                                              |
 //! |----------------|----------------------------------------------------|
 //! | 1              | magic `0xC7` (envelope format 1)                   |
-//! | 1              | flags: bit 0 = a TTL follows                       |
+//! | 1              | flags: bit 0 = a TTL follows; bits 1-2 = payload:  |
+//! |                | 0 bytes, 1 bincode, 2 JSON, 3 MessagePack          |
 //! | 8              | TTL in ms, little endian (only with flag bit 0)    |
 //! | 2              | number of tags, little endian                      |
 //! | per tag: 2 + n + 8 | name length, UTF-8 name, generation (LE)       |
@@ -17,6 +18,11 @@
 pub const MAGIC: u8 = 0xC7;
 /// Flag bit: the TTL field is present.
 const FLAG_TTL: u8 = 1;
+/// Flag bits: what the payload is ([`PayloadKind`]).
+const KIND_SHIFT: u8 = 1;
+const KIND_MASK: u8 = 3 << KIND_SHIFT;
+
+use crate::cache::value_codec::PayloadKind;
 /// Most tags one value may carry.
 pub const MAX_TAGS: usize = 64;
 /// Longest tag name in bytes.
@@ -36,6 +42,8 @@ pub struct TagStamp<'a> {
 pub struct EnvelopeView<'a> {
     /// TTL the value was written with, in ms.
     pub ttl_ms: Option<u64>,
+    /// What the payload is.
+    pub kind: PayloadKind,
     tag_count: u16,
     tag_bytes: &'a [u8],
     /// Offset of the payload in the envelope.
@@ -46,6 +54,12 @@ impl<'a> EnvelopeView<'a> {
     /// True when the value carries no tags.
     pub fn is_untagged(&self) -> bool {
         self.tag_count == 0
+    }
+
+    /// True when the header says nothing: no TTL, no tags, plain bytes (such a header is
+    /// not stored on disk).
+    pub fn is_trivial(&self) -> bool {
+        self.is_untagged() && self.ttl_ms.is_none() && self.kind == PayloadKind::Bytes
     }
 
     /// The tags, in the order they were written. Their layout was checked by [`decode`].
@@ -59,10 +73,17 @@ impl<'a> EnvelopeView<'a> {
     }
 }
 
-/// Writes the envelope header for `ttl_ms` and `tags` into `out`; the payload goes after it.
-pub fn write_header(out: &mut Vec<u8>, ttl_ms: Option<u64>, tags: &[(&str, u64)]) {
+/// Writes the envelope header for `ttl_ms`, `tags` and a payload of `kind` into `out`; the
+/// payload goes after it.
+pub fn write_header(
+    out: &mut Vec<u8>,
+    ttl_ms: Option<u64>,
+    tags: &[(&str, u64)],
+    kind: PayloadKind,
+) {
     out.push(MAGIC);
-    out.push(if ttl_ms.is_some() { FLAG_TTL } else { 0 });
+    let ttl_bit = if ttl_ms.is_some() { FLAG_TTL } else { 0 };
+    out.push(ttl_bit | (kind.bits() << KIND_SHIFT));
     if let Some(ttl) = ttl_ms {
         out.extend_from_slice(&ttl.to_le_bytes());
     }
@@ -90,7 +111,7 @@ pub fn decode(bytes: &[u8]) -> Result<EnvelopeView<'_>, String> {
         ));
     }
     let (&flags, mut rest) = rest.split_first().ok_or("envelope ends after its magic")?;
-    if flags & !FLAG_TTL != 0 {
+    if flags & !(FLAG_TTL | KIND_MASK) != 0 {
         return Err(format!("unknown envelope flags {flags:#04x}"));
     }
     let mut ttl_ms = None;
@@ -113,6 +134,7 @@ pub fn decode(bytes: &[u8]) -> Result<EnvelopeView<'_>, String> {
     let payload_start = bytes.len() - after.len();
     Ok(EnvelopeView {
         ttl_ms,
+        kind: PayloadKind::from_bits(flags >> KIND_SHIFT),
         tag_count,
         tag_bytes,
         payload_start,
@@ -125,6 +147,7 @@ pub fn decode_header(header: &[u8]) -> Result<EnvelopeView<'_>, String> {
     if header.is_empty() {
         return Ok(EnvelopeView {
             ttl_ms: None,
+            kind: PayloadKind::Bytes,
             tag_count: 0,
             tag_bytes: &[],
             payload_start: 0,
@@ -167,7 +190,7 @@ mod tests {
 
     fn envelope(ttl: Option<u64>, tags: &[(&str, u64)], payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        write_header(&mut out, ttl, tags);
+        write_header(&mut out, ttl, tags, PayloadKind::Bytes);
         assert_eq!(out.len(), header_len(ttl, tags));
         out.extend_from_slice(payload);
         out

@@ -12,13 +12,8 @@ use crate::cache::core::{CacheInner, Found};
 use crate::cache::policy::InsertOptions;
 use crate::cache::stats::{CacheStats, Op, bump};
 use crate::cache::tier::CachedBytes;
+use crate::cache::value_codec::PayloadKind;
 use crate::error::{Error, Result};
-
-/// The bincode configuration of typed values. The limit stops a damaged length prefix from
-/// asking for a huge allocation.
-pub(crate) fn bincode_config() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<{ 1 << 30 }>()
-}
 
 /// A tiered cache: memory, then (optionally) Redis, then disk, behind one typed API.
 ///
@@ -128,11 +123,7 @@ impl Cache {
         let key = key.as_ref();
         let started = Instant::now();
         self.inner.check_key(key)?;
-        let prepared = self.inner.prepare(options, 64, |buf| {
-            bincode::serde::encode_into_std_write(value, buf, bincode_config())
-                .map(|_| ())
-                .map_err(|e| serialization(key, e))
-        })?;
+        let prepared = self.inner.prepare_typed(key, options, value)?;
         let result = self.inner.store(key, &prepared, options.placement);
         bump(&self.inner.counters.inserts);
         self.inner.record(Op::Insert, started);
@@ -154,10 +145,7 @@ impl Cache {
         let key = key.as_ref();
         let started = Instant::now();
         self.inner.check_key(key)?;
-        let prepared = self.inner.prepare(options, value.len(), |buf| {
-            buf.extend_from_slice(value);
-            Ok(())
-        })?;
+        let prepared = self.inner.prepare_bytes(options, value)?;
         let result = self.inner.store(key, &prepared, options.placement);
         bump(&self.inner.counters.inserts);
         self.inner.record(Op::Insert, started);
@@ -272,7 +260,7 @@ impl CacheInner {
     /// miss (and an error) and is dropped.
     pub fn lookup_decoded<T: DeserializeOwned>(&self, key: &[u8]) -> Option<(Found, T)> {
         let found = self.lookup(key, true)?;
-        match self.decode(key, found.payload()) {
+        match self.decode(key, found.kind, found.payload()) {
             Some(value) => Some((found, value)),
             None => {
                 self.recount_as_miss(&found);
@@ -281,18 +269,24 @@ impl CacheInner {
         }
     }
 
-    /// Decodes a payload as `T`; a failure counts as an error and drops the value.
-    pub fn decode<T: DeserializeOwned>(&self, key: &[u8], payload: &[u8]) -> Option<T> {
-        match bincode::serde::decode_from_slice::<T, _>(payload, bincode_config()) {
-            Ok((value, _)) => Some(value),
+    /// Decodes a payload recorded as `kind` as a `T`. A value that does not decode (written
+    /// as another type, or by another version of the program) is a miss counted in
+    /// `decode_errors`, apart from damage; it stays stored for readers that know its type.
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        key: &[u8],
+        kind: PayloadKind,
+        payload: &[u8],
+    ) -> Option<T> {
+        match crate::cache::value_codec::decode::<T>(kind, payload) {
+            Ok(value) => Some(value),
             Err(e) => {
-                bump(&self.counters.errors);
-                log::warn!(
-                    "stratacache: value of {:?} does not decode as {} ({e}); dropping it",
+                bump(&self.counters.decode_errors);
+                log::debug!(
+                    "stratacache: value of {:?} does not decode as {} ({e}); a miss",
                     String::from_utf8_lossy(key),
                     std::any::type_name::<T>()
                 );
-                let _ = self.remove_everywhere(key);
                 None
             }
         }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cache::core::{CacheInner, Found};
-use crate::cache::handle::{Cache, bincode_config, serialization};
+use crate::cache::handle::{Cache, serialization};
 use crate::cache::load::LoadError;
 use crate::cache::load::{Leader, Outcome, Role};
 use crate::cache::policy::InsertOptions;
@@ -187,10 +187,10 @@ impl Cache {
                 Role::Leader(leader) => {
                     // A value may have landed between our miss and the flight.
                     if let Some(found) = inner.lookup(key, false)
-                        && let Some(value) = inner.decode(key, found.payload())
+                        && let Some(value) = inner.decode(key, found.kind, found.payload())
                     {
-                        let start = found.payload_start;
-                        leader.finish(Outcome::Loaded(found.blob.into_shared(), start));
+                        let (start, kind) = (found.payload_start, found.kind);
+                        leader.finish(Outcome::Loaded(found.blob.into_shared(), start, kind));
                         return Ok(value);
                     }
                     let loader = loader.take().expect("a caller leads at most one load");
@@ -213,14 +213,9 @@ impl Cache {
                     };
                 }
                 Role::Waiter(waiter) => match waiter.wait() {
-                    Outcome::Loaded(envelope, start) => {
-                        let payload = &envelope[start..];
-                        return bincode::serde::decode_from_slice::<T, _>(
-                            payload,
-                            bincode_config(),
-                        )
-                        .map(|(value, _)| value)
-                        .map_err(|e| LoadError::Cache(serialization(key, e)));
+                    Outcome::Loaded(envelope, start, kind) => {
+                        return crate::cache::value_codec::decode::<T>(kind, &envelope[start..])
+                            .map_err(|e| LoadError::Cache(serialization(key, e)));
                     }
                     Outcome::Failed(error) => match error.downcast::<E>() {
                         Ok(e) => return Err(LoadError::Loader(e)),
@@ -237,18 +232,14 @@ impl Cache {
 impl CacheInner {
     /// Stores a loaded value and hands it to the flight's waiters. A failure to store is
     /// counted and logged; the waiters still get the value.
-    fn store_loaded<T: Serialize>(
+    pub(crate) fn store_loaded<T: Serialize>(
         &self,
         key: &[u8],
         options: &InsertOptions,
         value: &T,
         leader: Leader,
     ) -> crate::error::Result<()> {
-        let prepared = self.prepare(options, 64, |buf| {
-            bincode::serde::encode_into_std_write(value, buf, bincode_config())
-                .map(|_| ())
-                .map_err(|e| serialization(key, e))
-        })?;
+        let prepared = self.prepare_typed(key, options, value)?;
         if let Err(e) = self.store(key, &prepared, options.placement) {
             bump(&self.counters.errors);
             log::warn!(
@@ -258,7 +249,11 @@ impl CacheInner {
         } else {
             bump(&self.counters.inserts);
         }
-        leader.finish(Outcome::Loaded(prepared.envelope, prepared.payload_start));
+        leader.finish(Outcome::Loaded(
+            prepared.envelope,
+            prepared.payload_start,
+            prepared.kind,
+        ));
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cache::core::{CacheInner, Found, Prepared};
-use crate::cache::handle::{Cache, bincode_config, serialization};
+use crate::cache::handle::Cache;
 use crate::cache::policy::{InsertOptions, Placement};
 use crate::cache::stats::{Op, bump};
 use crate::cache::tier::CachedBytes;
@@ -28,7 +28,7 @@ impl Cache {
             .zip(found)
             .map(|(key, f)| {
                 let f = f?;
-                let value = self.inner.decode(key, f.payload());
+                let value = self.inner.decode(key, f.kind, f.payload());
                 if value.is_none() {
                     self.inner.recount_as_miss(&f);
                 }
@@ -60,11 +60,7 @@ impl Cache {
         for (key, value) in items {
             let key = key.as_ref();
             self.inner.check_key(key)?;
-            let p = self.inner.prepare(&options, 64, |buf| {
-                bincode::serde::encode_into_std_write(value, buf, bincode_config())
-                    .map(|_| ())
-                    .map_err(|e| serialization(key, e))
-            })?;
+            let p = self.inner.prepare_typed(key, &options, value)?;
             prepared.push((key, p));
         }
         self.store_prepared(&prepared, started)
@@ -83,10 +79,7 @@ impl Cache {
         for (key, value) in items {
             let (key, value) = (key.as_ref(), value.as_ref());
             self.inner.check_key(key)?;
-            let p = self.inner.prepare(&options, value.len(), |buf| {
-                buf.extend_from_slice(value);
-                Ok(())
-            })?;
+            let p = self.inner.prepare_bytes(&options, value)?;
             prepared.push((key, p));
         }
         self.store_prepared(&prepared, started)

@@ -12,6 +12,7 @@ mod expiry;
 mod handle;
 mod load;
 mod loader;
+mod loader_async;
 mod many;
 mod policy;
 mod promote;
@@ -20,6 +21,7 @@ mod remote;
 mod stats;
 mod tags;
 pub(crate) mod tier;
+pub(crate) mod value_codec;
 mod write_back;
 
 pub use builder::CacheBuilder;
@@ -28,6 +30,7 @@ pub use load::LoadError;
 pub use policy::{InsertOptions, Placement, Promotion, WritePolicy};
 pub use stats::{CacheStats, HistogramSnapshot, TierStats};
 pub use tier::{CachedBytes, Evictions, TierKind};
+pub use value_codec::ValueCodec;
 
 #[cfg(feature = "redis")]
 pub use tier::redis::{RedisConfig, RedisTier};

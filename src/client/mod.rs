@@ -165,6 +165,23 @@ impl Client {
         }
     }
 
+    /// The value under `key` and the codec it was written with (`None`: plain bytes).
+    pub fn get_with_codec(
+        &mut self,
+        key: &[u8],
+    ) -> Result<Option<(Vec<u8>, Option<crate::ValueCodec>)>> {
+        match self.call(&[b"SC.GET", key])? {
+            Reply::Array(None) | Reply::Bulk(None) => Ok(None),
+            Reply::Array(Some(parts)) => match parts.as_slice() {
+                [Reply::Bulk(Some(value)), Reply::Simple(codec)] => {
+                    Ok(Some((value.clone(), crate::ValueCodec::from_name(codec))))
+                }
+                _ => Err(self.unexpected("SC.GET", &Reply::Array(Some(parts)))),
+            },
+            other => Err(self.unexpected("SC.GET", &other)),
+        }
+    }
+
     /// Stores `value` under `key`, expiring after `ttl` when given, carrying `tags`.
     pub fn set(
         &mut self,

@@ -283,6 +283,10 @@ pub struct GetArgs {
     /// Write the value to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The stored bytes as they are, also for a value the cache wrote as MessagePack (shown
+    /// as JSON otherwise).
+    #[arg(long)]
+    pub raw: bool,
 }
 
 /// Arguments of `rm`.

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use crate::exit::Fatal;
 use stratacache::{
     Cache, CachedBytes, Client, CompactReport, DiskStore, EntryInfo, InsertOptions, Result, Stats,
-    VerifyReport,
+    ValueCodec, VerifyReport,
 };
 
 /// Index rows one page of a listing reads (locally, or on the server).
@@ -35,8 +35,18 @@ pub enum Store {
 pub enum Value {
     /// From the local store (borrowing its mapping when stored raw).
     Local(CachedBytes),
-    /// From the server.
-    Remote(Vec<u8>),
+    /// From the server, with the codec it was written with.
+    Remote(Vec<u8>, Option<ValueCodec>),
+}
+
+impl Value {
+    /// The value as JSON for people, when it is a JSON or MessagePack typed value.
+    pub fn json(&self) -> Option<Vec<u8>> {
+        match self {
+            Value::Local(v) => v.to_json(),
+            Value::Remote(bytes, codec) => codec.and_then(|c| c.to_json(bytes)),
+        }
+    }
 }
 
 impl Deref for Value {
@@ -45,7 +55,7 @@ impl Deref for Value {
     fn deref(&self) -> &[u8] {
         match self {
             Value::Local(v) => v,
-            Value::Remote(v) => v,
+            Value::Remote(v, _) => v,
         }
     }
 }
@@ -101,7 +111,10 @@ impl Store {
     pub fn get(&self, key: &[u8]) -> Result<Option<Value>> {
         match self {
             Store::Local(c) => Ok(c.get_bytes(key)?.map(Value::Local)),
-            Store::Remote { client, .. } => Ok(client.lock().get(key)?.map(Value::Remote)),
+            Store::Remote { client, .. } => Ok(client
+                .lock()
+                .get_with_codec(key)?
+                .map(|(bytes, codec)| Value::Remote(bytes, codec))),
         }
     }
 

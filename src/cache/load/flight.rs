@@ -1,19 +1,24 @@
 //! Single-flight: at most one loader runs per key; everyone else asking for that key waits
-//! for its outcome. A leader that goes away without an outcome (its loader panicked) wakes
-//! the waiters, and one of them leads the next attempt, so a key is never wedged.
+//! for its outcome, blocking a thread ([`Waiter::wait`]) or as a future
+//! ([`Waiter::wait_async`], on any runtime). A leader that goes away without an outcome (its
+//! loader panicked, or its task was dropped) wakes the waiters, and one of them leads the
+//! next attempt, so a key is never wedged.
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use parking_lot::{Condvar, Mutex};
 
 /// What a finished flight produced.
 #[derive(Clone)]
 pub enum Outcome {
-    /// The loaded value's envelope and where its payload starts (each waiter decodes its
-    /// own copy).
-    Loaded(Arc<[u8]>, usize),
+    /// The loaded value's envelope, where its payload starts and what it is (each waiter
+    /// decodes its own copy).
+    Loaded(Arc<[u8]>, usize, crate::cache::value_codec::PayloadKind),
     /// The loader's error, type-erased `Arc<E>`.
     Failed(Arc<dyn Any + Send + Sync>),
     /// The leader went away without an outcome; try again.
@@ -21,8 +26,15 @@ pub enum Outcome {
 }
 
 struct Flight {
-    outcome: Mutex<Option<Outcome>>,
+    state: Mutex<FlightState>,
     done: Condvar,
+}
+
+/// The outcome once there is one, and the tasks to wake then.
+#[derive(Default)]
+struct FlightState {
+    outcome: Option<Outcome>,
+    wakers: Vec<Waker>,
 }
 
 /// The flights in progress, by key.
@@ -75,7 +87,7 @@ impl Flights {
 
     fn lead(self: &Arc<Self>, running: &mut HashMap<Vec<u8>, Arc<Flight>>, key: &[u8]) -> Leader {
         let flight = Arc::new(Flight {
-            outcome: Mutex::new(None),
+            state: Mutex::new(FlightState::default()),
             done: Condvar::new(),
         });
         running.insert(key.to_vec(), flight.clone());
@@ -105,8 +117,15 @@ impl Leader {
         // Leave the map first: a caller arriving from now on starts afresh (and finds the
         // value in the tiers when it was loaded).
         self.flights.running.lock().remove(&self.key);
-        *self.flight.outcome.lock() = Some(outcome);
+        let wakers = {
+            let mut state = self.flight.state.lock();
+            state.outcome = Some(outcome);
+            std::mem::take(&mut state.wakers)
+        };
         self.flight.done.notify_all();
+        for waker in wakers {
+            waker.wake();
+        }
     }
 }
 
@@ -121,11 +140,38 @@ impl Drop for Leader {
 impl Waiter {
     /// Blocks until the leader finishes or goes away.
     pub fn wait(self) -> Outcome {
-        let mut outcome = self.flight.outcome.lock();
-        while outcome.is_none() {
-            self.flight.done.wait(&mut outcome);
+        let mut state = self.flight.state.lock();
+        while state.outcome.is_none() {
+            self.flight.done.wait(&mut state);
         }
-        outcome.clone().unwrap_or(Outcome::Abandoned)
+        state.outcome.clone().unwrap_or(Outcome::Abandoned)
+    }
+
+    /// Resolves when the leader finishes or goes away, without blocking a thread.
+    pub fn wait_async(self) -> WaitFuture {
+        WaitFuture {
+            flight: self.flight,
+        }
+    }
+}
+
+/// The future of [`Waiter::wait_async`].
+pub struct WaitFuture {
+    flight: Arc<Flight>,
+}
+
+impl Future for WaitFuture {
+    type Output = Outcome;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        let mut state = self.flight.state.lock();
+        if let Some(outcome) = &state.outcome {
+            return Poll::Ready(outcome.clone());
+        }
+        if !state.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            state.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
     }
 }
 
@@ -143,8 +189,8 @@ mod tests {
             panic!("second caller must wait")
         };
         assert!(flights.try_lead(b"k").is_none());
-        leader.finish(Outcome::Loaded(Arc::from(&b"v"[..]), 0));
-        assert!(matches!(waiter.wait(), Outcome::Loaded(v, 0) if &*v == b"v"));
+        leader.finish(Outcome::Loaded(Arc::from(&b"v"[..]), 0, Default::default()));
+        assert!(matches!(waiter.wait(), Outcome::Loaded(v, 0, _) if &*v == b"v"));
         assert_eq!(flights.in_progress(), 0);
     }
 

@@ -49,6 +49,7 @@ pub(crate) struct CacheCounters {
     pub loader_panics: AtomicU64,
     pub refreshes: AtomicU64,
     pub errors: AtomicU64,
+    pub decode_errors: AtomicU64,
     pub stale_tags: AtomicU64,
     pub times: OpTimes,
 }
@@ -146,8 +147,12 @@ pub struct CacheStats {
     pub refreshes: u64,
     /// Values dropped because a tag they carry was invalidated.
     pub stale_by_tag: u64,
-    /// Errors the cache absorbed (a failed tier, a value that would not decode).
+    /// Errors the cache absorbed (a failed tier, a value it did not write).
     pub errors: u64,
+    /// Typed reads whose value did not decode as the type asked for (written as another
+    /// type, or by another version of the program): misses, kept apart from damage.
+    #[serde(default)]
+    pub decode_errors: u64,
     /// Per tier, in read order.
     pub tiers: Vec<TierStats>,
     /// Operation latencies: `get`, `insert`, `remove`, `get_with`.
@@ -170,6 +175,7 @@ impl CacheCounters {
             refreshes: load(&self.refreshes),
             stale_by_tag: load(&self.stale_tags),
             errors: load(&self.errors),
+            decode_errors: load(&self.decode_errors),
             tiers,
             operations: self.times.snapshot(),
         }

@@ -43,7 +43,7 @@ impl TierValue {
             (Some(header), blob) => {
                 let mut out = Vec::with_capacity(header.len().max(4) + blob.len());
                 if header.is_empty() {
-                    crate::cache::envelope::write_header(&mut out, None, &[]);
+                    crate::cache::envelope::write_header(&mut out, None, &[], Default::default());
                 } else {
                     out.extend_from_slice(header);
                 }

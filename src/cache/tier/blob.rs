@@ -5,6 +5,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use super::kind::TierKind;
+use crate::cache::value_codec::{PayloadKind, ValueCodec};
 use crate::engine::ValueRef;
 
 /// A value's bytes as a tier returned them.
@@ -49,17 +50,31 @@ pub struct CachedBytes {
     blob: Blob,
     start: usize,
     source: TierKind,
+    kind: PayloadKind,
 }
 
 impl CachedBytes {
     /// The payload of `blob`, which starts at `start`, as read from the `source` tier.
-    pub(crate) fn new(blob: Blob, start: usize, source: TierKind) -> Self {
+    pub(crate) fn new(blob: Blob, start: usize, source: TierKind, kind: PayloadKind) -> Self {
         debug_assert!(start <= blob.len());
         Self {
             blob,
             start,
             source,
+            kind,
         }
+    }
+
+    /// The codec of a typed value (written by `Cache::insert` and friends); `None` for
+    /// bytes stored as they are.
+    pub fn codec(&self) -> Option<ValueCodec> {
+        self.kind.codec()
+    }
+
+    /// The value as JSON for people: JSON as it is, MessagePack converted; `None` for bytes
+    /// and bincode values.
+    pub fn to_json(&self) -> Option<Vec<u8>> {
+        crate::cache::value_codec::to_json(self.kind, self)
     }
 
     /// The tier that answered the read (before any promotion copied the value up).

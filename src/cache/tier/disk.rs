@@ -102,9 +102,7 @@ impl Tier for DiskTier {
 /// (empty when there is no TTL and no tag) and the user's bytes.
 fn split(envelope: &[u8]) -> (&[u8], &[u8]) {
     match envelope::decode(envelope) {
-        Ok(view) if view.is_untagged() && view.ttl_ms.is_none() => {
-            (&[], &envelope[view.payload_start..])
-        }
+        Ok(view) if view.is_trivial() => (&[], &envelope[view.payload_start..]),
         Ok(view) => envelope.split_at(view.payload_start),
         // Not reached: the cache only hands tiers envelopes it made.
         Err(_) => (&[], envelope),

@@ -128,6 +128,25 @@ pub fn list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     }
 }
 
+/// `SC.GET key`: `[value, codec]`, the codec of a typed value (`bincode`, `json`,
+/// `msgpack`) or `bytes`; null when absent.
+pub fn get_with_codec(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+    match ctx.shared.cache.get_bytes(args[1]) {
+        Ok(Some(value)) => {
+            ctx.count_read(true);
+            let codec = value.codec().map_or("bytes", |c| c.name());
+            ctx.out.array(2);
+            ctx.out.bulk(&value);
+            ctx.out.simple(codec);
+        }
+        Ok(None) => {
+            ctx.count_read(false);
+            ctx.out.null_array();
+        }
+        Err(e) => ctx.fail(&e),
+    }
+}
+
 /// `SC.STATS`: `{"disk": <stats --json>, "cache": <Cache::stats>}` as JSON text.
 pub fn stats(ctx: &mut Ctx<'_>, _args: &[&[u8]]) {
     let disk = match ctx.shared.store().stats() {

@@ -505,6 +505,15 @@ pub static COMMANDS: &[Spec] = &[
         native::list
     ),
     spec!(
+        "sc.get",
+        2,
+        R,
+        (1, 1, 1),
+        "stratacache",
+        "GET with the value's codec: SC.GET key -> [value, bytes|bincode|json|msgpack] (stratacache).",
+        native::get_with_codec
+    ),
+    spec!(
         "sc.stats",
         1,
         RS,

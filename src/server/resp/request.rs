@@ -179,6 +179,9 @@ fn parse_inline(buf: &[u8], limits: &Limits) -> Parsed {
         Ok(args) => args,
         Err(e) => return Parsed::Invalid(e),
     };
+    if args.len() > limits.max_args {
+        return Parsed::Invalid("Protocol error: too many arguments in an inline request".into());
+    }
     if args.is_empty() {
         return Parsed::Blank(nl + 1);
     }

@@ -29,9 +29,13 @@ pub fn get(store: &Store, args: GetArgs) -> CmdResult {
         eprintln!("stratacache: not found: {}", args.key.to_string_lossy());
         return Ok(Outcome::NotFound);
     };
+    // A typed value the cache wrote as MessagePack is shown as JSON (JSON is shown as it
+    // is either way); `--raw` gives the stored bytes.
+    let shown = if args.raw { None } else { value.json() };
+    let bytes: &[u8] = shown.as_deref().unwrap_or(&value);
     match &args.output {
-        Some(path) => std::fs::write(path, &*value).map_err(|e| Fatal::io("write", path, e))?,
-        None => output::write(&value)?,
+        Some(path) => std::fs::write(path, bytes).map_err(|e| Fatal::io("write", path, e))?,
+        None => output::write(bytes)?,
     }
     Ok(Outcome::Done)
 }
