@@ -14,6 +14,8 @@
 //!    `Cache::get_bytes`, vs `DiskStore::get` on the same store. Target: time <= 1.3x.
 //! 4. `get_with_hit`: `Cache::get_with::<String>` on a present key vs `Cache::get::<String>`.
 //!    Target: time <= 1.2x.
+//! 5. `get_with_async_hit`: `Cache::get_with_async::<String>` on a present key, polled once
+//!    (a hit is ready at once; no runtime), vs `Cache::get::<String>`. Target: time <= 1.3x.
 //!
 //! Each pair is measured twice: by criterion (group/id as above, ids `cache` and `baseline`),
 //! and, in bench mode, by an interleaved loop (rounds alternate candidate and baseline, the
@@ -226,7 +228,33 @@ fn pairs<'a>(data: &'a Data, mem: &'a MemorySetup, on_disk: &'a Cache) -> Vec<Pa
                 black_box(v);
             }),
         },
+        Pair {
+            group: "get_with_async_hit",
+            target: "<= 1.3",
+            ops_per_round: 20_000,
+            cache: Box::new(move |i| {
+                let hit = typed.get_with_async(data.key(i), || async {
+                    unreachable!("every key is present")
+                });
+                let v: String = ready(hit).unwrap();
+                black_box(v);
+            }),
+            baseline: Box::new(move |i| {
+                let v: String = typed.get(data.key(i)).unwrap().unwrap();
+                black_box(v);
+            }),
+        },
     ]
+}
+
+/// The output of a future that is ready when first polled (a cache hit).
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("a hit is ready at once"),
+    }
 }
 
 fn bench_cache(c: &mut Criterion) {

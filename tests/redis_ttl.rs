@@ -234,3 +234,45 @@ fn ttl_cap_bounds_the_ttl_redis_is_given() {
     let px = pttl(&mut direct, "cap:v:hour2");
     assert!((9_000..=10_000).contains(&px), "promoted PTTL {px}");
 }
+
+#[test]
+fn expiry_changes_reach_the_redis_tier_and_other_caches() {
+    if !redis_available("expiry_changes_reach_the_redis_tier_and_other_caches") {
+        return;
+    }
+    let server = RedisServer::start(&[]);
+    let mut direct = server.connection();
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = RedisConfig::new(server.url()).key_prefix("exp:");
+    let a = cache(config.clone(), Some(a_dir.path()), None);
+    let b = cache(config, Some(b_dir.path()), None);
+    a.insert("doc", &"text".to_string()).unwrap();
+    assert_eq!(pttl(&mut direct, "exp:v:doc"), -1, "no TTL in Redis yet");
+    assert_eq!(b.get::<String>("doc").unwrap().as_deref(), Some("text"));
+
+    // A new expiry is set in every tier: Redis's PTTL, a's disk, and b sees it too.
+    assert!(a.expire("doc", Duration::from_secs(600)).unwrap());
+    let px = pttl(&mut direct, "exp:v:doc");
+    assert!((590_000..=600_000).contains(&px), "PTTL {px}");
+    let on_disk = a.disk_store().unwrap().ttl("doc").unwrap().unwrap().unwrap();
+    assert!(on_disk > Duration::from_secs(590));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        // b's memory copy was dropped by the invalidation; it reads Redis's new expiry.
+        match b.ttl("doc").unwrap() {
+            Some(Some(left)) if left > Duration::from_secs(590) => break,
+            other => assert!(Instant::now() < deadline, "b still sees {other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // PERSIST removes it everywhere.
+    assert!(a.persist("doc").unwrap());
+    assert_eq!(pttl(&mut direct, "exp:v:doc"), -1);
+    assert_eq!(a.disk_store().unwrap().ttl("doc").unwrap(), Some(None));
+    assert_eq!(ttl_of_opt(&a, "doc"), Some(None));
+}
+
+fn ttl_of_opt(cache: &Cache, key: &str) -> Option<Option<Duration>> {
+    cache.ttl(key).unwrap()
+}

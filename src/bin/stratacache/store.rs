@@ -16,7 +16,7 @@ use stratacache::{
 };
 
 /// Index rows one page of a listing reads (locally, or on the server).
-const PAGE: usize = 16_384;
+const PAGE: usize = 4096;
 
 /// An open store, or a server's.
 pub enum Store {
