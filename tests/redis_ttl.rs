@@ -254,7 +254,13 @@ fn expiry_changes_reach_the_redis_tier_and_other_caches() {
     assert!(a.expire("doc", Duration::from_secs(600)).unwrap());
     let px = pttl(&mut direct, "exp:v:doc");
     assert!((590_000..=600_000).contains(&px), "PTTL {px}");
-    let on_disk = a.disk_store().unwrap().ttl("doc").unwrap().unwrap().unwrap();
+    let on_disk = a
+        .disk_store()
+        .unwrap()
+        .ttl("doc")
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(on_disk > Duration::from_secs(590));
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {

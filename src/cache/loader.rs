@@ -185,51 +185,90 @@ impl Cache {
         loop {
             match inner.flights.join(key) {
                 Role::Leader(leader) => {
-                    // A value may have landed between our miss and the flight.
-                    if let Some(found) = inner.lookup(key, false)
-                        && let Some(value) = inner.decode(key, found.kind, found.payload())
-                    {
-                        let (start, kind) = (found.payload_start, found.kind);
-                        leader.finish(Outcome::Loaded(found.blob.into_shared(), start, kind));
-                        return Ok(value);
-                    }
+                    let leader = match inner.finish_if_present(key, leader) {
+                        Ok(value) => return Ok(value),
+                        Err(leader) => leader,
+                    };
                     let loader = loader.take().expect("a caller leads at most one load");
                     bump(&inner.counters.loader_calls);
                     let loaded = {
                         let _watch = PanicWatch(&inner.counters.loader_panics);
                         loader()
                     };
-                    return match loaded {
-                        Ok(value) => {
-                            inner.store_loaded(key, options, &value, leader)?;
-                            Ok(value)
-                        }
-                        Err(e) => {
-                            bump(&inner.counters.loader_errors);
-                            let e = Arc::new(e);
-                            leader.finish(Outcome::Failed(e.clone()));
-                            Err(LoadError::Loader(e))
-                        }
-                    };
+                    return inner.finish_load(key, options, loaded, leader);
                 }
-                Role::Waiter(waiter) => match waiter.wait() {
-                    Outcome::Loaded(envelope, start, kind) => {
-                        return crate::cache::value_codec::decode::<T>(kind, &envelope[start..])
-                            .map_err(|e| LoadError::Cache(serialization(key, e)));
+                Role::Waiter(waiter) => {
+                    if let Some(result) = from_outcome(key, waiter.wait()) {
+                        return result;
                     }
-                    Outcome::Failed(error) => match error.downcast::<E>() {
-                        Ok(e) => return Err(LoadError::Loader(e)),
-                        // A caller with another error type led; load again ourselves.
-                        Err(_) => continue,
-                    },
-                    Outcome::Abandoned => continue,
-                },
+                }
             }
         }
     }
 }
 
+/// What a waiter makes of the leader's outcome: the value, the loader's error, or `None`
+/// to try again (the leader went away, or failed with an error of another type).
+pub(crate) fn from_outcome<T, E>(key: &[u8], outcome: Outcome) -> Option<Result<T, LoadError<E>>>
+where
+    T: DeserializeOwned,
+    E: Send + Sync + 'static,
+{
+    match outcome {
+        Outcome::Loaded(envelope, start, kind) => Some(
+            crate::cache::value_codec::decode::<T>(kind, &envelope[start..])
+                .map_err(|e| LoadError::Cache(serialization(key, e))),
+        ),
+        Outcome::Failed(error) => error
+            .downcast::<E>()
+            .ok()
+            .map(|e| Err(LoadError::Loader(e))),
+        Outcome::Abandoned => None,
+    }
+}
+
 impl CacheInner {
+    /// A new leader's second look: a value may have landed between the caller's miss and
+    /// the flight. Then the flight ends with it and the value is returned; otherwise the
+    /// leader is handed back to run the loader.
+    pub(crate) fn finish_if_present<T: DeserializeOwned>(
+        &self,
+        key: &[u8],
+        leader: Leader,
+    ) -> Result<T, Leader> {
+        if let Some(found) = self.lookup(key, false)
+            && let Some(value) = self.decode(key, found.kind, found.payload())
+        {
+            let (start, kind) = (found.payload_start, found.kind);
+            leader.finish(Outcome::Loaded(found.blob.into_shared(), start, kind));
+            return Ok(value);
+        }
+        Err(leader)
+    }
+
+    /// Ends a flight with what its loader returned: a value is stored and handed to the
+    /// waiters, an error handed to them (not cached).
+    pub(crate) fn finish_load<T: Serialize, E: Send + Sync + 'static>(
+        &self,
+        key: &[u8],
+        options: &InsertOptions,
+        loaded: Result<T, E>,
+        leader: Leader,
+    ) -> Result<T, LoadError<E>> {
+        match loaded {
+            Ok(value) => {
+                self.store_loaded(key, options, &value, leader)?;
+                Ok(value)
+            }
+            Err(e) => {
+                bump(&self.counters.loader_errors);
+                let e = Arc::new(e);
+                leader.finish(Outcome::Failed(e.clone()));
+                Err(LoadError::Loader(e))
+            }
+        }
+    }
+
     /// Stores a loaded value and hands it to the flight's waiters. A failure to store is
     /// counted and logged; the waiters still get the value.
     pub(crate) fn store_loaded<T: Serialize>(

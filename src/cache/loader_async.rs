@@ -8,14 +8,14 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
 
 use quanta::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cache::handle::{Cache, serialization};
-use crate::cache::load::{LoadError, Outcome, Role};
+use crate::cache::handle::Cache;
+use crate::cache::load::{LoadError, Role};
+use crate::cache::loader::from_outcome;
 use crate::cache::policy::InsertOptions;
 use crate::cache::stats::{Op, bump};
 
@@ -89,41 +89,22 @@ impl Cache {
             let role = inner.flights.join(key);
             match role {
                 Role::Leader(leader) => {
-                    if let Some(found) = inner.lookup(key, false)
-                        && let Some(value) = inner.decode(key, found.kind, found.payload())
-                    {
-                        let (start, kind) = (found.payload_start, found.kind);
-                        leader.finish(Outcome::Loaded(found.blob.into_shared(), start, kind));
-                        return Ok(value);
-                    }
+                    let leader = match inner.finish_if_present(key, leader) {
+                        Ok(value) => return Ok(value),
+                        Err(leader) => leader,
+                    };
                     let loader = loader.take().expect("a caller leads at most one load");
                     bump(&inner.counters.loader_calls);
                     // Dropping this future here drops `leader` unfinished: the flight is
                     // abandoned and a waiter takes over.
-                    return match loader().await {
-                        Ok(value) => {
-                            inner.store_loaded(key, options, &value, leader)?;
-                            Ok(value)
-                        }
-                        Err(e) => {
-                            bump(&inner.counters.loader_errors);
-                            let e = Arc::new(e);
-                            leader.finish(Outcome::Failed(e.clone()));
-                            Err(LoadError::Loader(e))
-                        }
-                    };
+                    let loaded = loader().await;
+                    return inner.finish_load(key, options, loaded, leader);
                 }
-                Role::Waiter(waiter) => match waiter.wait_async().await {
-                    Outcome::Loaded(envelope, start, kind) => {
-                        return crate::cache::value_codec::decode::<T>(kind, &envelope[start..])
-                            .map_err(|e| LoadError::Cache(serialization(key, e)));
+                Role::Waiter(waiter) => {
+                    if let Some(result) = from_outcome(key, waiter.wait_async().await) {
+                        return result;
                     }
-                    Outcome::Failed(error) => match error.downcast::<E>() {
-                        Ok(e) => return Err(LoadError::Loader(e)),
-                        Err(_) => continue,
-                    },
-                    Outcome::Abandoned => continue,
-                },
+                }
             }
         }
     }

@@ -2,9 +2,7 @@
 //! and the glob matcher; and parsed requests into the command layer of a live cache.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
 
 use super::resp::reply::{Protocol, Replies};
 use super::resp::request::{Limits, Parsed, parse};
@@ -74,24 +72,12 @@ fn shared() -> &'static Arc<Shared> {
             )
             .open()
             .expect("open the fuzz cache");
-        Arc::new(Shared {
-            cache,
-            config: ServerConfig::default(),
-            socket_path: dir.join(super::SOCKET_NAME),
-            dir,
-            limits: limits(),
-            clients: Default::default(),
-            locks: Default::default(),
-            commit: Default::default(),
-            cursors: Default::default(),
-            counters: Default::default(),
-            next_client: AtomicU64::new(0),
-            started: Instant::now(),
-            last_save: Arc::new(AtomicU64::new(0)),
-            bgsave_running: Arc::new(AtomicBool::new(true)),
-            shutdown: Default::default(),
-            memory_budget: 1 << 20,
-        })
+        let shared = Shared::new(cache, ServerConfig::default(), dir, limits(), 1 << 20);
+        // BGSAVE answers "already in progress" instead of starting threads.
+        shared
+            .bgsave_running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Arc::new(shared)
     })
 }
 

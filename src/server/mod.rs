@@ -27,7 +27,6 @@ mod shared;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
 pub use config::{Durability, ServerConfig};
@@ -123,24 +122,13 @@ impl RunningServer {
             .enable_time()
             .build()
             .map_err(io)?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Shared::new(
             cache,
             config,
-            dir: dir.to_path_buf(),
-            socket_path: socket,
+            dir.to_path_buf(),
             limits,
-            clients: Default::default(),
-            locks: Default::default(),
-            commit: Default::default(),
-            cursors: Default::default(),
-            counters: Default::default(),
-            next_client: AtomicU64::new(0),
-            started: Instant::now(),
-            last_save: Arc::new(AtomicU64::new(shared::unix_secs())),
-            bgsave_running: Arc::new(AtomicBool::new(false)),
-            shutdown: Default::default(),
             memory_budget,
-        });
+        ));
         let committer = {
             let shared = shared.clone();
             std::thread::Builder::new()

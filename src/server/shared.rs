@@ -159,6 +159,34 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The state of a server of `cache` (whose disk tier is in `dir`) as `config` says.
+    pub fn new(
+        cache: Cache,
+        config: ServerConfig,
+        dir: PathBuf,
+        limits: Limits,
+        memory_budget: u64,
+    ) -> Self {
+        Self {
+            cache,
+            config,
+            socket_path: dir.join(super::SOCKET_NAME),
+            dir,
+            limits,
+            clients: Default::default(),
+            locks: Default::default(),
+            commit: Default::default(),
+            cursors: Default::default(),
+            counters: Default::default(),
+            next_client: AtomicU64::new(0),
+            started: Instant::now(),
+            last_save: Arc::new(AtomicU64::new(unix_secs())),
+            bgsave_running: Arc::new(AtomicBool::new(false)),
+            shutdown: Default::default(),
+            memory_budget,
+        }
+    }
+
     /// The disk store under the cache (a server always has one).
     pub fn store(&self) -> &DiskStore {
         self.cache

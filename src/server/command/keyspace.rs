@@ -51,11 +51,8 @@ pub fn key_type(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 /// one call looks at; keys added or removed during a scan may or may not be returned, every
 /// key present throughout is returned once.
 pub fn scan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let Some(cursor) = std::str::from_utf8(args[1])
-        .ok()
-        .and_then(|c| c.parse::<u64>().ok())
-    else {
-        return ctx.error("ERR invalid cursor");
+    let Some(after) = ctx.cursor_after(args[1]) else {
+        return;
     };
     let (mut pattern, mut count, mut type_ok) = (None, 10usize, true);
     let mut rest = &args[2..];
@@ -78,13 +75,6 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     if !rest.is_empty() {
         return ctx.error(SYNTAX);
     }
-    let after = match cursor {
-        0 => None,
-        n => match ctx.shared.cursors.get(n) {
-            Some(key) => Some(key),
-            None => return ctx.error("ERR invalid cursor"),
-        },
-    };
     let prefix = pattern.map(glob::literal_prefix).unwrap_or(b"");
     let page = if type_ok {
         match ctx
@@ -98,10 +88,7 @@ pub fn scan(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     } else {
         Default::default()
     };
-    let next = match page.next_after {
-        Some(key) => ctx.shared.cursors.open(key),
-        None => 0,
-    };
+    let next = ctx.next_cursor(page.next_after);
     let keys: Vec<&[u8]> = page
         .entries
         .iter()

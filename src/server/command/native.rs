@@ -73,11 +73,8 @@ pub fn set_tagged(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
 /// `SC.LIST cursor [PREFIX p] [COUNT n]`: like SCAN, with each entry as
 /// `[key, size, stored size, expiry in Unix ms or -1]`.
 pub fn list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
-    let Some(cursor) = std::str::from_utf8(args[1])
-        .ok()
-        .and_then(|c| c.parse::<u64>().ok())
-    else {
-        return ctx.error("ERR invalid cursor");
+    let Some(after) = ctx.cursor_after(args[1]) else {
+        return;
     };
     let (mut prefix, mut count): (&[u8], usize) = (b"", 1000);
     let mut rest = &args[2..];
@@ -97,13 +94,6 @@ pub fn list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     if !rest.is_empty() {
         return ctx.error(SYNTAX);
     }
-    let after = match cursor {
-        0 => None,
-        n => match ctx.shared.cursors.get(n) {
-            Some(key) => Some(key),
-            None => return ctx.error("ERR invalid cursor"),
-        },
-    };
     let page = match ctx
         .shared
         .store()
@@ -112,9 +102,7 @@ pub fn list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         Ok(page) => page,
         Err(e) => return ctx.fail(&e),
     };
-    let next = page
-        .next_after
-        .map_or(0, |key| ctx.shared.cursors.open(key));
+    let next = ctx.next_cursor(page.next_after);
     let out = &mut *ctx.out;
     out.array(2);
     out.bulk(next.to_string().as_bytes());

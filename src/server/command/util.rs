@@ -72,6 +72,28 @@ impl Ctx<'_> {
         self.session.wrote = true;
     }
 
+    /// The key a cursor argument continues after: `Some(None)` for cursor 0 (the start),
+    /// `None` (error queued) for a cursor that is not a number or not known.
+    pub fn cursor_after(&mut self, arg: &[u8]) -> Option<Option<Vec<u8>>> {
+        let cursor = std::str::from_utf8(arg)
+            .ok()
+            .and_then(|c| c.parse::<u64>().ok());
+        let after = match cursor {
+            Some(0) => Some(None),
+            Some(n) => self.shared.cursors.get(n).map(Some),
+            None => None,
+        };
+        if after.is_none() {
+            self.error("ERR invalid cursor");
+        }
+        after
+    }
+
+    /// A cursor for the page that ends after `last` (0 when the listing is complete).
+    pub fn next_cursor(&self, last: Option<Vec<u8>>) -> u64 {
+        last.map_or(0, |key| self.shared.cursors.open(key))
+    }
+
     /// Counts a key read for `INFO`'s keyspace hits and misses.
     pub fn count_read(&self, hit: bool) {
         let c = &self.shared.counters;
