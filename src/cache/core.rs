@@ -7,7 +7,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use crate::cache::envelope;
-use crate::cache::handle::serialization;
+
 use crate::cache::load::Flights;
 use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
 use crate::cache::promote::HitCounter;
@@ -16,7 +16,7 @@ use crate::cache::tags::TagRegistry;
 use crate::cache::tier::memory::{MemEntry, MemoryTier};
 use crate::cache::tier::{Blob, CachedBytes};
 use crate::cache::tier::{Tier, TierKind, TierValue};
-use crate::cache::value_codec::{PayloadKind, ValueCodec};
+use crate::cache::value_codec::{PayloadKind, ValueCodec, serialization};
 use crate::clock::Clock;
 use crate::engine::DiskStore;
 use crate::error::{Error, Result};

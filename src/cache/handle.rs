@@ -13,7 +13,8 @@ use crate::cache::policy::InsertOptions;
 use crate::cache::stats::{CacheStats, Op, bump};
 use crate::cache::tier::CachedBytes;
 use crate::cache::value_codec::PayloadKind;
-use crate::error::{Error, Result};
+pub(crate) use crate::cache::value_codec::serialization;
+use crate::error::Result;
 
 /// A tiered cache: memory, then (optionally) Redis, then disk, behind one typed API.
 ///
@@ -244,14 +245,6 @@ impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let tiers: Vec<_> = self.inner.slots.iter().map(|s| s.tier.kind()).collect();
         f.debug_struct("Cache").field("tiers", &tiers).finish()
-    }
-}
-
-/// A serialization error naming the key.
-pub(crate) fn serialization(key: &[u8], e: impl std::fmt::Display) -> Error {
-    Error::Serialization {
-        what: format!("value of key {:?}", String::from_utf8_lossy(key)),
-        message: e.to_string(),
     }
 }
 

@@ -107,6 +107,14 @@ impl ValueCodec {
     }
 }
 
+/// A serialization error naming the key.
+pub(crate) fn serialization(key: &[u8], e: impl std::fmt::Display) -> crate::error::Error {
+    crate::error::Error::Serialization {
+        what: format!("value of key {:?}", String::from_utf8_lossy(key)),
+        message: e.to_string(),
+    }
+}
+
 /// Decodes a payload recorded as `kind` as a `T`.
 pub(crate) fn decode<T: DeserializeOwned>(kind: PayloadKind, payload: &[u8]) -> Result<T, String> {
     match kind.codec().unwrap_or(ValueCodec::Bincode) {

@@ -11,7 +11,16 @@ use std::time::Duration;
 
 pub use reply::{ReadError, Reply, read_reply};
 
+use crate::cache::ValueCodec;
 use crate::engine::{CompactReport, EntryInfo, Stats, VerifyReport};
+
+/// The name of a server's unix socket in its store directory.
+pub const SOCKET_NAME: &str = "stratacache.sock";
+
+/// The unix socket of the server of the store in `dir`.
+pub fn socket_path(dir: &Path) -> PathBuf {
+    dir.join(SOCKET_NAME)
+}
 use crate::error::{Error, Result};
 
 /// A connection to a running server.
@@ -33,7 +42,7 @@ pub struct RemotePage {
 impl Client {
     /// Connects to the server of the store in `dir`.
     pub fn connect(dir: &Path) -> Result<Client> {
-        Self::connect_socket(&crate::server::socket_path(dir))
+        Self::connect_socket(&socket_path(dir))
     }
 
     /// True when a server answers on the socket of the store in `dir`.
@@ -166,15 +175,12 @@ impl Client {
     }
 
     /// The value under `key` and the codec it was written with (`None`: plain bytes).
-    pub fn get_with_codec(
-        &mut self,
-        key: &[u8],
-    ) -> Result<Option<(Vec<u8>, Option<crate::ValueCodec>)>> {
+    pub fn get_with_codec(&mut self, key: &[u8]) -> Result<Option<(Vec<u8>, Option<ValueCodec>)>> {
         match self.call(&[b"SC.GET", key])? {
             Reply::Array(None) | Reply::Bulk(None) => Ok(None),
             Reply::Array(Some(parts)) => match parts.as_slice() {
                 [Reply::Bulk(Some(value)), Reply::Simple(codec)] => {
-                    Ok(Some((value.clone(), crate::ValueCodec::from_name(codec))))
+                    Ok(Some((value.clone(), ValueCodec::from_name(codec))))
                 }
                 _ => Err(self.unexpected("SC.GET", &Reply::Array(Some(parts)))),
             },

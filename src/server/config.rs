@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// The Redis version the server answers as (the commands and replies it follows).
+pub const REDIS_VERSION: &str = "7.0.0";
+
 /// When a write is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {

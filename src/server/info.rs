@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
-use super::command::server::REDIS_VERSION;
+use super::config::REDIS_VERSION;
 use super::shared::Shared;
 
 /// Sections in the order `INFO` prints them.

@@ -13,9 +13,6 @@ use super::conn;
 use super::shared::Shared;
 use crate::error::{Error, Result};
 
-/// The name of the unix socket in a store directory.
-pub const SOCKET_NAME: &str = "stratacache.sock";
-
 /// A bound listener (std, so that binding errors surface before the runtime starts).
 pub enum Bound {
     /// The unix socket.

@@ -25,21 +25,16 @@ pub mod resp;
 mod session;
 mod shared;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use crate::client::{SOCKET_NAME, socket_path};
 pub use config::{Durability, ServerConfig};
-pub use listen::SOCKET_NAME;
 
 use crate::cache::Cache;
 use crate::error::{Error, Result};
 use shared::Shared;
-
-/// The unix socket of the store in `dir`.
-pub fn socket_path(dir: &Path) -> PathBuf {
-    dir.join(SOCKET_NAME)
-}
 
 /// A running server. Stop it with [`ShutdownHandle::shutdown`] (or a client's `SHUTDOWN`),
 /// then [`RunningServer::wait`] for it to drain.

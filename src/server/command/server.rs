@@ -8,8 +8,7 @@ use crate::server::glob;
 use crate::server::info;
 use crate::server::session::Close;
 
-/// The Redis version this server answers as (the commands and replies it follows).
-pub const REDIS_VERSION: &str = "7.0.0";
+pub use crate::server::config::REDIS_VERSION;
 
 fn command_info(ctx: &mut Ctx<'_>, spec: &Spec) {
     let out = &mut *ctx.out;
