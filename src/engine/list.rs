@@ -49,7 +49,12 @@ impl Engine {
                 Some(key) if key >= prefix => Bound::Excluded(key),
                 _ => Bound::Included(prefix),
             };
-            let mut page = ListPage::default();
+            let mut page = ListPage {
+                entries: Vec::with_capacity(budget.min(4096)),
+                next_after: None,
+            };
+            // The last key looked at, in one reused buffer (not an allocation per row).
+            let mut last: Vec<u8> = Vec::new();
             for (looked, row) in table.range::<&[u8]>((start, Bound::Unbounded))?.enumerate() {
                 let (key, loc) = row?;
                 let (key, loc) = (key.value(), loc.value());
@@ -59,8 +64,8 @@ impl Engine {
                     return Ok(page);
                 }
                 if looked == budget {
-                    // A row remains: the next page starts after the last one looked at,
-                    // which `next_after` holds.
+                    // A row remains: the next page starts after the last one looked at.
+                    page.next_after = Some(last);
                     return Ok(page);
                 }
                 if !loc.is_expired(now) {
@@ -71,7 +76,8 @@ impl Engine {
                         expires_at_ms: (loc.expires_at != 0).then_some(loc.expires_at),
                     });
                 }
-                page.next_after = Some(key.to_vec());
+                last.clear();
+                last.extend_from_slice(key);
             }
             page.next_after = None;
             Ok(page)

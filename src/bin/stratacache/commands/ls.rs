@@ -31,7 +31,7 @@ struct JsonEntry<'a> {
 /// millions of keys holds one page in memory; `--long` aligns its columns per page).
 pub fn run(store: &Store, args: LsArgs) -> CmdResult {
     let now = store.now_ms();
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let mut first = true;
     if args.json {
         out.write_all(b"[").map_err(Fatal::stdout)?;
