@@ -31,12 +31,36 @@ fn proc_status_bytes(field: &str) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// The store's and the cache's stats, read once per `INFO` however many sections use them
+/// (reading the store's stats commits staged changes and walks the directory).
+struct Snapshot<'a> {
+    shared: &'a Shared,
+    disk: std::cell::OnceCell<crate::Stats>,
+    cache: std::cell::OnceCell<crate::CacheStats>,
+}
+
+impl Snapshot<'_> {
+    fn disk(&self) -> &crate::Stats {
+        self.disk
+            .get_or_init(|| self.shared.store().stats().unwrap_or_default())
+    }
+
+    fn cache(&self) -> &crate::CacheStats {
+        self.cache.get_or_init(|| self.shared.cache.stats())
+    }
+}
+
 /// Renders the sections asked for (`[]`, `default`, `all` or `everything`: all of them).
 pub fn render(shared: &Shared, asked: &[String]) -> String {
     let all = asked.is_empty()
         || asked
             .iter()
             .any(|s| matches!(s.as_str(), "all" | "default" | "everything"));
+    let snap = Snapshot {
+        shared,
+        disk: Default::default(),
+        cache: Default::default(),
+    };
     let mut out = String::new();
     for &section in SECTIONS {
         if !all && !asked.iter().any(|a| a == section) {
@@ -50,12 +74,12 @@ pub fn render(shared: &Shared, asked: &[String]) -> String {
         let body = match section {
             "server" => server(shared),
             "clients" => clients(shared),
-            "memory" => memory(shared),
+            "memory" => memory(&snap),
             "persistence" => persistence(shared),
-            "stats" => stats(shared),
+            "stats" => stats(&snap),
             "replication" => "role:master\r\nconnected_slaves:0\r\n".into(),
-            "keyspace" => keyspace(shared),
-            _ => tiers(shared),
+            "keyspace" => keyspace(&snap),
+            _ => tiers(&snap),
         };
         out.push_str(&body);
     }
@@ -89,12 +113,12 @@ fn clients(shared: &Shared) -> String {
     )
 }
 
-fn memory(shared: &Shared) -> String {
+fn memory(snap: &Snapshot<'_>) -> String {
+    let shared = snap.shared;
     let rss = proc_status_bytes("VmRSS");
     let anon = proc_status_bytes("RssAnon");
-    let memory_tier = shared
-        .cache
-        .stats()
+    let memory_tier = snap
+        .cache()
         .tiers
         .iter()
         .find(|t| t.tier == crate::TierKind::Memory)
@@ -121,10 +145,11 @@ fn persistence(shared: &Shared) -> String {
     )
 }
 
-fn stats(shared: &Shared) -> String {
+fn stats(snap: &Snapshot<'_>) -> String {
+    let shared = snap.shared;
     let c = &shared.counters;
     let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-    let disk = shared.store().stats().unwrap_or_default();
+    let disk = snap.disk();
     format!(
         "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
          total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\n\
@@ -143,16 +168,15 @@ fn stats(shared: &Shared) -> String {
     )
 }
 
-fn keyspace(shared: &Shared) -> String {
-    match shared.store().stats() {
-        Ok(s) if s.entries > 0 => format!("db0:keys={},expires=0,avg_ttl=0\r\n", s.entries),
-        _ => String::new(),
+fn keyspace(snap: &Snapshot<'_>) -> String {
+    match snap.disk().entries {
+        0 => String::new(),
+        n => format!("db0:keys={n},expires=0,avg_ttl=0\r\n"),
     }
 }
 
-fn tiers(shared: &Shared) -> String {
-    let stats = shared.cache.stats();
-    let disk = shared.store().stats().unwrap_or_default();
+fn tiers(snap: &Snapshot<'_>) -> String {
+    let (shared, stats, disk) = (snap.shared, snap.cache(), snap.disk());
     let mut out = format!(
         "cache_hits:{}\r\ncache_misses:{}\r\ncache_errors:{}\r\n",
         stats.hits, stats.misses, stats.errors

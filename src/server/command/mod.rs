@@ -84,23 +84,34 @@ const SLOW: &[&str] = &[
 
 /// Runs one request on a server worker thread and queues its reply.
 pub fn run(shared: &Shared, session: &mut Session, out: &mut Replies, args: &[&[u8]]) {
-    let slow = find(args[0]).is_some_and(|spec| SLOW.contains(&spec.name));
-    if slow {
-        tokio::task::block_in_place(|| execute(shared, session, out, args));
+    let spec = find(args[0]);
+    if spec.is_some_and(|spec| SLOW.contains(&spec.name)) {
+        tokio::task::block_in_place(|| dispatch(shared, session, out, args, spec));
     } else {
-        execute(shared, session, out, args);
+        dispatch(shared, session, out, args, spec);
     }
 }
 
 /// Runs one request and queues its reply.
 pub fn execute(shared: &Shared, session: &mut Session, out: &mut Replies, args: &[&[u8]]) {
+    dispatch(shared, session, out, args, find(args[0]));
+}
+
+/// Runs one request whose command was looked up (`None`: unknown) and queues its reply.
+fn dispatch(
+    shared: &Shared,
+    session: &mut Session,
+    out: &mut Replies,
+    args: &[&[u8]],
+    spec: Option<&'static Spec>,
+) {
     shared.counters.commands.fetch_add(1, Ordering::Relaxed);
     let mut ctx = Ctx {
         shared,
         session,
         out,
     };
-    let Some(spec) = find(args[0]) else {
+    let Some(spec) = spec else {
         ctx.unknown_command(args);
         abort_transaction(&mut ctx);
         return;
