@@ -55,6 +55,7 @@ mod error;
 pub mod limits;
 mod permissions;
 pub mod server;
+pub mod units;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -63,7 +64,7 @@ pub mod sim;
 
 pub use cache::{
     Cache, CacheBuilder, CacheStats, CachedBytes, Evictions, HistogramSnapshot, InsertOptions,
-    LoadError, Placement, Promotion, TierKind, TierStats, ValueCodec, WritePolicy,
+    LoadError, PayloadKind, Placement, Promotion, TierKind, TierStats, ValueCodec, WritePolicy,
 };
 #[cfg(feature = "redis")]
 pub use cache::{RedisConfig, RedisTier};

@@ -20,8 +20,28 @@ pub const MAX_KEY_LEN_LIMIT: usize = u16::MAX as usize;
 /// Largest value accepted by default, in bytes: 64 MiB.
 pub const DEFAULT_MAX_VALUE_SIZE: usize = 64 << 20;
 
+/// Refuses more tags than one value may carry, and a tag that is empty or too long.
+pub fn check_tags<S: AsRef<str>>(tags: &[S]) -> Result<()> {
+    use crate::cache::envelope::{MAX_TAG_LEN, MAX_TAGS};
+    if tags.len() > MAX_TAGS {
+        return Err(Error::InvalidInput(format!(
+            "{} tags on one value; the limit is {MAX_TAGS}",
+            tags.len()
+        )));
+    }
+    for tag in tags {
+        let tag = tag.as_ref();
+        if tag.is_empty() || tag.len() > MAX_TAG_LEN {
+            return Err(Error::InvalidInput(format!(
+                "tag {tag:?} must be 1 to {MAX_TAG_LEN} bytes long"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses an empty key or one longer than `max_len` bytes.
-pub(crate) fn check_key(key: &[u8], max_len: usize) -> Result<()> {
+pub fn check_key(key: &[u8], max_len: usize) -> Result<()> {
     if key.is_empty() {
         return Err(Error::EmptyKey);
     }

@@ -285,9 +285,14 @@ impl CacheInner {
         })
     }
 
-    /// The envelope of raw bytes.
-    pub fn prepare_bytes(&self, options: &InsertOptions, value: &[u8]) -> Result<Prepared> {
-        self.prepare(options, value.len(), PayloadKind::Bytes, |buf| {
+    /// The envelope of a payload the caller encoded (raw bytes, text, ...).
+    pub fn prepare_payload(
+        &self,
+        options: &InsertOptions,
+        kind: PayloadKind,
+        value: &[u8],
+    ) -> Result<Prepared> {
+        self.prepare(options, value.len(), kind, |buf| {
             buf.extend_from_slice(value);
             Ok(())
         })

@@ -7,8 +7,9 @@
 //! | bytes          | field                                              |
 //! |----------------|----------------------------------------------------|
 //! | 1              | magic `0xC7` (envelope format 1)                   |
-//! | 1              | flags: bit 0 = a TTL follows; bits 1-2 = payload:  |
-//! |                | 0 bytes, 1 bincode, 2 JSON, 3 MessagePack          |
+//! | 1              | flags: bit 0 = a TTL follows; bits 1-3 = payload:  |
+//! |                | 0 bytes, 1 bincode, 2 JSON, 3 MessagePack, 4 UTF-8 |
+//! |                | text, 5 Python pickle                              |
 //! | 8              | TTL in ms, little endian (only with flag bit 0)    |
 //! | 2              | number of tags, little endian                      |
 //! | per tag: 2 + n + 8 | name length, UTF-8 name, generation (LE)       |
@@ -20,7 +21,7 @@ pub const MAGIC: u8 = 0xC7;
 const FLAG_TTL: u8 = 1;
 /// Flag bits: what the payload is ([`PayloadKind`]).
 const KIND_SHIFT: u8 = 1;
-const KIND_MASK: u8 = 3 << KIND_SHIFT;
+const KIND_MASK: u8 = 7 << KIND_SHIFT;
 
 use crate::cache::value_codec::PayloadKind;
 /// Most tags one value may carry.
@@ -114,6 +115,8 @@ pub fn decode(bytes: &[u8]) -> Result<EnvelopeView<'_>, String> {
     if flags & !(FLAG_TTL | KIND_MASK) != 0 {
         return Err(format!("unknown envelope flags {flags:#04x}"));
     }
+    let kind = PayloadKind::from_bits((flags & KIND_MASK) >> KIND_SHIFT)
+        .ok_or_else(|| format!("unknown payload kind in envelope flags {flags:#04x}"))?;
     let mut ttl_ms = None;
     if flags & FLAG_TTL != 0 {
         let (ttl, tail) = take::<8>(rest).ok_or("envelope ends inside its TTL")?;
@@ -134,7 +137,7 @@ pub fn decode(bytes: &[u8]) -> Result<EnvelopeView<'_>, String> {
     let payload_start = bytes.len() - after.len();
     Ok(EnvelopeView {
         ttl_ms,
-        kind: PayloadKind::from_bits(flags >> KIND_SHIFT),
+        kind,
         tag_count,
         tag_bytes,
         payload_start,

@@ -143,10 +143,24 @@ impl Cache {
         value: &[u8],
         options: &InsertOptions,
     ) -> Result<()> {
+        self.insert_payload(key, PayloadKind::Bytes, value, options)
+    }
+
+    /// Stores a payload already encoded by the caller, recording it as `kind` so that every
+    /// interface reads it back as what it is (the Python package stores `str` as
+    /// [`PayloadKind::Text`] and other objects as JSON this way). [`Cache::get_bytes`]
+    /// returns the payload with its kind.
+    pub fn insert_payload(
+        &self,
+        key: impl AsRef<[u8]>,
+        kind: PayloadKind,
+        payload: &[u8],
+        options: &InsertOptions,
+    ) -> Result<()> {
         let key = key.as_ref();
         let started = Instant::now();
         self.inner.check_key(key)?;
-        let prepared = self.inner.prepare_bytes(options, value)?;
+        let prepared = self.inner.prepare_payload(options, kind, payload)?;
         let result = self.inner.store(key, &prepared, options.placement);
         bump(&self.inner.counters.inserts);
         self.inner.record(Op::Insert, started);

@@ -1,6 +1,7 @@
 //! Several keys at once: `get_many` and `insert_many` ask each tier once for all keys, so a
 //! remote tier answers in one round trip.
 
+use crate::cache::value_codec::PayloadKind;
 use quanta::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -73,14 +74,36 @@ impl Cache {
         &self,
         items: &[(K, V)],
     ) -> Result<()> {
+        let items = items
+            .iter()
+            .map(|(k, v)| (k.as_ref(), PayloadKind::Bytes, v.as_ref()));
+        self.insert_many_prepared(items, &InsertOptions::default())
+    }
+
+    /// Stores payloads the caller encoded, each recorded as its kind (see
+    /// [`Cache::insert_payload`]), all with the same options; each tier is written once
+    /// for all of them.
+    pub fn insert_many_payloads<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &self,
+        items: &[(K, PayloadKind, V)],
+        options: &InsertOptions,
+    ) -> Result<()> {
+        let items = items
+            .iter()
+            .map(|(k, kind, v)| (k.as_ref(), *kind, v.as_ref()));
+        self.insert_many_prepared(items, options)
+    }
+
+    fn insert_many_prepared<'a>(
+        &self,
+        items: impl ExactSizeIterator<Item = (&'a [u8], PayloadKind, &'a [u8])>,
+        options: &InsertOptions,
+    ) -> Result<()> {
         let started = Instant::now();
-        let options = InsertOptions::default();
         let mut prepared = Vec::with_capacity(items.len());
-        for (key, value) in items {
-            let (key, value) = (key.as_ref(), value.as_ref());
+        for (key, kind, value) in items {
             self.inner.check_key(key)?;
-            let p = self.inner.prepare_bytes(&options, value)?;
-            prepared.push((key, p));
+            prepared.push((key, self.inner.prepare_payload(options, kind, value)?));
         }
         self.store_prepared(&prepared, started)
     }

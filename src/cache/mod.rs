@@ -30,7 +30,7 @@ pub use load::LoadError;
 pub use policy::{InsertOptions, Placement, Promotion, WritePolicy};
 pub use stats::{CacheStats, HistogramSnapshot, TierStats};
 pub use tier::{CachedBytes, Evictions, TierKind};
-pub use value_codec::ValueCodec;
+pub use value_codec::{PayloadKind, ValueCodec};
 
 #[cfg(feature = "redis")]
 pub use tier::redis::{RedisConfig, RedisTier};

@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::cache::envelope::{EnvelopeView, MAX_TAG_LEN, MAX_TAGS};
+use crate::cache::envelope::EnvelopeView;
 use crate::clock::Clock;
 use crate::engine::DiskStore;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const META_PREFIX: &str = "tag:";
 
@@ -50,19 +50,12 @@ impl TagRegistry {
 
     /// Checks tag names and pairs each with its current generation.
     pub fn stamp<'a>(&self, tags: &'a [String]) -> Result<Vec<(&'a str, u64)>> {
-        if tags.len() > MAX_TAGS {
-            return Err(Error::InvalidInput(format!(
-                "{} tags on one value; the limit is {MAX_TAGS}",
-                tags.len()
-            )));
-        }
+        crate::limits::check_tags(tags)?;
         let generations = self.generations.read();
-        tags.iter()
-            .map(|tag| {
-                check_tag(tag)?;
-                Ok((tag.as_str(), generations.get(tag).copied().unwrap_or(0)))
-            })
-            .collect()
+        Ok(tags
+            .iter()
+            .map(|tag| (tag.as_str(), generations.get(tag).copied().unwrap_or(0)))
+            .collect())
     }
 
     /// True when none of the value's tags was invalidated since it was written. A tag
@@ -95,7 +88,7 @@ impl TagRegistry {
     /// Moves `tag` to a new generation (at least the current time in ms), durably when
     /// there is a disk tier. Returns the new generation.
     pub fn invalidate(&self, tag: &str) -> Result<u64> {
-        check_tag(tag)?;
+        crate::limits::check_tags(&[tag])?;
         let mut generations = self.generations.write();
         let known = generations.get(tag).copied().unwrap_or(0);
         let next = (known + 1).max(self.clock.now_ms());
@@ -107,7 +100,7 @@ impl TagRegistry {
     /// Raises `tag` to `generation` if that is newer than known (learned from another
     /// cache); durable when there is a disk tier.
     pub fn adopt(&self, tag: &str, generation: u64) -> Result<()> {
-        check_tag(tag)?;
+        crate::limits::check_tags(&[tag])?;
         let mut generations = self.generations.write();
         if generations.get(tag).copied().unwrap_or(0) >= generation {
             return Ok(());
@@ -123,13 +116,4 @@ impl TagRegistry {
             None => Ok(()),
         }
     }
-}
-
-fn check_tag(tag: &str) -> Result<()> {
-    if tag.is_empty() || tag.len() > MAX_TAG_LEN {
-        return Err(Error::InvalidInput(format!(
-            "tag {tag:?} must be 1 to {MAX_TAG_LEN} bytes long"
-        )));
-    }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! How the tiered cache turns typed values into bytes, and what it writes down about it.
 //!
-//! The codec of a typed value is recorded in its envelope (two bits of the flags), so that a
+//! The codec of a typed value is recorded in its envelope (three bits of the flags), so that a
 //! reader decodes with the codec the value was written with, whatever its own builder says,
 //! and other interfaces can tell what the bytes are (the CLI prints JSON and MessagePack
 //! values as JSON).
@@ -20,44 +20,67 @@ pub enum ValueCodec {
     MessagePack,
 }
 
-/// What an envelope records about its payload.
+/// What an envelope records about its payload, so that every interface reads the bytes the
+/// way they were written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PayloadKind {
-    /// Raw bytes (`insert_bytes`), or a typed value from before codecs were recorded
-    /// (bincode).
+    /// Raw bytes (`insert_bytes`, `SET`, CLI `put`, Python `bytes`), or a typed value from
+    /// before codecs were recorded (bincode).
     #[default]
     Bytes,
     /// A typed value in a codec.
     Typed(ValueCodec),
+    /// UTF-8 text (a Python `str`): the bytes are the text, and a reader that asks for text
+    /// gets a string back rather than bytes.
+    Text,
+    /// A Python pickle, stored only when the writer asked for pickle. Only a reader that
+    /// also asked for pickle unpickles it (unpickling runs code named by the data).
+    Pickle,
 }
 
+/// Every kind, in flag-bit order.
+const KINDS: [PayloadKind; 6] = [
+    PayloadKind::Bytes,
+    PayloadKind::Typed(ValueCodec::Bincode),
+    PayloadKind::Typed(ValueCodec::Json),
+    PayloadKind::Typed(ValueCodec::MessagePack),
+    PayloadKind::Text,
+    PayloadKind::Pickle,
+];
+
 impl PayloadKind {
-    /// The two flag bits.
+    /// The three flag bits.
     pub fn bits(self) -> u8 {
-        match self {
-            PayloadKind::Bytes => 0,
-            PayloadKind::Typed(ValueCodec::Bincode) => 1,
-            PayloadKind::Typed(ValueCodec::Json) => 2,
-            PayloadKind::Typed(ValueCodec::MessagePack) => 3,
-        }
+        KINDS.iter().position(|k| *k == self).unwrap_or(0) as u8
     }
 
-    /// From the two flag bits.
-    pub fn from_bits(bits: u8) -> Self {
-        match bits & 3 {
-            1 => PayloadKind::Typed(ValueCodec::Bincode),
-            2 => PayloadKind::Typed(ValueCodec::Json),
-            3 => PayloadKind::Typed(ValueCodec::MessagePack),
-            _ => PayloadKind::Bytes,
-        }
+    /// From the three flag bits; `None` for a kind this version does not know.
+    pub fn from_bits(bits: u8) -> Option<Self> {
+        KINDS.get(bits as usize).copied()
     }
 
     /// The codec, for a typed value.
     pub fn codec(self) -> Option<ValueCodec> {
         match self {
-            PayloadKind::Bytes => None,
             PayloadKind::Typed(codec) => Some(codec),
+            _ => None,
         }
+    }
+
+    /// A short name: `bytes`, `text`, `pickle`, or the codec's name (`bincode`, `json`,
+    /// `msgpack`). The server's `SC.GET` replies it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PayloadKind::Bytes => "bytes",
+            PayloadKind::Typed(codec) => codec.name(),
+            PayloadKind::Text => "text",
+            PayloadKind::Pickle => "pickle",
+        }
+    }
+
+    /// The kind named `name` (as [`PayloadKind::name`] gives it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        KINDS.iter().copied().find(|k| k.name() == name)
     }
 }
 
@@ -117,7 +140,19 @@ pub(crate) fn serialization(key: &[u8], e: impl std::fmt::Display) -> crate::err
 
 /// Decodes a payload recorded as `kind` as a `T`.
 pub(crate) fn decode<T: DeserializeOwned>(kind: PayloadKind, payload: &[u8]) -> Result<T, String> {
-    match kind.codec().unwrap_or(ValueCodec::Bincode) {
+    let codec = match kind {
+        PayloadKind::Typed(codec) => codec,
+        PayloadKind::Bytes => ValueCodec::Bincode,
+        PayloadKind::Text => {
+            let text = std::str::from_utf8(payload).map_err(|e| format!("text value: {e}"))?;
+            let reader = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
+            return T::deserialize(reader).map_err(|e| format!("text value: {e}"));
+        }
+        PayloadKind::Pickle => {
+            return Err("the value is a Python pickle, which only Python reads".into());
+        }
+    };
+    match codec {
         ValueCodec::Bincode => bincode::serde::decode_from_slice::<T, _>(payload, bincode_config())
             .map(|(value, _)| value)
             .map_err(|e| e.to_string()),
@@ -183,8 +218,11 @@ mod tests {
         let mut bytes = Vec::new();
         ValueCodec::Bincode.encode(&old, &mut bytes).unwrap();
         assert!(decode::<V2>(PayloadKind::Typed(ValueCodec::Bincode), &bytes).is_err());
-        for bits in 0..4 {
-            assert_eq!(PayloadKind::from_bits(bits).bits(), bits);
+        for bits in 0..6 {
+            let kind = PayloadKind::from_bits(bits).unwrap();
+            assert_eq!(kind.bits(), bits);
+            assert_eq!(PayloadKind::from_name(kind.name()), Some(kind));
         }
+        assert_eq!(PayloadKind::from_bits(6), None);
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub use reply::{ReadError, Reply, read_reply};
 
-use crate::cache::ValueCodec;
+use crate::cache::{CacheStats, PayloadKind};
 use crate::engine::{CompactReport, EntryInfo, Stats, VerifyReport};
 
 /// The name of a server's unix socket in its store directory.
@@ -22,6 +22,9 @@ pub fn socket_path(dir: &Path) -> PathBuf {
     dir.join(SOCKET_NAME)
 }
 use crate::error::{Error, Result};
+
+/// A value from the server with what its bytes are.
+pub type KindedValue = (Vec<u8>, PayloadKind);
 
 /// A connection to a running server.
 pub struct Client {
@@ -174,13 +177,29 @@ impl Client {
         }
     }
 
-    /// The value under `key` and the codec it was written with (`None`: plain bytes).
-    pub fn get_with_codec(&mut self, key: &[u8]) -> Result<Option<(Vec<u8>, Option<ValueCodec>)>> {
-        match self.call(&[b"SC.GET", key])? {
+    /// The value under `key` and what its bytes are.
+    pub fn get_with_kind(&mut self, key: &[u8]) -> Result<Option<KindedValue>> {
+        let reply = self.call(&[b"SC.GET", key])?;
+        self.valued_reply(reply)
+    }
+
+    /// The values under `keys` with their kinds, in order, in one round trip.
+    pub fn get_many_with_kind(&mut self, keys: &[&[u8]]) -> Result<Vec<Option<KindedValue>>> {
+        for key in keys {
+            self.send(&[b"SC.GET", key])?;
+        }
+        self.receive_all(keys.len(), |c, reply| c.valued_reply(reply))
+    }
+
+    fn valued_reply(&self, reply: Reply) -> Result<Option<KindedValue>> {
+        match reply {
             Reply::Array(None) | Reply::Bulk(None) => Ok(None),
-            Reply::Array(Some(parts)) => match parts.as_slice() {
-                [Reply::Bulk(Some(value)), Reply::Simple(codec)] => {
-                    Ok(Some((value.clone(), ValueCodec::from_name(codec))))
+            Reply::Array(Some(mut parts)) => match parts.as_mut_slice() {
+                [Reply::Bulk(Some(value)), Reply::Simple(kind)] => {
+                    match PayloadKind::from_name(kind) {
+                        Some(kind) => Ok(Some((std::mem::take(value), kind))),
+                        None => Err(self.unexpected("SC.GET", &Reply::Simple(kind.clone()))),
+                    }
                 }
                 _ => Err(self.unexpected("SC.GET", &Reply::Array(Some(parts)))),
             },
@@ -188,10 +207,72 @@ impl Client {
         }
     }
 
-    /// Stores `value` under `key`, expiring after `ttl` when given, carrying `tags`.
+    /// Reads `n` pipelined replies, handing each to `each`; every reply is read even after
+    /// one fails (the connection stays in step), and the first error is returned.
+    fn receive_all<T>(
+        &mut self,
+        n: usize,
+        mut each: impl FnMut(&Self, Reply) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(n);
+        let mut first_error = None;
+        for _ in 0..n {
+            match self.receive().and_then(|reply| each(self, reply)) {
+                Ok(value) => out.push(value),
+                Err(e @ Error::Io { .. }) => return Err(e),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Stores raw bytes under `key`, expiring after `ttl` when given, carrying `tags`.
     pub fn set(
         &mut self,
         key: &[u8],
+        value: &[u8],
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<()> {
+        self.set_payload(key, PayloadKind::Bytes, value, ttl, tags)
+    }
+
+    /// Stores `value` under `key` recorded as `kind` (see `Cache::insert_payload`),
+    /// expiring after `ttl` when given, carrying `tags`.
+    pub fn set_payload(
+        &mut self,
+        key: &[u8],
+        kind: PayloadKind,
+        value: &[u8],
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<()> {
+        self.send_set(key, kind, value, ttl, tags)?;
+        self.receive().map(drop)
+    }
+
+    /// Stores every `(key, kind, value)` with the same expiry and tags, in one round trip.
+    pub fn set_many_payloads(
+        &mut self,
+        items: &[(&[u8], PayloadKind, &[u8])],
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<()> {
+        for (key, kind, value) in items {
+            self.send_set(key, *kind, value, ttl, tags)?;
+        }
+        self.receive_all(items.len(), |_, _| Ok(())).map(drop)
+    }
+
+    fn send_set(
+        &mut self,
+        key: &[u8],
+        kind: PayloadKind,
         value: &[u8],
         ttl: Option<Duration>,
         tags: &[&str],
@@ -204,7 +285,10 @@ impl Client {
         for tag in tags {
             args.extend([&b"TAG"[..], tag.as_bytes()]);
         }
-        self.call(&args).map(drop)
+        if kind != PayloadKind::Bytes {
+            args.extend([&b"KIND"[..], kind.name().as_bytes()]);
+        }
+        self.send(&args)
     }
 
     /// Removes `key`; true when it was there.
@@ -295,11 +379,18 @@ impl Client {
 
     /// The disk store's stats (as `stats --json` prints them).
     pub fn stats(&mut self) -> Result<Stats> {
+        Ok(self.all_stats()?.0)
+    }
+
+    /// The disk store's stats and the server's cache stats (per tier).
+    pub fn all_stats(&mut self) -> Result<(Stats, CacheStats)> {
         #[derive(serde::Deserialize)]
         struct Both {
             disk: Stats,
+            cache: CacheStats,
         }
-        Ok(self.json::<Both>(&[b"SC.STATS"])?.disk)
+        let both = self.json::<Both>(&[b"SC.STATS"])?;
+        Ok((both.disk, both.cache))
     }
 
     /// Checks every record (removing bad entries with `repair`).

@@ -11,8 +11,8 @@ use parking_lot::Mutex;
 
 use crate::exit::Fatal;
 use stratacache::{
-    Cache, CachedBytes, Client, CompactReport, DiskStore, EntryInfo, InsertOptions, Result, Stats,
-    ValueCodec, VerifyReport,
+    Cache, CachedBytes, Client, CompactReport, DiskStore, EntryInfo, InsertOptions, PayloadKind,
+    Result, Stats, VerifyReport,
 };
 
 /// Index rows one page of a listing reads (locally, or on the server).
@@ -35,8 +35,8 @@ pub enum Store {
 pub enum Value {
     /// From the local store (borrowing its mapping when stored raw).
     Local(CachedBytes),
-    /// From the server, with the codec it was written with.
-    Remote(Vec<u8>, Option<ValueCodec>),
+    /// From the server, with what its bytes are.
+    Remote(Vec<u8>, PayloadKind),
 }
 
 impl Value {
@@ -44,7 +44,7 @@ impl Value {
     pub fn json(&self) -> Option<Vec<u8>> {
         match self {
             Value::Local(v) => v.to_json(),
-            Value::Remote(bytes, codec) => codec.and_then(|c| c.to_json(bytes)),
+            Value::Remote(bytes, kind) => kind.codec().and_then(|c| c.to_json(bytes)),
         }
     }
 }
@@ -113,8 +113,8 @@ impl Store {
             Store::Local(c) => Ok(c.get_bytes(key)?.map(Value::Local)),
             Store::Remote { client, .. } => Ok(client
                 .lock()
-                .get_with_codec(key)?
-                .map(|(bytes, codec)| Value::Remote(bytes, codec))),
+                .get_with_kind(key)?
+                .map(|(bytes, kind)| Value::Remote(bytes, kind))),
         }
     }
 

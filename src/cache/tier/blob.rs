@@ -71,6 +71,11 @@ impl CachedBytes {
         self.kind.codec()
     }
 
+    /// What the bytes are: raw, text, a typed value in a codec, or a pickle.
+    pub fn kind(&self) -> PayloadKind {
+        self.kind
+    }
+
     /// The value as JSON for people: JSON as it is, MessagePack converted; `None` for bytes
     /// and bincode values.
     pub fn to_json(&self) -> Option<Vec<u8>> {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::util::{Ctx, NOT_INTEGER, SYNTAX, int, is};
-use crate::cache::InsertOptions;
+use crate::cache::{InsertOptions, PayloadKind};
 
 fn json(ctx: &mut Ctx<'_>, value: &impl serde::Serialize) {
     match serde_json::to_string(value) {
@@ -37,9 +37,12 @@ pub fn delprefix(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     }
 }
 
-/// `SC.SET key value [PX ms] [TAG tag]...`: a SET whose value carries tags.
+/// `SC.SET key value [PX ms] [TAG tag]... [KIND kind]`: a SET whose value carries tags, and
+/// what the bytes are (`bytes`, `text`, `json`, `msgpack`, `bincode`, `pickle`; see
+/// `PayloadKind`), so that `SC.GET` and local readers decode them as written.
 pub fn set_tagged(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let mut options = InsertOptions::new();
+    let mut kind = PayloadKind::Bytes;
     let mut rest = &args[3..];
     while let [word, value, tail @ ..] = rest {
         if is(word, "px") {
@@ -53,6 +56,18 @@ pub fn set_tagged(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
                 return ctx.error("ERR tags are UTF-8 text");
             };
             options = options.tags([tag]);
+        } else if is(word, "kind") {
+            match std::str::from_utf8(value)
+                .ok()
+                .and_then(PayloadKind::from_name)
+            {
+                Some(k) => kind = k,
+                None => {
+                    return ctx.error(
+                        "ERR unknown value kind (use bytes, text, json, msgpack, bincode or pickle)",
+                    );
+                }
+            }
         } else {
             return ctx.error(SYNTAX);
         }
@@ -64,7 +79,10 @@ pub fn set_tagged(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     ctx.wrote();
     let shared = ctx.shared;
     let _lock = shared.locks.lock(args[1]);
-    match shared.cache.insert_bytes_with(args[1], args[2], &options) {
+    match shared
+        .cache
+        .insert_payload(args[1], kind, args[2], &options)
+    {
         Ok(()) => ctx.out.ok(),
         Err(e) => ctx.fail(&e),
     }
@@ -116,16 +134,15 @@ pub fn list(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     }
 }
 
-/// `SC.GET key`: `[value, codec]`, the codec of a typed value (`bincode`, `json`,
-/// `msgpack`) or `bytes`; null when absent.
-pub fn get_with_codec(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
+/// `SC.GET key`: `[value, kind]`, what the bytes are (`PayloadKind::name`: `bytes`, `text`,
+/// `json`, `msgpack`, `bincode`, `pickle`); null when absent.
+pub fn get_with_kind(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     match ctx.shared.cache.get_bytes(args[1]) {
         Ok(Some(value)) => {
             ctx.count_read(true);
-            let codec = value.codec().map_or("bytes", |c| c.name());
             ctx.out.array(2);
             ctx.out.bulk(&value);
-            ctx.out.simple(codec);
+            ctx.out.simple(value.kind().name());
         }
         Ok(None) => {
             ctx.count_read(false);

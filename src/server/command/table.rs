@@ -492,7 +492,7 @@ pub static COMMANDS: &[Spec] = &[
         WF,
         (1, 1, 1),
         "stratacache",
-        "SET with tags: SC.SET key value [PX ms] [TAG tag]... (stratacache).",
+        "SET with tags and a value kind: SC.SET key value [PX ms] [TAG tag]... [KIND kind] (stratacache).",
         native::set_tagged
     ),
     spec!(
@@ -510,8 +510,8 @@ pub static COMMANDS: &[Spec] = &[
         R,
         (1, 1, 1),
         "stratacache",
-        "GET with the value's codec: SC.GET key -> [value, bytes|bincode|json|msgpack] (stratacache).",
-        native::get_with_codec
+        "GET with what the value is: SC.GET key -> [value, bytes|text|json|msgpack|bincode|pickle] (stratacache).",
+        native::get_with_kind
     ),
     spec!(
         "sc.stats",

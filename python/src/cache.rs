@@ -1,0 +1,428 @@
+//! `stratacache.Cache`'s native half: every method that touches the store. The Python
+//! subclass in `stratacache/__init__.py` adds `memoize`, `get_or_set` and the context
+//! manager on top.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::RwLock;
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::args::{self, Key};
+use crate::backend::{Backend, OpenOptions};
+use crate::errors::{self, Kind, raise};
+use crate::keys::KeyIter;
+use crate::values::{Codecs, Serializer};
+
+/// Bumped in a child after `fork()`: a cache opened before it must not be used by both
+/// processes (they would share its file descriptors, locks and connections).
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Called by `os.register_at_fork(after_in_child=...)`.
+#[pyfunction]
+pub fn _after_fork() {
+    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The memory tier budget when `memory=` is not given: 64 MiB.
+const DEFAULT_MEMORY: u64 = 64 << 20;
+
+/// A persistent cache in a directory: opened in this process, or, when a
+/// `stratacache serve` holds the directory, reached through the server. Thread safe.
+#[pyclass(subclass, frozen, module = "stratacache._native", name = "Cache")]
+pub struct PyCache {
+    dir: PathBuf,
+    backend: RwLock<Option<Backend>>,
+    codecs: Codecs,
+    remote: bool,
+    generation: u64,
+}
+
+impl PyCache {
+    /// Runs `f` on the backend without the GIL. `key` names the key in errors.
+    pub(crate) fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        key: Option<&[u8]>,
+        f: impl FnOnce(&Backend) -> stratacache::Result<T> + Send,
+    ) -> PyResult<T> {
+        if self.generation != FORK_GENERATION.load(Ordering::Relaxed) {
+            return Err(raise(
+                Kind::Error,
+                format!(
+                    "this Cache of {} was opened before the process forked; open it again \
+                     in the child (several processes share one directory through \
+                     `stratacache serve`)",
+                    self.dir.display()
+                ),
+            ));
+        }
+        let result = py.detach(|| {
+            let backend = self.backend.read();
+            backend.as_ref().map(f)
+        });
+        match result {
+            Some(result) => result.map_err(|e| errors::from_store(e, &self.dir, key)),
+            None => Err(raise(
+                Kind::Closed,
+                format!("the cache at {} is closed", self.dir.display()),
+            )),
+        }
+    }
+
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        key: &[u8],
+        value: &crate::backend::Value,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.codecs.decode(py, key, value.kind(), value.bytes())
+    }
+
+    fn store(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        tags: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let key = Key::borrow(key)?;
+        let ttl = args::ttl(ttl, "ttl")?;
+        let tags = args::tags(tags)?;
+        let encoded = self.codecs.encode(py, key.bytes(), value)?;
+        let (kind, payload) = (encoded.kind(), encoded.bytes());
+        self.run(py, Some(key.bytes()), |b| {
+            b.set(key.bytes(), kind, payload, ttl, &tags)
+        })
+    }
+
+    pub(crate) fn text_or_bytes<'py>(
+        py: Python<'py>,
+        key: &[u8],
+        as_bytes: bool,
+    ) -> Bound<'py, PyAny> {
+        match std::str::from_utf8(key) {
+            Ok(text) if !as_bytes => PyString::new(py, text).into_any(),
+            _ => PyBytes::new(py, key).into_any(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyCache {
+    /// Opens (creating when missing) the cache in `directory`.
+    ///
+    /// When a `stratacache serve` holds the directory, the cache talks to it through its
+    /// socket (then `memory` is the server's). `capacity` (disk bytes, or text like
+    /// `"10GiB"`) applies to a new store (10 GiB when not given) and changes an existing
+    /// one's when given; `memory` is the in-process memory tier (`"64MiB"` by default, 0
+    /// for none); `default_ttl` (seconds or `timedelta`) applies to values set without a
+    /// TTL; `serializer` (`"json"` or `"pickle"`) is how values other than `bytes` and
+    /// `str` are stored.
+    #[new]
+    #[pyo3(signature = (directory, *, capacity=None, memory=None, default_ttl=None, serializer="json"))]
+    fn new(
+        py: Python<'_>,
+        directory: PathBuf,
+        capacity: Option<&Bound<'_, PyAny>>,
+        memory: Option<&Bound<'_, PyAny>>,
+        default_ttl: Option<&Bound<'_, PyAny>>,
+        serializer: &str,
+    ) -> PyResult<Self> {
+        let options = OpenOptions {
+            capacity: args::size(capacity, "capacity")?,
+            memory: args::size(memory, "memory")?.unwrap_or(DEFAULT_MEMORY),
+            default_ttl: args::ttl(default_ttl, "default_ttl")?,
+        };
+        let codecs = Codecs::new(py, Serializer::from_name(serializer)?)?;
+        let generation = FORK_GENERATION.load(Ordering::Relaxed);
+        let backend = py
+            .detach(|| Backend::open(&directory, &options))
+            .map_err(|e| errors::from_store(e, &directory, None))?;
+        Ok(PyCache {
+            remote: backend.is_remote(),
+            dir: std::path::absolute(&directory).unwrap_or(directory),
+            backend: RwLock::new(Some(backend)),
+            codecs,
+            generation,
+        })
+    }
+
+    /// The value under `key`, or `default` when there is none.
+    #[pyo3(signature = (key, default=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let key = Key::borrow(key)?;
+        match self.run(py, Some(key.bytes()), |b| b.get(key.bytes()))? {
+            Some(value) => self.decode(py, key.bytes(), &value),
+            None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
+        }
+    }
+
+    /// Stores `value` under `key`: `bytes` as they are, `str` as UTF-8, other values as
+    /// JSON (or pickle). `ttl` (seconds or `timedelta`) makes it expire; `tags` let
+    /// `invalidate_tag` retire it.
+    #[pyo3(signature = (key, value, *, ttl=None, tags=None))]
+    fn set(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        tags: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        self.store(py, key, value, ttl, tags)
+    }
+
+    /// Removes `key`; True when it was there.
+    fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let key = Key::borrow(key)?;
+        self.run(py, Some(key.bytes()), |b| b.remove(key.bytes()))
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let key = Key::borrow(key)?;
+        self.run(py, Some(key.bytes()), |b| b.contains(key.bytes()))
+    }
+
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let borrowed = Key::borrow(key)?;
+        match self.run(py, Some(borrowed.bytes()), |b| b.get(borrowed.bytes()))? {
+            Some(value) => self.decode(py, borrowed.bytes(), &value),
+            None => Err(PyKeyError::new_err(key.clone().unbind())),
+        }
+    }
+
+    fn __setitem__(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        self.store(py, key, value, None, None)
+    }
+
+    fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let borrowed = Key::borrow(key)?;
+        if self.run(py, Some(borrowed.bytes()), |b| b.remove(borrowed.bytes()))? {
+            Ok(())
+        } else {
+            Err(PyKeyError::new_err(key.clone().unbind()))
+        }
+    }
+
+    /// Number of live entries on disk.
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let stats = self.run(py, None, |b| b.disk_stats())?;
+        Ok(stats.entries as usize)
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> PyResult<KeyIter> {
+        Ok(KeyIter::new(slf.unbind(), Vec::new(), false))
+    }
+
+    /// The values of those `keys` that have one, as a dict keyed like `keys`.
+    fn get_many<'py>(
+        &self,
+        py: Python<'py>,
+        keys: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let objects: Vec<Bound<'py, PyAny>> =
+            if keys.is_instance_of::<PyString>() || keys.is_instance_of::<PyBytes>() {
+                return Err(errors::type_error(
+                    "get_many takes an iterable of keys (a list), not a single key",
+                ));
+            } else {
+                keys.try_iter()?.collect::<PyResult<_>>()?
+            };
+        let owned: Vec<Vec<u8>> = objects
+            .iter()
+            .map(|k| Key::borrow(k).map(|k| k.bytes().to_vec()))
+            .collect::<PyResult<_>>()?;
+        let values = self.run(py, None, |b| b.get_many(&owned))?;
+        let out = PyDict::new(py);
+        for ((object, key), value) in objects.iter().zip(&owned).zip(values) {
+            if let Some(value) = value {
+                out.set_item(object, self.decode(py, key, &value)?)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores every key and value of `mapping` (a dict, or any object with `items()`) in
+    /// one batch, expiring after `ttl` when given.
+    #[pyo3(signature = (mapping, *, ttl=None))]
+    fn set_many(
+        &self,
+        py: Python<'_>,
+        mapping: &Bound<'_, PyAny>,
+        ttl: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let ttl = args::ttl(ttl, "ttl")?;
+        if !mapping.hasattr("items")? {
+            return Err(errors::type_error(format!(
+                "set_many takes a mapping (a dict), not {}",
+                args::type_name(mapping)
+            )));
+        }
+        let mut items = Vec::new();
+        for pair in mapping.call_method0("items")?.try_iter()? {
+            let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair?.extract()?;
+            let key = Key::borrow(&key)?.bytes().to_vec();
+            let (kind, payload) = self.codecs.encode(py, &key, &value)?.into_owned();
+            items.push((key, kind, payload));
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.run(py, None, |b| b.set_many(&items, ttl))
+    }
+
+    /// Seconds left before `key` expires, None when it never does; KeyError when absent.
+    fn ttl(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+        let borrowed = Key::borrow(key)?;
+        match self.run(py, Some(borrowed.bytes()), |b| b.ttl(borrowed.bytes()))? {
+            None => Err(PyKeyError::new_err(key.clone().unbind())),
+            Some(left) => Ok(left.map(|d| d.as_secs_f64())),
+        }
+    }
+
+    /// Makes `key` expire `ttl` (seconds or `timedelta`) from now; False when absent.
+    fn expire(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        ttl: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let key = Key::borrow(key)?;
+        let Some(ttl) = args::ttl(Some(ttl), "ttl")? else {
+            return Err(errors::type_error(
+                "expire takes a ttl (seconds or timedelta); to remove an expiry use persist",
+            ));
+        };
+        self.run(py, Some(key.bytes()), |b| b.expire(key.bytes(), ttl))
+    }
+
+    /// Removes the expiry of `key`; True when it had one.
+    fn persist(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let key = Key::borrow(key)?;
+        self.run(py, Some(key.bytes()), |b| b.persist(key.bytes()))
+    }
+
+    /// Retires every value carrying `tag` (at once, whatever their number).
+    fn invalidate_tag(&self, py: Python<'_>, tag: &Bound<'_, PyAny>) -> PyResult<()> {
+        let tag = args::tags(Some(tag))?.remove(0);
+        self.run(py, None, |b| b.invalidate_tag(&tag))
+    }
+
+    /// Removes every key starting with `prefix` (str or bytes); how many went.
+    fn remove_prefix(&self, py: Python<'_>, prefix: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let prefix = prefix_bytes(prefix)?;
+        self.run(py, None, |b| b.remove_prefix(&prefix))
+    }
+
+    /// Removes every entry; how many went.
+    fn clear(&self, py: Python<'_>) -> PyResult<u64> {
+        self.run(py, None, |b| b.remove_prefix(b""))
+    }
+
+    /// The live keys starting with `prefix`, in key order, a page at a time (memory stays
+    /// small however many there are). Keys come back as `str` when they are UTF-8, else
+    /// `bytes`; with a `bytes` prefix, always as `bytes`.
+    #[pyo3(signature = (prefix=None))]
+    fn keys(slf: Bound<'_, Self>, prefix: Option<&Bound<'_, PyAny>>) -> PyResult<KeyIter> {
+        let (prefix, as_bytes) = match prefix {
+            None => (Vec::new(), false),
+            Some(p) => (prefix_bytes(p)?, p.is_instance_of::<PyBytes>()),
+        };
+        Ok(KeyIter::new(slf.unbind(), prefix, as_bytes))
+    }
+
+    /// `{"disk": <the fields of `stratacache stats --json`>, "cache": <hits, misses,
+    /// latencies, and per tier>}`; the server's when the cache talks to one.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (disk, cache) = self.run(py, None, |b| b.stats())?;
+        let text = serde_json::to_string(&serde_json::json!({ "disk": disk, "cache": cache }))
+            .map_err(|e| raise(Kind::Error, format!("stats as JSON: {e}")))?;
+        py.import("json")?.call_method1("loads", (text,))
+    }
+
+    /// Makes every write so far durable (on a server: everything it acknowledged).
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, None, |b| b.flush())
+    }
+
+    /// Flushes and releases the directory (a server's connections are closed). Further
+    /// calls raise `ClosedError`; closing twice is fine.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let backend = py.detach(|| self.backend.write().take());
+        match backend {
+            Some(backend) => py
+                .detach(|| backend.close())
+                .map_err(|e| errors::from_store(e, &self.dir, None)),
+            None => Ok(()),
+        }
+    }
+
+    /// True once `close()` ran.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.backend.read().is_none()
+    }
+
+    /// The store directory (absolute).
+    #[getter]
+    fn directory(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    /// `"local"` when this process opened the store, `"server"` when it talks to a
+    /// `stratacache serve`.
+    #[getter]
+    fn mode(&self) -> &'static str {
+        if self.remote { "server" } else { "local" }
+    }
+
+    /// `"json"` or `"pickle"`.
+    #[getter]
+    fn serializer(&self) -> &'static str {
+        self.codecs.serializer().name()
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let this = slf.get();
+        let class = slf.get_type().name()?;
+        let state = if this.closed() { ", closed" } else { "" };
+        Ok(format!(
+            "{class}({:?}, mode={:?}{state})",
+            this.directory(),
+            this.mode()
+        ))
+    }
+}
+
+fn prefix_bytes(prefix: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(text) = prefix.cast::<PyString>() {
+        Ok(text.to_str()?.as_bytes().to_vec())
+    } else if let Ok(bytes) = prefix.cast::<PyBytes>() {
+        Ok(bytes.as_bytes().to_vec())
+    } else {
+        Err(errors::type_error(format!(
+            "a prefix is str or bytes, not {}",
+            args::type_name(prefix)
+        )))
+    }
+}
+
+pub(crate) use PyCache as Cache;
