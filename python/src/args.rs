@@ -124,7 +124,13 @@ pub fn tags(object: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
             .map_err(|e| raise(Kind::InvalidArgument, e.to_string()))?;
         return Ok(out);
     }
-    for tag in object.try_iter()? {
+    let iter = object.try_iter().map_err(|_| {
+        type_error(format!(
+            "tags are a str or an iterable of str, not {}",
+            type_name(object)
+        ))
+    })?;
+    for tag in iter {
         let tag = tag?;
         let text = tag
             .cast::<PyString>()

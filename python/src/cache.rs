@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::args::{self, Key};
-use crate::backend::{Backend, OpenOptions};
+use crate::backend::{Backend, OpenOptions, Value};
 use crate::errors::{self, Kind, raise};
 use crate::keys::KeyIter;
 use crate::values::{Codecs, Serializer};
@@ -48,17 +48,7 @@ impl PyCache {
         key: Option<&[u8]>,
         f: impl FnOnce(&Backend) -> stratacache::Result<T> + Send,
     ) -> PyResult<T> {
-        if self.generation != FORK_GENERATION.load(Ordering::Relaxed) {
-            return Err(raise(
-                Kind::Error,
-                format!(
-                    "this Cache of {} was opened before the process forked; open it again \
-                     in the child (several processes share one directory through \
-                     `stratacache serve`)",
-                    self.dir.display()
-                ),
-            ));
-        }
+        self.check_fork()?;
         let result = py.detach(|| {
             let backend = self.backend.read();
             backend.as_ref().map(f)
@@ -72,11 +62,39 @@ impl PyCache {
         }
     }
 
+    fn check_fork(&self) -> PyResult<()> {
+        if self.generation == FORK_GENERATION.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Err(raise(
+            Kind::Error,
+            format!(
+                "this Cache of {} was opened before the process forked; open it again in \
+                 the child (several processes share one directory through `stratacache \
+                 serve`)",
+                self.dir.display()
+            ),
+        ))
+    }
+
+    /// The value under `key`. A memory-tier hit is answered with the GIL held (it takes
+    /// well under a microsecond, less than handing the GIL over would cost); anything
+    /// slower runs with the GIL released.
+    fn lookup(&self, py: Python<'_>, key: &[u8]) -> PyResult<Option<Value>> {
+        self.check_fork()?;
+        if let Some(Backend::Local(cache)) = self.backend.read().as_ref()
+            && let Some(value) = cache.get_bytes_in_memory(key)
+        {
+            return Ok(Some(Value::Local(value)));
+        }
+        self.run(py, Some(key), |b| b.get(key))
+    }
+
     fn decode<'py>(
         &self,
         py: Python<'py>,
         key: &[u8],
-        value: &crate::backend::Value,
+        value: &Value,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.codecs.decode(py, key, value.kind(), value.bytes())
     }
@@ -160,7 +178,7 @@ impl PyCache {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let key = Key::borrow(key)?;
-        match self.run(py, Some(key.bytes()), |b| b.get(key.bytes()))? {
+        match self.lookup(py, key.bytes())? {
             Some(value) => self.decode(py, key.bytes(), &value),
             None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
         }
@@ -198,7 +216,7 @@ impl PyCache {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let borrowed = Key::borrow(key)?;
-        match self.run(py, Some(borrowed.bytes()), |b| b.get(borrowed.bytes()))? {
+        match self.lookup(py, borrowed.bytes())? {
             Some(value) => self.decode(py, borrowed.bytes(), &value),
             None => Err(PyKeyError::new_err(key.clone().unbind())),
         }

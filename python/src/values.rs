@@ -10,6 +10,22 @@ use stratacache::PayloadKind;
 
 use crate::errors::{Kind, raise, show_key};
 
+/// Values at least this large are copied into their `bytes` object with the GIL released.
+const COPY_WITHOUT_GIL: usize = 16 << 10;
+
+/// A `bytes` object holding a copy of `bytes`; a large copy runs without the GIL, so that
+/// other threads run Python meanwhile.
+fn new_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    if bytes.len() < COPY_WITHOUT_GIL {
+        return Ok(PyBytes::new(py, bytes));
+    }
+    PyBytes::new_with(py, bytes.len(), |buffer| {
+        // The new object is not shared with any other thread yet.
+        py.detach(|| buffer.copy_from_slice(bytes));
+        Ok(())
+    })
+}
+
 /// How values that are not `bytes` or `str` are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serializer {
@@ -187,7 +203,7 @@ impl Codecs {
             )
         };
         match kind {
-            PayloadKind::Bytes => Ok(PyBytes::new(py, bytes).into_any()),
+            PayloadKind::Bytes => Ok(new_bytes(py, bytes)?.into_any()),
             PayloadKind::Text => match std::str::from_utf8(bytes) {
                 Ok(text) => Ok(PyString::new(py, text).into_any()),
                 Err(e) => Err(bad(format!("recorded as text but not UTF-8 ({e})"))),

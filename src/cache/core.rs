@@ -127,6 +127,20 @@ impl CacheInner {
         None
     }
 
+    /// Finds `key` in the memory tier only (counted as a hit there); `None`, counting
+    /// nothing, when the cache has no memory tier in front or it lacks the key.
+    pub fn lookup_memory(&self, key: &[u8]) -> Option<Found> {
+        let slot = self.slots.first()?;
+        if slot.tier.kind() != TierKind::Memory {
+            return None;
+        }
+        let value = slot.tier.get(key).ok()??;
+        match self.accept(0, key, Some(value), true) {
+            Accepted::Found(found) => Some(found),
+            Accepted::Miss | Accepted::Stale => None,
+        }
+    }
+
     /// Looks up several keys, asking each tier for all keys still missing at once (one
     /// round trip to a remote tier). Always counted, like `lookup(key, true)`.
     pub fn lookup_many(&self, keys: &[&[u8]]) -> Vec<Option<Found>> {

@@ -63,6 +63,18 @@ impl Cache {
         Ok(value)
     }
 
+    /// The raw bytes under `key` when the memory tier holds them (a hit, counted), else
+    /// `None` without counting anything or touching a slower tier. For callers that hold
+    /// a lock others wait on (the Python package holds the GIL here): try this first, and
+    /// [`Cache::get_bytes`] with the lock released on `None`.
+    pub fn get_bytes_in_memory(&self, key: impl AsRef<[u8]>) -> Option<CachedBytes> {
+        let key = key.as_ref();
+        let started = Instant::now();
+        let value = self.inner.lookup_memory(key).map(Found::into_bytes)?;
+        self.inner.record(Op::Get, started);
+        Some(value)
+    }
+
     /// True when some tier holds a current value for `key` (not counted as a hit or miss).
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         let key = key.as_ref();
