@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The Python packages the tests and the benchmark import, and the build backend.
-const PACKAGES: &[&str] = &["pytest", "redis", "maturin>=1.9,<2", "diskcache"];
+const PACKAGES: &[&str] = &["pytest", "redis", "maturin>=1.9,<2", "diskcache", "mypy"];
 
 fn skip_or_fail(why: &str) {
     if std::env::var("STRATACACHE_REQUIRE_PYTHON").is_ok_and(|v| v == "1") {
@@ -42,7 +42,7 @@ fn python() -> Option<PathBuf> {
     let python = venv.join("bin/python");
     let has_packages = |python: &Path| {
         Command::new(python)
-            .args(["-c", "import pytest, redis, maturin, diskcache"])
+            .args(["-c", "import pytest, redis, maturin, diskcache, mypy"])
             .status()
             .is_ok_and(|s| s.success())
     };

@@ -76,6 +76,11 @@ class Cache(_native.Cache):
         value = self.get(key, _MISSING)
         if value is not _MISSING:
             return value
+        return self._load(key, make, ttl, tags)
+
+    def _load(self, key, make, ttl, tags):
+        """After a miss: runs ``make`` once for all concurrent callers and stores its
+        result."""
 
         def load() -> Any:
             # Another caller may have stored it while this one waited to lead.
@@ -92,7 +97,9 @@ class Cache(_native.Cache):
         value = self.get(key, _MISSING)
         if value is not _MISSING:
             return value
+        return await self._load_async(key, make, ttl, tags)
 
+    async def _load_async(self, key, make, ttl, tags):
         async def load() -> Any:
             found = self.get(key, _MISSING)
             if found is not _MISSING:
@@ -125,7 +132,7 @@ class Cache(_native.Cache):
                     value = self.get(k, _MISSING)
                     if value is not _MISSING:
                         return value
-                    return await self._get_or_set_async(
+                    return await self._load_async(
                         k, lambda: function(*args, **kwargs), ttl, tags
                     )
 
@@ -138,7 +145,7 @@ class Cache(_native.Cache):
                 value = self.get(k, _MISSING)
                 if value is not _MISSING:
                     return value
-                return self.get_or_set(k, lambda: function(*args, **kwargs), ttl, tags)
+                return self._load(k, lambda: function(*args, **kwargs), ttl, tags)
 
             wrapper.cache_key = key_of  # type: ignore[attr-defined]
             return wrapper
