@@ -83,7 +83,10 @@ fn python_tests_pass() {
         .env("CARGO_TARGET_DIR", root().join("target/python-build"))
         .status()
         .expect("run pip install ./python");
-    assert!(status.success(), "pip install ./python failed (output above)");
+    assert!(
+        status.success(),
+        "pip install ./python failed (output above)"
+    );
     let status = Command::new(&python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(root().join("tests/python"))

@@ -19,6 +19,8 @@ pub struct OpenOptions {
     pub memory: u64,
     /// TTL of values set without one.
     pub default_ttl: Option<Duration>,
+    /// Whether values are lz4-compressed on disk (local mode; a server has its own).
+    pub compression: stratacache::Compression,
 }
 
 /// Capacity of a store created without one: 10 GiB.
@@ -121,7 +123,9 @@ impl Backend {
             return Ok(remote);
         }
         let is_new = !dir.join("index.redb").exists();
-        let mut disk = DiskStore::builder(dir).create(true);
+        let mut disk = DiskStore::builder(dir)
+            .create(true)
+            .compression(options.compression);
         if is_new {
             disk = disk.capacity_bytes(options.capacity.unwrap_or(DEFAULT_CAPACITY));
         }

@@ -139,9 +139,10 @@ impl PyCache {
     /// one's when given; `memory` is the in-process memory tier (`"64MiB"` by default, 0
     /// for none); `default_ttl` (seconds or `timedelta`) applies to values set without a
     /// TTL; `serializer` (`"json"` or `"pickle"`) is how values other than `bytes` and
-    /// `str` are stored.
+    /// `str` are stored; `compression` (`"lz4"` or None) whether values are compressed on
+    /// disk (lz4 saves 2.5-3.5x on OCR text; None makes large reads and writes faster).
     #[new]
-    #[pyo3(signature = (directory, *, capacity=None, memory=None, default_ttl=None, serializer="json"))]
+    #[pyo3(signature = (directory, *, capacity=None, memory=None, default_ttl=None, serializer="json", compression=Some("lz4")))]
     fn new(
         py: Python<'_>,
         directory: PathBuf,
@@ -149,8 +150,19 @@ impl PyCache {
         memory: Option<&Bound<'_, PyAny>>,
         default_ttl: Option<&Bound<'_, PyAny>>,
         serializer: &str,
+        compression: Option<&str>,
     ) -> PyResult<Self> {
+        let compression = match compression {
+            Some("lz4") => stratacache::Compression::Lz4,
+            None => stratacache::Compression::None,
+            Some(other) => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "compression is \"lz4\" or None, not {other:?}"
+                )));
+            }
+        };
         let options = OpenOptions {
+            compression,
             capacity: args::size(capacity, "capacity")?,
             memory: args::size(memory, "memory")?.unwrap_or(DEFAULT_MEMORY),
             default_ttl: args::ttl(default_ttl, "default_ttl")?,

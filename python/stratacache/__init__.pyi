@@ -55,6 +55,7 @@ class Cache:
         memory: Optional[Size] = "64MiB",
         default_ttl: Optional[Seconds] = None,
         serializer: Literal["json", "pickle"] = "json",
+        compression: Optional[Literal["lz4"]] = "lz4",
     ) -> None: ...
     @property
     def directory(self) -> str: ...

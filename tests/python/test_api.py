@@ -206,3 +206,14 @@ def test_file_key_and_make_key(tmp_path):
         stratacache.file_key(123)
     with pytest.raises(TypeError):
         stratacache.file_key(b"x", when=object())
+
+
+def test_compression_is_a_choice(tmp_path):
+    text = ("Rechnung Nr. 1042, Betrag 12,50 EUR. " * 2000).encode()
+    sizes = {}
+    for compression in ("lz4", None):
+        with stratacache.Cache(tmp_path / str(compression), compression=compression) as cache:
+            cache.set("page", text)
+            assert cache.get("page") == text
+            sizes[compression] = cache.stats()["disk"]["live_bytes"]
+    assert sizes["lz4"] * 3 < sizes[None]

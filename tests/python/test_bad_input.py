@@ -143,6 +143,8 @@ def test_bad_constructor_arguments(tmp_path):
         stratacache.Cache(tmp_path / "a", default_ttl=0)
     with pytest.raises(ValueError, match="serializer"):
         stratacache.Cache(tmp_path / "a", serializer="yaml")
+    with pytest.raises(ValueError, match="compression"):
+        stratacache.Cache(tmp_path / "a", compression="zstd")
     with pytest.raises(TypeError):
         stratacache.Cache(tmp_path / "a", 5)  # options are keywords
     with pytest.raises(TypeError):
