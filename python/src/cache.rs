@@ -37,6 +37,9 @@ pub struct PyCache {
     backend: RwLock<Option<Backend>>,
     codecs: Codecs,
     remote: bool,
+    /// The TTL of values set without one, applied here when a server stores them (a
+    /// local cache applies its own).
+    remote_default_ttl: Option<std::time::Duration>,
     generation: u64,
 }
 
@@ -108,7 +111,7 @@ impl PyCache {
         tags: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let key = Key::borrow(key)?;
-        let ttl = args::ttl(ttl, "ttl")?;
+        let ttl = args::ttl(ttl, "ttl")?.or(self.remote_default_ttl);
         let tags = args::tags(tags)?;
         let encoded = self.codecs.encode(py, key.bytes(), value)?;
         let (kind, payload) = (encoded.kind(), encoded.bytes());
@@ -174,6 +177,7 @@ impl PyCache {
             .map_err(|e| errors::from_store(e, &directory, None))?;
         Ok(PyCache {
             remote: backend.is_remote(),
+            remote_default_ttl: options.default_ttl.filter(|_| backend.is_remote()),
             dir: std::path::absolute(&directory).unwrap_or(directory),
             backend: RwLock::new(Some(backend)),
             codecs,
@@ -299,7 +303,7 @@ impl PyCache {
         mapping: &Bound<'_, PyAny>,
         ttl: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let ttl = args::ttl(ttl, "ttl")?;
+        let ttl = args::ttl(ttl, "ttl")?.or(self.remote_default_ttl);
         if !mapping.hasattr("items")? {
             return Err(errors::type_error(format!(
                 "set_many takes a mapping (a dict), not {}",

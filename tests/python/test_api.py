@@ -101,11 +101,13 @@ def test_default_ttl(store):
     directory, _ = store
     with stratacache.Cache(directory, default_ttl=timedelta(minutes=5)) as cache:
         cache.set("k", 1)
-        ttl = cache.ttl("k")
-        if cache.mode == "local":
-            assert 299 < ttl <= 300
+        assert 299 < cache.ttl("k") <= 300
+        cache.set_many({"m": 1})
+        assert 299 < cache.ttl("m") <= 300
         cache.set("own", 1, ttl=10)
         assert cache.ttl("own") <= 10
+        cache["item"] = 1
+        assert 299 < cache.ttl("item") <= 300
 
 
 def test_tags_and_prefixes(cache):
