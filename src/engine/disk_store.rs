@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::background::Checkpointer;
-use super::list::{EntryInfo, ListPage};
+use super::list::{EntryInfo, EntryRef, ListPage};
 use super::maintenance::CompactReport;
 use super::read::ValueRef;
 use super::state::Engine;
@@ -73,6 +73,21 @@ impl DiskStore {
         budget: usize,
     ) -> Result<ListPage> {
         self.inner.list_page(prefix.as_ref(), after, budget)
+    }
+
+    /// Like [`DiskStore::list_page`], handing each live entry (its key borrowed from the
+    /// index, no allocation per entry) to `visit` instead of collecting them; `visit`
+    /// returns false to stop. Returns where the next page starts, `None` at the end (or
+    /// when `visit` stopped). `visit` runs inside a read transaction of the index: it
+    /// should not block for long.
+    pub fn visit_page(
+        &self,
+        prefix: impl AsRef<[u8]>,
+        after: Option<&[u8]>,
+        budget: usize,
+        visit: impl FnMut(EntryRef<'_>) -> bool,
+    ) -> Result<Option<Vec<u8>>> {
+        self.inner.visit_page(prefix.as_ref(), after, budget, visit)
     }
 
     /// The largest value this store accepts, in bytes.

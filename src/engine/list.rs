@@ -29,6 +29,32 @@ pub struct ListPage {
     pub next_after: Option<Vec<u8>>,
 }
 
+/// One live entry as a listing visits it, borrowing its key from the index (no
+/// allocation per entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryRef<'a> {
+    /// The key.
+    pub key: &'a [u8],
+    /// Value length in bytes.
+    pub size: u64,
+    /// Bytes the value takes in its segment (compressed size when compressed).
+    pub stored_size: u64,
+    /// Absolute expiry in ms since the Unix epoch; `None` when it never expires.
+    pub expires_at_ms: Option<u64>,
+}
+
+impl EntryRef<'_> {
+    /// An owned copy.
+    pub fn to_info(&self) -> EntryInfo {
+        EntryInfo {
+            key: self.key.to_vec(),
+            size: self.size,
+            stored_size: self.stored_size,
+            expires_at_ms: self.expires_at_ms,
+        }
+    }
+}
+
 impl Engine {
     /// Up to `budget` index rows whose keys start with `prefix` and come after `after`
     /// (from the start of the prefix when `None`), in key order; expired entries are looked
@@ -39,6 +65,27 @@ impl Engine {
         after: Option<&[u8]>,
         budget: usize,
     ) -> Result<ListPage> {
+        let mut entries = Vec::with_capacity(budget.clamp(1, 4096));
+        let next_after = self.visit_page(prefix, after, budget, |entry| {
+            entries.push(entry.to_info());
+            true
+        })?;
+        Ok(ListPage {
+            entries,
+            next_after,
+        })
+    }
+
+    /// Like [`Engine::list_page`], handing each live entry to `visit` as it is read instead
+    /// of collecting them; `visit` returns false to stop. Returns where the next page
+    /// starts (`None`: the listing is complete, or `visit` stopped it).
+    pub fn visit_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        budget: usize,
+        mut visit: impl FnMut(EntryRef<'_>) -> bool,
+    ) -> Result<Option<Vec<u8>>> {
         use std::ops::Bound;
         self.checkpoint_unless_poisoned()?;
         let now = self.now_ms();
@@ -49,10 +96,6 @@ impl Engine {
                 Some(key) if key >= prefix => Bound::Excluded(key),
                 _ => Bound::Included(prefix),
             };
-            let mut page = ListPage {
-                entries: Vec::with_capacity(budget.min(4096)),
-                next_after: None,
-            };
             // The last key looked at, in one reused buffer (not an allocation per row).
             let mut last: Vec<u8> = Vec::new();
             for (looked, row) in table.range::<&[u8]>((start, Bound::Unbounded))?.enumerate() {
@@ -61,26 +104,27 @@ impl Engine {
                 // (An empty prefix skips the comparison: a call per row that showed in
                 // profiles of listing millions of keys.)
                 if !prefix.is_empty() && !key.starts_with(prefix) {
-                    return Ok(page);
+                    return Ok(None);
                 }
                 if looked == budget {
                     // A row remains: the next page starts after the last one looked at.
-                    page.next_after = Some(last);
-                    return Ok(page);
+                    return Ok(Some(last));
                 }
                 if !loc.is_expired(now) {
-                    page.entries.push(EntryInfo {
-                        key: key.to_vec(),
+                    let entry = EntryRef {
+                        key,
                         size: loc.raw_len as u64,
                         stored_size: loc.stored_len as u64,
                         expires_at_ms: (loc.expires_at != 0).then_some(loc.expires_at),
-                    });
+                    };
+                    if !visit(entry) {
+                        return Ok(None);
+                    }
                 }
                 last.clear();
                 last.extend_from_slice(key);
             }
-            page.next_after = None;
-            Ok(page)
+            Ok(None)
         })
     }
 

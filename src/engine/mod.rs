@@ -23,7 +23,7 @@ mod write;
 
 pub use builder::DiskStoreBuilder;
 pub use disk_store::{DiskStore, Scan};
-pub use list::{EntryInfo, ListPage};
+pub use list::{EntryInfo, EntryRef, ListPage};
 pub use maintenance::CompactReport;
 pub use read::ValueRef;
 pub use stats::Stats;

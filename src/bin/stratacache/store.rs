@@ -242,6 +242,41 @@ impl Store {
         }
     }
 
+    /// Every live key starting with `prefix`, in key order, handed to `each` as it is read
+    /// (locally without an allocation per key); stops at the first error `each` returns.
+    pub fn for_each_key<E: From<stratacache::Error>>(
+        &self,
+        prefix: &[u8],
+        mut each: impl FnMut(&[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let Store::Local(c) = self else {
+            return self.for_each_page(prefix, |entries| {
+                entries.iter().try_for_each(|e| each(&e.key))
+            });
+        };
+        let disk = Self::disk(c);
+        let mut after: Option<Vec<u8>> = None;
+        let mut failed = None;
+        loop {
+            let next = disk.visit_page(prefix, after.as_deref(), PAGE, |entry| {
+                match each(entry.key) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            match next {
+                Some(key) => after = Some(key),
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// The store's stats.
     pub fn stats(&self) -> Result<Stats> {
         match self {

@@ -36,34 +36,34 @@ pub fn run(store: &Store, args: LsArgs) -> CmdResult {
     if args.json {
         out.write_all(b"[").map_err(Fatal::stdout)?;
     }
-    store.for_each_page(
-        keys::from_arg(&args.prefix),
-        |entries| -> Result<(), Fatal> {
-            if args.json {
-                for e in &entries {
-                    let row = JsonEntry {
-                        key: keys::show(&e.key),
-                        size: e.size,
-                        stored_size: e.stored_size,
-                        expires_in_ms: e.expires_at_ms.map(|at| at.saturating_sub(now)),
-                    };
-                    let json =
-                        serde_json::to_string(&row).map_err(|e| Fatal::msg(e.to_string()))?;
-                    let sep: &[u8] = if first { b"" } else { b"," };
-                    first = false;
-                    out.write_all(sep).map_err(Fatal::stdout)?;
-                    out.write_all(json.as_bytes()).map_err(Fatal::stdout)?;
-                }
-            } else if args.long {
-                write_long(&mut out, &entries, now, args.null).map_err(Fatal::stdout)?;
-            } else {
-                for e in &entries {
-                    write_key(&mut out, &e.key, args.null).map_err(Fatal::stdout)?;
-                }
+    let prefix = keys::from_arg(&args.prefix);
+    if !args.json && !args.long {
+        store.for_each_key(prefix, |key| -> Result<(), Fatal> {
+            write_key(&mut out, key, args.null).map_err(Fatal::stdout)
+        })?;
+        out.flush().map_err(Fatal::stdout)?;
+        return Ok(Outcome::Done);
+    }
+    store.for_each_page(prefix, |entries| -> Result<(), Fatal> {
+        if args.json {
+            for e in &entries {
+                let row = JsonEntry {
+                    key: keys::show(&e.key),
+                    size: e.size,
+                    stored_size: e.stored_size,
+                    expires_in_ms: e.expires_at_ms.map(|at| at.saturating_sub(now)),
+                };
+                let json = serde_json::to_string(&row).map_err(|e| Fatal::msg(e.to_string()))?;
+                let sep: &[u8] = if first { b"" } else { b"," };
+                first = false;
+                out.write_all(sep).map_err(Fatal::stdout)?;
+                out.write_all(json.as_bytes()).map_err(Fatal::stdout)?;
             }
-            Ok(())
-        },
-    )?;
+        } else {
+            write_long(&mut out, &entries, now, args.null).map_err(Fatal::stdout)?;
+        }
+        Ok(())
+    })?;
     if args.json {
         out.write_all(b"]\n").map_err(Fatal::stdout)?;
     }
