@@ -96,15 +96,21 @@ impl Remote {
         Ok(client)
     }
 
-    /// Runs `f` on an idle connection (or a new one). A connection that failed on I/O is
-    /// dropped; the next call connects again.
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+    /// Runs `f` on an idle connection (or a new one). A connection that fails on I/O is
+    /// dropped. When a pooled connection fails that way (the server restarted since it was
+    /// last used), `f` runs once more on a new connection.
+    fn with<T>(&self, mut f: impl FnMut(&mut Client) -> Result<T>) -> Result<T> {
         let idle = self.idle.lock().pop();
-        let mut client = match idle {
-            Some(client) => client,
-            None => self.connect()?,
+        let (mut client, pooled) = match idle {
+            Some(client) => (client, true),
+            None => (self.connect()?, false),
         };
-        let result = f(&mut client);
+        let mut result = f(&mut client);
+        if pooled && matches!(result, Err(Error::Io { .. })) {
+            self.idle.lock().clear();
+            client = self.connect()?;
+            result = f(&mut client);
+        }
         if !matches!(result, Err(Error::Io { .. })) {
             self.idle.lock().push(client);
         }

@@ -156,3 +156,24 @@ def test_a_cache_opened_before_fork_refuses_in_the_child(tmp_path):
     assert os.waitstatus_to_exitcode(status) == 0
     assert cache.get("k") == 1  # the parent's cache still works
     cache.close()
+
+
+def test_a_server_restart_is_survived_and_a_stopped_server_is_an_error(tmp_path):
+    store = tmp_path / "store"
+    proc = start_server(store)
+    cache = stratacache.Cache(store)
+    assert cache.mode == "server"
+    cache.set("k", "before")
+    cache.flush()
+    stop_server(proc, store)
+    with pytest.raises(stratacache.Error) as raised:
+        cache.get("k")
+    assert "stratacache.sock" in str(raised.value)
+    proc = start_server(store)
+    try:
+        assert cache.get("k") == "before"  # pooled connections were stale: reconnected
+        cache.set("k", "after")
+        assert cache.get("k") == "after"
+    finally:
+        cache.close()
+        stop_server(proc, store)
