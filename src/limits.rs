@@ -20,9 +20,13 @@ pub const MAX_KEY_LEN_LIMIT: usize = u16::MAX as usize;
 /// Largest value accepted by default, in bytes: 64 MiB.
 pub const DEFAULT_MAX_VALUE_SIZE: usize = 64 << 20;
 
+/// Most tags one value may carry.
+pub const MAX_TAGS: usize = 64;
+/// Longest tag name in bytes.
+pub const MAX_TAG_LEN: usize = 256;
+
 /// Refuses more tags than one value may carry, and a tag that is empty or too long.
 pub fn check_tags<S: AsRef<str>>(tags: &[S]) -> Result<()> {
-    use crate::cache::envelope::{MAX_TAG_LEN, MAX_TAGS};
     if tags.len() > MAX_TAGS {
         return Err(Error::InvalidInput(format!(
             "{} tags on one value; the limit is {MAX_TAGS}",

@@ -3,28 +3,18 @@
 //! manager on top.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use parking_lot::RwLock;
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::args::{self, Key};
-use crate::backend::{Backend, OpenOptions, Value};
+use crate::backend::{OpenOptions, Value};
 use crate::errors::{self, Kind, raise};
+use crate::handle::Handle;
 use crate::keys::KeyIter;
 use crate::values::{Codecs, Serializer};
-
-/// Bumped in a child after `fork()`: a cache opened before it must not be used by both
-/// processes (they would share its file descriptors, locks and connections).
-static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
-
-/// Called by `os.register_at_fork(after_in_child=...)`.
-#[pyfunction]
-pub fn _after_fork() {
-    FORK_GENERATION.fetch_add(1, Ordering::SeqCst);
-}
 
 /// The memory tier budget when `memory=` is not given: 64 MiB.
 const DEFAULT_MEMORY: u64 = 64 << 20;
@@ -33,66 +23,15 @@ const DEFAULT_MEMORY: u64 = 64 << 20;
 /// `stratacache serve` holds the directory, reached through the server. Thread safe.
 #[pyclass(subclass, frozen, module = "stratacache._native", name = "Cache")]
 pub struct PyCache {
-    dir: PathBuf,
-    backend: RwLock<Option<Backend>>,
+    handle: Arc<Handle>,
     codecs: Codecs,
     remote: bool,
     /// The TTL of values set without one, applied here when a server stores them (a
     /// local cache applies its own).
     remote_default_ttl: Option<std::time::Duration>,
-    generation: u64,
 }
 
 impl PyCache {
-    /// Runs `f` on the backend without the GIL. `key` names the key in errors.
-    pub(crate) fn run<T: Send>(
-        &self,
-        py: Python<'_>,
-        key: Option<&[u8]>,
-        f: impl FnOnce(&Backend) -> stratacache::Result<T> + Send,
-    ) -> PyResult<T> {
-        self.check_fork()?;
-        let result = py.detach(|| {
-            let backend = self.backend.read();
-            backend.as_ref().map(f)
-        });
-        match result {
-            Some(result) => result.map_err(|e| errors::from_store(e, &self.dir, key)),
-            None => Err(raise(
-                Kind::Closed,
-                format!("the cache at {} is closed", self.dir.display()),
-            )),
-        }
-    }
-
-    fn check_fork(&self) -> PyResult<()> {
-        if self.generation == FORK_GENERATION.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        Err(raise(
-            Kind::Error,
-            format!(
-                "this Cache of {} was opened before the process forked; open it again in \
-                 the child (several processes share one directory through `stratacache \
-                 serve`)",
-                self.dir.display()
-            ),
-        ))
-    }
-
-    /// The value under `key`. A memory-tier hit is answered with the GIL held (it takes
-    /// well under a microsecond, less than handing the GIL over would cost); anything
-    /// slower runs with the GIL released.
-    fn lookup(&self, py: Python<'_>, key: &[u8]) -> PyResult<Option<Value>> {
-        self.check_fork()?;
-        if let Some(Backend::Local(cache)) = self.backend.read().as_ref()
-            && let Some(value) = cache.get_bytes_in_memory(key)
-        {
-            return Ok(Some(Value::Local(value)));
-        }
-        self.run(py, Some(key), |b| b.get(key))
-    }
-
     fn decode<'py>(
         &self,
         py: Python<'py>,
@@ -100,35 +39,6 @@ impl PyCache {
         value: &Value,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.codecs.decode(py, key, value.kind(), value.bytes())
-    }
-
-    fn store(
-        &self,
-        py: Python<'_>,
-        key: &Bound<'_, PyAny>,
-        value: &Bound<'_, PyAny>,
-        ttl: Option<&Bound<'_, PyAny>>,
-        tags: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let key = Key::borrow(key)?;
-        let ttl = args::ttl(ttl, "ttl")?.or(self.remote_default_ttl);
-        let tags = args::tags(tags)?;
-        let encoded = self.codecs.encode(py, key.bytes(), value)?;
-        let (kind, payload) = (encoded.kind(), encoded.bytes());
-        self.run(py, Some(key.bytes()), |b| {
-            b.set(key.bytes(), kind, payload, ttl, &tags)
-        })
-    }
-
-    pub(crate) fn text_or_bytes<'py>(
-        py: Python<'py>,
-        key: &[u8],
-        as_bytes: bool,
-    ) -> Bound<'py, PyAny> {
-        match std::str::from_utf8(key) {
-            Ok(text) if !as_bytes => PyString::new(py, text).into_any(),
-            _ => PyBytes::new(py, key).into_any(),
-        }
     }
 }
 
@@ -171,17 +81,13 @@ impl PyCache {
             default_ttl: args::ttl(default_ttl, "default_ttl")?,
         };
         let codecs = Codecs::new(py, Serializer::from_name(serializer)?)?;
-        let generation = FORK_GENERATION.load(Ordering::Relaxed);
-        let backend = py
-            .detach(|| Backend::open(&directory, &options))
-            .map_err(|e| errors::from_store(e, &directory, None))?;
+        let handle = Handle::open(py, directory, &options)?;
+        let remote = handle.is_remote();
         Ok(PyCache {
-            remote: backend.is_remote(),
-            remote_default_ttl: options.default_ttl.filter(|_| backend.is_remote()),
-            dir: std::path::absolute(&directory).unwrap_or(directory),
-            backend: RwLock::new(Some(backend)),
+            remote,
+            remote_default_ttl: options.default_ttl.filter(|_| remote),
+            handle: Arc::new(handle),
             codecs,
-            generation,
         })
     }
 
@@ -194,7 +100,7 @@ impl PyCache {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let key = Key::borrow(key)?;
-        match self.lookup(py, key.bytes())? {
+        match self.handle.lookup(py, key.bytes())? {
             Some(value) => self.decode(py, key.bytes(), &value),
             None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
         }
@@ -212,18 +118,27 @@ impl PyCache {
         ttl: Option<&Bound<'_, PyAny>>,
         tags: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        self.store(py, key, value, ttl, tags)
+        let key = Key::borrow(key)?;
+        let ttl = args::ttl(ttl, "ttl")?.or(self.remote_default_ttl);
+        let tags = args::tags(tags)?;
+        let encoded = self.codecs.encode(py, key.bytes(), value)?;
+        let (kind, payload) = (encoded.kind(), encoded.bytes());
+        self.handle.run(py, Some(key.bytes()), |b| {
+            b.set(key.bytes(), kind, payload, ttl, &tags)
+        })
     }
 
     /// Removes `key`; True when it was there.
     fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let key = Key::borrow(key)?;
-        self.run(py, Some(key.bytes()), |b| b.remove(key.bytes()))
+        self.handle
+            .run(py, Some(key.bytes()), |b| b.remove(key.bytes()))
     }
 
     fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let key = Key::borrow(key)?;
-        self.run(py, Some(key.bytes()), |b| b.contains(key.bytes()))
+        self.handle
+            .run(py, Some(key.bytes()), |b| b.contains(key.bytes()))
     }
 
     fn __getitem__<'py>(
@@ -232,7 +147,7 @@ impl PyCache {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let borrowed = Key::borrow(key)?;
-        match self.lookup(py, borrowed.bytes())? {
+        match self.handle.lookup(py, borrowed.bytes())? {
             Some(value) => self.decode(py, borrowed.bytes(), &value),
             None => Err(PyKeyError::new_err(key.clone().unbind())),
         }
@@ -244,12 +159,15 @@ impl PyCache {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        self.store(py, key, value, None, None)
+        self.set(py, key, value, None, None)
     }
 
     fn __delitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
         let borrowed = Key::borrow(key)?;
-        if self.run(py, Some(borrowed.bytes()), |b| b.remove(borrowed.bytes()))? {
+        if self
+            .handle
+            .run(py, Some(borrowed.bytes()), |b| b.remove(borrowed.bytes()))?
+        {
             Ok(())
         } else {
             Err(PyKeyError::new_err(key.clone().unbind()))
@@ -258,12 +176,12 @@ impl PyCache {
 
     /// Number of live entries on disk.
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        let stats = self.run(py, None, |b| b.disk_stats())?;
+        let stats = self.handle.run(py, None, |b| b.disk_stats())?;
         Ok(stats.entries as usize)
     }
 
-    fn __iter__(slf: Bound<'_, Self>) -> PyResult<KeyIter> {
-        Ok(KeyIter::new(slf.unbind(), Vec::new(), false))
+    fn __iter__(&self) -> KeyIter {
+        KeyIter::new(self.handle.clone(), Vec::new(), false)
     }
 
     /// The values of those `keys` that have one, as a dict keyed like `keys`.
@@ -284,7 +202,7 @@ impl PyCache {
             .iter()
             .map(|k| Key::borrow(k).map(|k| k.bytes().to_vec()))
             .collect::<PyResult<_>>()?;
-        let values = self.run(py, None, |b| b.get_many(&owned))?;
+        let values = self.handle.run(py, None, |b| b.get_many(&owned))?;
         let out = PyDict::new(py);
         for ((object, key), value) in objects.iter().zip(&owned).zip(values) {
             if let Some(value) = value {
@@ -320,13 +238,16 @@ impl PyCache {
         if items.is_empty() {
             return Ok(());
         }
-        self.run(py, None, |b| b.set_many(&items, ttl))
+        self.handle.run(py, None, |b| b.set_many(&items, ttl))
     }
 
     /// Seconds left before `key` expires, None when it never does; KeyError when absent.
     fn ttl(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
         let borrowed = Key::borrow(key)?;
-        match self.run(py, Some(borrowed.bytes()), |b| b.ttl(borrowed.bytes()))? {
+        match self
+            .handle
+            .run(py, Some(borrowed.bytes()), |b| b.ttl(borrowed.bytes()))?
+        {
             None => Err(PyKeyError::new_err(key.clone().unbind())),
             Some(left) => Ok(left.map(|d| d.as_secs_f64())),
         }
@@ -345,48 +266,50 @@ impl PyCache {
                 "expire takes a ttl (seconds or timedelta); to remove an expiry use persist",
             ));
         };
-        self.run(py, Some(key.bytes()), |b| b.expire(key.bytes(), ttl))
+        self.handle
+            .run(py, Some(key.bytes()), |b| b.expire(key.bytes(), ttl))
     }
 
     /// Removes the expiry of `key`; True when it had one.
     fn persist(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let key = Key::borrow(key)?;
-        self.run(py, Some(key.bytes()), |b| b.persist(key.bytes()))
+        self.handle
+            .run(py, Some(key.bytes()), |b| b.persist(key.bytes()))
     }
 
     /// Retires every value carrying `tag` (at once, whatever their number).
     fn invalidate_tag(&self, py: Python<'_>, tag: &Bound<'_, PyAny>) -> PyResult<()> {
         let tag = args::tags(Some(tag))?.remove(0);
-        self.run(py, None, |b| b.invalidate_tag(&tag))
+        self.handle.run(py, None, |b| b.invalidate_tag(&tag))
     }
 
     /// Removes every key starting with `prefix` (str or bytes); how many went.
     fn remove_prefix(&self, py: Python<'_>, prefix: &Bound<'_, PyAny>) -> PyResult<u64> {
         let prefix = prefix_bytes(prefix)?;
-        self.run(py, None, |b| b.remove_prefix(&prefix))
+        self.handle.run(py, None, |b| b.remove_prefix(&prefix))
     }
 
     /// Removes every entry; how many went.
     fn clear(&self, py: Python<'_>) -> PyResult<u64> {
-        self.run(py, None, |b| b.remove_prefix(b""))
+        self.handle.run(py, None, |b| b.remove_prefix(b""))
     }
 
     /// The live keys starting with `prefix`, in key order, a page at a time (memory stays
     /// small however many there are). Keys come back as `str` when they are UTF-8, else
     /// `bytes`; with a `bytes` prefix, always as `bytes`.
     #[pyo3(signature = (prefix=None))]
-    fn keys(slf: Bound<'_, Self>, prefix: Option<&Bound<'_, PyAny>>) -> PyResult<KeyIter> {
+    fn keys(&self, prefix: Option<&Bound<'_, PyAny>>) -> PyResult<KeyIter> {
         let (prefix, as_bytes) = match prefix {
             None => (Vec::new(), false),
             Some(p) => (prefix_bytes(p)?, p.is_instance_of::<PyBytes>()),
         };
-        Ok(KeyIter::new(slf.unbind(), prefix, as_bytes))
+        Ok(KeyIter::new(self.handle.clone(), prefix, as_bytes))
     }
 
     /// `{"disk": <the fields of `stratacache stats --json`>, "cache": <hits, misses,
     /// latencies, and per tier>}`; the server's when the cache talks to one.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let (disk, cache) = self.run(py, None, |b| b.stats())?;
+        let (disk, cache) = self.handle.run(py, None, |b| b.stats())?;
         let text = serde_json::to_string(&serde_json::json!({ "disk": disk, "cache": cache }))
             .map_err(|e| raise(Kind::Error, format!("stats as JSON: {e}")))?;
         py.import("json")?.call_method1("loads", (text,))
@@ -394,31 +317,25 @@ impl PyCache {
 
     /// Makes every write so far durable (on a server: everything it acknowledged).
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        self.run(py, None, |b| b.flush())
+        self.handle.run(py, None, |b| b.flush())
     }
 
     /// Flushes and releases the directory (a server's connections are closed). Further
     /// calls raise `ClosedError`; closing twice is fine.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let backend = py.detach(|| self.backend.write().take());
-        match backend {
-            Some(backend) => py
-                .detach(|| backend.close())
-                .map_err(|e| errors::from_store(e, &self.dir, None)),
-            None => Ok(()),
-        }
+        self.handle.close(py)
     }
 
     /// True once `close()` ran.
     #[getter]
     fn closed(&self) -> bool {
-        self.backend.read().is_none()
+        self.handle.is_closed()
     }
 
     /// The store directory (absolute).
     #[getter]
     fn directory(&self) -> String {
-        self.dir.display().to_string()
+        self.handle.dir().display().to_string()
     }
 
     /// `"local"` when this process opened the store, `"server"` when it talks to a
@@ -458,5 +375,3 @@ fn prefix_bytes(prefix: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         )))
     }
 }
-
-pub(crate) use PyCache as Cache;

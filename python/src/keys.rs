@@ -1,16 +1,18 @@
 //! `Cache.keys()`: an iterator that fetches keys a page at a time.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
 
 use crate::backend::Cursor;
-use crate::cache::Cache;
+use crate::handle::Handle;
 
 /// Iterator over a cache's keys (from `Cache.keys(prefix)` or `iter(cache)`).
 #[pyclass(module = "stratacache._native", name = "KeyIterator")]
 pub struct KeyIter {
-    cache: Py<Cache>,
+    handle: Arc<Handle>,
     prefix: Vec<u8>,
     as_bytes: bool,
     buffered: VecDeque<Vec<u8>>,
@@ -19,10 +21,10 @@ pub struct KeyIter {
 }
 
 impl KeyIter {
-    /// Keys of `cache` starting with `prefix`; all as bytes with `as_bytes`.
-    pub fn new(cache: Py<Cache>, prefix: Vec<u8>, as_bytes: bool) -> Self {
+    /// Keys of the store of `handle` starting with `prefix`; all as bytes with `as_bytes`.
+    pub fn new(handle: Arc<Handle>, prefix: Vec<u8>, as_bytes: bool) -> Self {
         KeyIter {
-            cache,
+            handle,
             prefix,
             as_bytes,
             buffered: VecDeque::new(),
@@ -45,14 +47,21 @@ impl KeyIter {
             }
             let (prefix, from) = (&self.prefix, self.next.take());
             let page = self
-                .cache
-                .get()
+                .handle
                 .run(py, None, |b| b.key_page(prefix, from.as_ref()))?;
             self.started = true;
             self.buffered.extend(page.keys);
             self.next = page.next;
         }
         let key = self.buffered.pop_front().expect("a key is buffered");
-        Ok(Some(Cache::text_or_bytes(py, &key, self.as_bytes)))
+        Ok(Some(text_or_bytes(py, &key, self.as_bytes)))
+    }
+}
+
+/// A key for Python: `str` when it is UTF-8 (and `as_bytes` is not asked), else `bytes`.
+fn text_or_bytes<'py>(py: Python<'py>, key: &[u8], as_bytes: bool) -> Bound<'py, PyAny> {
+    match std::str::from_utf8(key) {
+        Ok(text) if !as_bytes => PyString::new(py, text).into_any(),
+        _ => PyBytes::new(py, key).into_any(),
     }
 }

@@ -7,6 +7,7 @@ mod args;
 mod backend;
 mod cache;
 mod errors;
+mod handle;
 mod keys;
 mod values;
 
@@ -17,7 +18,7 @@ use pyo3::prelude::*;
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<cache::PyCache>()?;
     module.add_class::<keys::KeyIter>()?;
-    module.add_function(wrap_pyfunction!(cache::_after_fork, module)?)?;
+    module.add_function(wrap_pyfunction!(handle::_after_fork, module)?)?;
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -24,10 +24,7 @@ const KIND_SHIFT: u8 = 1;
 const KIND_MASK: u8 = 7 << KIND_SHIFT;
 
 use crate::cache::value_codec::PayloadKind;
-/// Most tags one value may carry.
-pub const MAX_TAGS: usize = 64;
-/// Longest tag name in bytes.
-pub const MAX_TAG_LEN: usize = 256;
+pub use crate::limits::{MAX_TAG_LEN, MAX_TAGS};
 
 /// A tag name with the generation it had when the value was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -252,8 +252,7 @@ impl Client {
         ttl: Option<Duration>,
         tags: &[&str],
     ) -> Result<()> {
-        self.send_set(key, kind, value, ttl, tags)?;
-        self.receive().map(drop)
+        self.set_many_payloads(&[(key, kind, value)], ttl, tags)
     }
 
     /// Stores every `(key, kind, value)` with the same expiry and tags, in one round trip.
