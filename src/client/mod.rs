@@ -262,32 +262,21 @@ impl Client {
         ttl: Option<Duration>,
         tags: &[&str],
     ) -> Result<()> {
-        for (key, kind, value) in items {
-            self.send_set(key, *kind, value, ttl, tags)?;
+        let ms = ttl.map(|t| t.as_millis().max(1).to_string());
+        for &(key, kind, value) in items {
+            let mut args: Vec<&[u8]> = vec![b"SC.SET", key, value];
+            if let Some(ms) = &ms {
+                args.extend([&b"PX"[..], ms.as_bytes()]);
+            }
+            for tag in tags {
+                args.extend([&b"TAG"[..], tag.as_bytes()]);
+            }
+            if kind != PayloadKind::Bytes {
+                args.extend([&b"KIND"[..], kind.name().as_bytes()]);
+            }
+            self.send(&args)?;
         }
         self.receive_all(items.len(), |_, _| Ok(())).map(drop)
-    }
-
-    fn send_set(
-        &mut self,
-        key: &[u8],
-        kind: PayloadKind,
-        value: &[u8],
-        ttl: Option<Duration>,
-        tags: &[&str],
-    ) -> Result<()> {
-        let ms = ttl.map(|t| t.as_millis().max(1).to_string());
-        let mut args: Vec<&[u8]> = vec![b"SC.SET", key, value];
-        if let Some(ms) = &ms {
-            args.extend([&b"PX"[..], ms.as_bytes()]);
-        }
-        for tag in tags {
-            args.extend([&b"TAG"[..], tag.as_bytes()]);
-        }
-        if kind != PayloadKind::Bytes {
-            args.extend([&b"KIND"[..], kind.name().as_bytes()]);
-        }
-        self.send(&args)
     }
 
     /// Removes `key`; true when it was there.
