@@ -210,6 +210,21 @@ mod tests {
     }
 
     #[test]
+    fn every_payload_kind_round_trips_and_unknown_kinds_are_refused() {
+        for bits in 0..6 {
+            let kind = PayloadKind::from_bits(bits).unwrap();
+            let mut out = Vec::new();
+            write_header(&mut out, None, &[], kind);
+            assert_eq!(decode(&out).unwrap().kind, kind);
+        }
+        for bits in 6..8u8 {
+            let header = [MAGIC, bits << KIND_SHIFT, 0, 0];
+            let error = decode(&header).unwrap_err();
+            assert!(error.contains("unknown payload kind"), "{error}");
+        }
+    }
+
+    #[test]
     fn rejects_every_truncation_and_foreign_bytes() {
         let bytes = envelope(Some(5), &[("t", 1)], b"");
         for cut in 0..bytes.len() {
