@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use stratacache::{Cache, DiskStore, PayloadKind, ValueCodec};
 
 /// The Python packages the tests and the benchmark import, and the build backend.
-const PACKAGES: &[&str] = &["pytest", "redis", "maturin>=1.9,<2", "diskcache", "mypy"];
+const PACKAGES: &[&str] = &["pytest", "redis", "maturin>=1.9.4,<2", "diskcache", "mypy"];
 
 fn skip_or_fail(why: &str) {
     if std::env::var("STRATACACHE_REQUIRE_PYTHON").is_ok_and(|v| v == "1") {
