@@ -15,16 +15,7 @@ impl<'a> Key<'a> {
     /// Borrows the key in `object`, refusing other types, an empty key and one over the
     /// key limit.
     pub fn borrow(object: &'a Bound<'_, PyAny>) -> PyResult<Self> {
-        let bytes = if let Ok(text) = object.cast::<PyString>() {
-            text.to_str()?.as_bytes()
-        } else if let Ok(bytes) = object.cast::<PyBytes>() {
-            bytes.as_bytes()
-        } else {
-            return Err(type_error(format!(
-                "keys are str or bytes, not {}",
-                type_name(object)
-            )));
-        };
+        let bytes = str_or_bytes(object, "keys are")?;
         check(bytes)?;
         Ok(Key(bytes))
     }
@@ -32,6 +23,21 @@ impl<'a> Key<'a> {
     /// The key's bytes.
     pub fn bytes(&self) -> &'a [u8] {
         self.0
+    }
+}
+
+/// The bytes of a `str` (its UTF-8) or `bytes` object; a `TypeError` starting with `what`
+/// for anything else.
+pub fn str_or_bytes<'a>(object: &'a Bound<'_, PyAny>, what: &str) -> PyResult<&'a [u8]> {
+    if let Ok(text) = object.cast::<PyString>() {
+        Ok(text.to_str()?.as_bytes())
+    } else if let Ok(bytes) = object.cast::<PyBytes>() {
+        Ok(bytes.as_bytes())
+    } else {
+        Err(type_error(format!(
+            "{what} str or bytes, not {}",
+            type_name(object)
+        )))
     }
 }
 

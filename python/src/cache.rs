@@ -364,14 +364,5 @@ impl PyCache {
 }
 
 fn prefix_bytes(prefix: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(text) = prefix.cast::<PyString>() {
-        Ok(text.to_str()?.as_bytes().to_vec())
-    } else if let Ok(bytes) = prefix.cast::<PyBytes>() {
-        Ok(bytes.as_bytes().to_vec())
-    } else {
-        Err(errors::type_error(format!(
-            "a prefix is str or bytes, not {}",
-            args::type_name(prefix)
-        )))
-    }
+    args::str_or_bytes(prefix, "a prefix is").map(<[u8]>::to_vec)
 }

@@ -130,28 +130,11 @@ impl Engine {
 
     /// Every live (unexpired) entry whose key starts with `prefix`, in key order.
     pub fn list(&self, prefix: &[u8]) -> Result<Vec<EntryInfo>> {
-        self.checkpoint_unless_poisoned()?;
-        let now = self.now_ms();
-        self.index.read(|txn| {
-            let table = txn.open_table(ENTRIES)?;
-            let mut out = Vec::new();
-            for row in table.range(prefix..)? {
-                let (key, loc) = row?;
-                let (key, loc) = (key.value(), loc.value());
-                if !prefix.is_empty() && !key.starts_with(prefix) {
-                    break;
-                }
-                if loc.is_expired(now) {
-                    continue;
-                }
-                out.push(EntryInfo {
-                    key: key.to_vec(),
-                    size: loc.raw_len as u64,
-                    stored_size: loc.stored_len as u64,
-                    expires_at_ms: (loc.expires_at != 0).then_some(loc.expires_at),
-                });
-            }
-            Ok(out)
-        })
+        let mut out = Vec::new();
+        self.visit_page(prefix, None, usize::MAX, |entry| {
+            out.push(entry.to_info());
+            true
+        })?;
+        Ok(out)
     }
 }
