@@ -160,8 +160,10 @@ pub struct Replay {
     pub requests: u64,
     /// Hit ratio of the store.
     pub store_hit_ratio: f64,
-    /// Hit ratio of exact LRU with the same byte capacity.
+    /// Hit ratio of exact LRU.
     pub lru_hit_ratio: f64,
+    /// Value bytes exact LRU could hold.
+    pub lru_bytes: u64,
     /// Wall time of the store replay.
     pub store_time: Duration,
 }
@@ -191,11 +193,7 @@ pub fn replay(
     let (mut store_hits, mut lru_hits, mut counted) = (0u64, 0u64, 0u64);
     let started = std::time::Instant::now();
     for (i, &key) in trace.keys.iter().enumerate() {
-        let name = format!("k{key:016x}");
-        let hit = store.get(&name)?.is_some();
-        if !hit {
-            store.insert(&name, &value_for(key, value_size))?;
-        }
+        let hit = store_request(store, key, value_size)?;
         let lru_hit = lru.request(key, value_size as u64);
         if i >= warmup {
             counted += 1;
@@ -208,6 +206,60 @@ pub fn replay(
         requests: counted,
         store_hit_ratio: store_hits as f64 / counted.max(1) as f64,
         lru_hit_ratio: lru_hits as f64 / counted.max(1) as f64,
+        lru_bytes: capacity,
         store_time: started.elapsed(),
     })
+}
+
+/// Like [`replay`], but exact LRU holds as many value bytes as the store held on average
+/// after the warmup (sampled from `stats().live_bytes` every `sample_every` requests), not
+/// the store's capacity: this compares which entries each keeps, apart from how much room
+/// the store's own files (index, headers, the room it keeps free) take out of the capacity.
+pub fn replay_same_bytes(
+    store: &DiskStore,
+    trace: &Trace,
+    value_size: usize,
+    warmup: usize,
+    sample_every: usize,
+) -> Result<Replay> {
+    let (mut store_hits, mut counted) = (0u64, 0u64);
+    let (mut held, mut samples) = (0u128, 0u128);
+    let started = std::time::Instant::now();
+    for (i, &key) in trace.keys.iter().enumerate() {
+        let hit = store_request(store, key, value_size)?;
+        if i >= warmup {
+            counted += 1;
+            store_hits += hit as u64;
+            if (i - warmup).is_multiple_of(sample_every.max(1)) {
+                held += u128::from(store.stats()?.live_bytes);
+                samples += 1;
+            }
+        }
+    }
+    let store_time = started.elapsed();
+    let lru_bytes = (held / samples.max(1)) as u64;
+    let mut lru = ExactLru::new(lru_bytes);
+    let mut lru_hits = 0u64;
+    for (i, &key) in trace.keys.iter().enumerate() {
+        let lru_hit = lru.request(key, value_size as u64);
+        lru_hits += (i >= warmup && lru_hit) as u64;
+    }
+    Ok(Replay {
+        trace: trace.name.clone(),
+        requests: counted,
+        store_hit_ratio: store_hits as f64 / counted.max(1) as f64,
+        lru_hit_ratio: lru_hits as f64 / counted.max(1) as f64,
+        lru_bytes,
+        store_time,
+    })
+}
+
+/// One request: a read, and an insert on a miss. True on a hit.
+fn store_request(store: &DiskStore, key: u64, value_size: usize) -> Result<bool> {
+    let name = format!("k{key:016x}");
+    let hit = store.get(&name)?.is_some();
+    if !hit {
+        store.insert(&name, &value_for(key, value_size))?;
+    }
+    Ok(hit)
 }

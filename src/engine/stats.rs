@@ -7,6 +7,12 @@ use crate::engine::index::tables::ENTRIES;
 use crate::engine::state::{Counters, Engine};
 use crate::error::Result;
 
+/// Entries and live bytes as of one moment: the index's, then each staged change.
+struct Sizes {
+    entries: u64,
+    live_bytes: u64,
+}
+
 /// A snapshot of a store's size and lifetime counters (the fields of `stats --json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
@@ -14,10 +20,15 @@ pub struct Stats {
     pub entries: u64,
     /// Stored bytes of live records (header, key and stored value).
     pub live_bytes: u64,
-    /// Sum of the lengths of all files in the directory.
+    /// Bytes of the store's files: segments, index, and the space reserve when held (the
+    /// figure the capacity bounds).
     pub disk_bytes: u64,
     /// Configured capacity.
     pub capacity_bytes: u64,
+    /// The capacity the store keeps to now: `capacity_bytes`, or less while the file system
+    /// cannot hold that much (what the store holds plus what is free, less a margin).
+    #[serde(default)]
+    pub effective_capacity_bytes: u64,
     /// Segment files.
     pub segments: u64,
     /// Reads that found a value.
@@ -37,22 +48,39 @@ pub struct Stats {
 }
 
 impl Engine {
-    /// Collects the current stats (commits staged changes first, non-durably).
+    /// Collects the current stats, exact as of one moment, without a checkpoint: nothing is
+    /// synced or committed. Staged changes are counted by looking their keys up in an index
+    /// snapshot taken together with them (under the writer lock, released before the
+    /// lookups), so the cost grows with the changes staged since the last checkpoint (none
+    /// on an idle store), not with the store.
     pub fn stats(&self) -> Result<Stats> {
-        self.checkpoint_unless_poisoned()?;
-        let (live_bytes, segments, capacity) = {
-            let w = self.writer.lock();
-            let segments = w.segments();
-            (segments.live_bytes(), segments.count(), w.capacity())
-        };
-        let entries = self.index.read(|txn| Ok(txn.open_table(ENTRIES)?.len()?))?;
+        let w = self.writer.lock();
+        let snapshot = self.index.snapshot()?;
+        let changes = self.staged.read().final_changes();
+        let segments = w.segments();
+        let (live_bytes, segment_count) = (segments.live_bytes(), segments.count());
+        let (capacity, budget, disk_bytes) = (w.capacity(), w.budget(), self.used_bytes(&w));
+        drop(w);
+        let sizes = self.index.read_snapshot(&snapshot, |txn| {
+            let table = txn.open_table(ENTRIES)?;
+            let mut sizes = Sizes {
+                entries: table.len()?,
+                live_bytes,
+            };
+            for (key, new_len) in changes {
+                let old_len = table.get(&*key)?.map(|g| g.value().record_len());
+                sizes.change(old_len, new_len);
+            }
+            Ok(sizes)
+        })?;
         let c = &self.counters;
         Ok(Stats {
-            entries,
-            live_bytes,
-            disk_bytes: self.disk_bytes(),
+            entries: sizes.entries,
+            live_bytes: sizes.live_bytes,
+            disk_bytes,
             capacity_bytes: capacity,
-            segments,
+            effective_capacity_bytes: budget,
+            segments: segment_count,
             hits: Counters::get(&c.hits),
             misses: Counters::get(&c.misses),
             inserts: Counters::get(&c.inserts),
@@ -61,5 +89,14 @@ impl Engine {
             expirations: Counters::get(&c.expirations),
             corruptions: Counters::get(&c.corruptions),
         })
+    }
+}
+
+impl Sizes {
+    /// A key's record goes from `old` to `new` bytes (`None`: absent).
+    fn change(&mut self, old: Option<u64>, new: Option<u64>) {
+        self.entries =
+            (self.entries + u64::from(new.is_some())).saturating_sub(u64::from(old.is_some()));
+        self.live_bytes = (self.live_bytes + new.unwrap_or(0)).saturating_sub(old.unwrap_or(0));
     }
 }

@@ -203,11 +203,19 @@ impl Engine {
     /// are staged, and runs one on the caller's thread when all of it is (call without the
     /// lock). The inserting thread thus rarely runs a checkpoint itself; the background
     /// thread syncs the segments while inserts go on.
+    ///
+    /// The same holds for the index room the staged keys may need ([`index_bytes_limit`]):
+    /// small values in a small store fill it long before `commit_batch`.
+    ///
+    /// [`index_bytes_limit`]: crate::engine::state::index_bytes_limit
     pub(crate) fn checkpoint_if_full(&self) -> Result<()> {
-        let staged = self.staged.read().current_len();
-        if staged >= self.settings.commit_batch {
+        let (count, index_room_used) = {
+            let staged = self.staged.read();
+            (staged.current_len(), staged.index_room_used())
+        };
+        if count >= self.settings.commit_batch || index_room_used >= 1.0 {
             self.flush()?;
-        } else if staged >= self.settings.commit_batch / 2 {
+        } else if count >= self.settings.commit_batch / 2 || index_room_used >= 0.5 {
             self.background.wake();
         }
         Ok(())
@@ -215,9 +223,32 @@ impl Engine {
 
     /// Appends an insert's record (given as consecutive parts) to the active segment.
     /// When it does not fit, the active segment is sealed (so eviction may take it too),
-    /// eviction makes room for a new segment under the capacity, then the segment writer
+    /// eviction makes room for a new segment within the budget, then the segment writer
     /// rotates to it. Returns (segment id, offset).
+    ///
+    /// A file system that turns out to hold less than the budget (a full disk) lowers the
+    /// budget to what it holds; eviction then makes room and the append is tried once more.
+    /// Only when that fails too does the write fail ([`Error::DiskFull`]).
     fn append(&self, w: &mut WriterState, parts: &[&[u8]]) -> Result<(u32, u32)> {
+        match self.append_within_budget(w, parts) {
+            Err(full @ Error::DiskFull { .. }) => {
+                self.keep_to_file_system(w);
+                let need = parts.iter().map(|p| p.len() as u64).sum();
+                // Evicting everything would not make room: keep everything, fail the write.
+                if !self.could_fit(w, need) {
+                    return Err(full);
+                }
+                // The active segment too may go: the append starts a new one.
+                w.segments_mut().seal_active();
+                self.make_room(w, w.segments().reserve_for(need))?;
+                w.segments().wait_for_releases();
+                self.append_within_budget(w, parts)
+            }
+            appended => appended,
+        }
+    }
+
+    fn append_within_budget(&self, w: &mut WriterState, parts: &[&[u8]]) -> Result<(u32, u32)> {
         let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
         if w.segments().room_in_active() < need {
             self.check_fits(w, need)?;
@@ -232,8 +263,22 @@ impl Engine {
     /// Refuses a record of `need` bytes that could not fit in the capacity even with
     /// everything else evicted (a new segment for it, plus the index). Eviction would
     /// otherwise throw away everything else and still leave the store over its capacity.
-    fn check_fits(&self, w: &WriterState, need: u64) -> Result<()> {
+    /// While the file system holds less than the capacity, the same for what it holds,
+    /// looked at again first (the space may be back): then the error is [`Error::DiskFull`].
+    fn check_fits(&self, w: &mut WriterState, need: u64) -> Result<()> {
         let capacity = w.capacity();
+        if w.budget() < capacity && !self.could_fit(w, need) {
+            self.keep_to_file_system(w);
+            if !self.could_fit(w, need) {
+                let dir = w.segments().dir().to_path_buf();
+                return Err(Error::DiskFull {
+                    available: crate::error::free_bytes(&dir),
+                    path: dir,
+                    needed: need,
+                    source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+                });
+            }
+        }
         if need <= capacity / 8 {
             return Ok(()); // the common case, without a look at the index file
         }

@@ -22,6 +22,10 @@ pub enum Outcome {
     Abort,
 }
 
+/// A read transaction kept by its caller (see [`IndexDb::snapshot`]); only [`IndexDb`] reads
+/// it, inside its panic guard.
+pub struct Snapshot(ReadTransaction);
+
 /// The index database and its path. Transactions run through closures, so none can
 /// escape the panic guard.
 pub struct IndexDb {
@@ -63,6 +67,22 @@ impl IndexDb {
             body(&txn)
         };
         self.guard("reading it", run)
+    }
+
+    /// Begins a read transaction the caller keeps: a snapshot of the index taken at a moment
+    /// the caller chose (say, under the writer lock, so that it agrees with the staged
+    /// changes), read later through [`Self::read_snapshot`], after the lock is gone.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        self.guard("reading it", || Ok(Snapshot(self.db.read().begin_read()?)))
+    }
+
+    /// Runs `body` in a snapshot from [`Self::snapshot`].
+    pub fn read_snapshot<T>(
+        &self,
+        snapshot: &Snapshot,
+        body: impl FnOnce(&ReadTransaction) -> Result<T, redb::Error>,
+    ) -> Result<T> {
+        self.guard("reading it", || body(&snapshot.0))
     }
 
     /// Runs `body` in a write transaction and commits it (durably when `durable`).
@@ -107,12 +127,12 @@ impl IndexDb {
             return Ok(false);
         }
         let mut db = self.db.write();
-        let stats = {
-            let txn = db.begin_write().ix(&self.path)?;
-            let stats = txn.stats().ix(&self.path)?;
-            txn.abort().ix(&self.path)?;
-            stats
-        };
+        let stats = self.guard("reading its statistics", || {
+            let txn = db.begin_write()?;
+            let stats = txn.stats()?;
+            txn.abort()?;
+            Ok(stats)
+        })?;
         let used = stats.stored_bytes() + stats.metadata_bytes();
         if used * 2 > self.file_len() {
             return Ok(false);

@@ -1,37 +1,74 @@
 //! Keeping the store within its capacity.
 //!
-//! The bound: all files in the directory stay within 1.25 x capacity. Before a new segment
-//! is created, if segments + index + the new segment would pass 1.10 x capacity, the oldest
-//! segments are drained (recently read entries move forward, the rest are evicted) until
-//! the total is at most 1.00 x capacity; each drained file goes after a durable commit. Between
-//! checks the active segment grows by at most one segment (capacity / 16 by default).
+//! The bound: the store's files (segments, index, reserve, lock) never take more than its
+//! budget, which is the capacity, or less while the file system cannot hold that much. The
+//! check counts what the files *may* take before the next check, not only what they take
+//! now: the active segment at its full reserved size, and the index at twice its length
+//! (redb grows its file by doubling). A segment of the budget is kept spare: the next
+//! eviction writes its second chances there, and compaction its copies, before the files
+//! they come from are deleted. Before a new segment is started, if it would not fit beside
+//! the spare, the oldest segments are drained (recently read entries move forward, the
+//! rest are evicted) until it does; each drained file goes after a durable commit.
 
 use super::drain::{DrainMode, EvictionBatch};
-use crate::engine::state::{Engine, WriterState};
-use crate::error::{Error, Result};
+use crate::engine::segment::format::SEGMENT_HEADER_LEN;
+use crate::engine::state::{Engine, LOW_SPACE, WriterState, index_bytes_limit};
+use crate::error::{Error, Result, free_bytes};
 
-/// Eviction starts above this fraction of capacity (in percent).
-const HIGH_WATERMARK_PCT: u64 = 110;
-/// Eviction stops at or below this fraction of capacity (in percent).
-const LOW_WATERMARK_PCT: u64 = 100;
+/// The part of the budget kept free for second chances and compaction's copies: a
+/// segment (eviction drains a segment at a time, and all of it may be read recently), at
+/// most 1/16 of the budget.
+fn spare_bytes(segment_size: u64, budget: u64) -> u64 {
+    segment_size.min(budget / 16)
+}
+
 /// At most this many drained segments wait for one durable release commit.
 const MAX_BATCH: usize = 16;
 
 impl Engine {
-    /// Bytes the store occupies by its own accounting: segments plus the index file.
+    /// Bytes the store's files take now: segments, index, reserve and lock file.
     pub fn used_bytes(&self, w: &WriterState) -> u64 {
-        w.segments().file_bytes() + self.index.file_len() + w.reserve_bytes()
+        w.segments().file_bytes() + self.fixed_files_bytes(w)
     }
 
-    /// Evicts until `incoming` more bytes fit under the watermarks. Returns true when
-    /// anything was drained. Eviction's own appends (second chances) never evict: they go
+    /// Bytes the store's files may take before the next check: the segments with the rest
+    /// of the active one, the index with room to double, reserve and lock file.
+    pub fn spoken_for_bytes(&self, w: &WriterState) -> u64 {
+        w.segments().spoken_for_bytes() + self.fixed_files_bytes(w) + self.index_growth()
+    }
+
+    /// Index, reserve and lock file.
+    fn fixed_files_bytes(&self, w: &WriterState) -> u64 {
+        self.index.file_len() + w.reserve_bytes() + self.lock_file_len()
+    }
+
+    /// How much the index file may grow by its next commits: redb doubles its file when it
+    /// runs out of pages (up to a region of 4 GiB), and the staged keys need room twice over
+    /// while a commit copies the pages it changes.
+    pub(super) fn index_growth(&self) -> u64 {
+        self.index.file_len().min(4 << 30) + 2 * self.staged.read().index_bytes()
+    }
+
+    /// Evicts until `incoming` more bytes fit in the budget with a spare segment beside
+    /// them. Returns true when anything was drained. The spare is what the next eviction's
+    /// second chances and compaction's copies are written into before the files they come
+    /// from are deleted. Eviction's own appends (second chances) never evict: they go
     /// through the segment writer directly.
     pub fn make_room(&self, w: &mut WriterState, incoming: u64) -> Result<bool> {
-        let cap = w.capacity();
-        if self.used_bytes(w) + incoming <= cap / 100 * HIGH_WATERMARK_PCT {
+        let budget = w.budget();
+        let target = budget.saturating_sub(spare_bytes(w.segments().segment_size(), budget));
+        if self.spoken_for_bytes(w) + incoming <= target {
             return Ok(false);
         }
-        self.evict_down_to(w, incoming, cap / 100 * LOW_WATERMARK_PCT)
+        self.evict_down_to(w, incoming, target)
+    }
+
+    /// Bytes that second chances may move forward now without the files passing the
+    /// budget: the drained files stay until their batch is released, and the index may
+    /// double at that release's commit.
+    pub(super) fn room_for_moves(&self, w: &WriterState) -> u64 {
+        w.budget()
+            .saturating_sub(self.used_bytes(w) + self.index_growth())
     }
 
     /// Drains the oldest segments until `incoming` more bytes fit under `target`. Recently
@@ -44,15 +81,7 @@ impl Engine {
     /// files. A batch is released once its moved copies reach a quarter segment (the
     /// originals still take space until then) or it holds [`MAX_BATCH`] segments.
     fn evict_down_to(&self, w: &mut WriterState, incoming: u64, target: u64) -> Result<bool> {
-        // What stays whatever this run drops: the index, the active segment, the incoming
-        // write. Second chances may move only what fits beside them.
-        let segments = w.segments();
-        let kept = self.index.file_len()
-            + w.reserve_bytes()
-            + segments.active_len()
-            + segments.doomed_bytes()
-            + incoming;
-        let mut batch = EvictionBatch::with_budget(target.saturating_sub(kept));
+        let mut batch = EvictionBatch::with_budget(self.room_for_moves(w));
         let drained = self.drain_oldest(w, incoming, target, &mut batch);
         // Segments drained before a failure are released all the same, unless writes are
         // refused: then the durable index keeps referencing them and their files stay.
@@ -78,7 +107,7 @@ impl Engine {
             let victims = w.segments().sealed_oldest_first();
             for id in victims {
                 // Drained segments left the accounting already; their files go at release.
-                if self.used_bytes(w) + incoming <= target {
+                if self.spoken_for_bytes(w) + incoming <= target {
                     return Ok(drained);
                 }
                 let mode = if second_chances {
@@ -100,13 +129,41 @@ impl Engine {
                 second_chances &= moved < w.capacity() / 4;
                 if batch.moved_bytes >= w.segments().segment_size() / 4 || batch.len() >= MAX_BATCH
                 {
-                    let full = std::mem::replace(batch, batch.continuing());
+                    let full = std::mem::take(batch);
                     self.release_evicted(w, full)?;
+                    *batch = EvictionBatch::with_budget(self.room_for_moves(w));
                 }
             }
             second_chances = false;
         }
         Ok(drained)
+    }
+
+    /// Sets the disk budget from the file system: what the store's files take plus what is
+    /// free, less what the reserve does not hold (room the index needs to commit), while
+    /// the file system is getting full; no disk budget while it has plenty of room. A
+    /// smaller budget also means smaller segments (unless the size was set explicitly), so
+    /// eviction can free space in steps that fit it.
+    pub fn keep_to_file_system(&self, w: &mut WriterState) {
+        let free = free_bytes(&self.dir);
+        let budget = if free >= LOW_SPACE {
+            None
+        } else {
+            let holds = self.used_bytes(w) + free;
+            Some(holds.saturating_sub(w.reserve_shortfall()))
+        };
+        w.set_disk_budget(budget);
+        let segment_size = self.settings.segment_size_for(w.budget());
+        if segment_size != w.segments().segment_size() {
+            w.segments_mut().set_segment_size(segment_size);
+        }
+    }
+
+    /// True when a record of `need` bytes would fit in the budget with every segment
+    /// evicted (the index and its room to grow stay).
+    pub fn could_fit(&self, w: &WriterState, need: u64) -> bool {
+        let kept = self.fixed_files_bytes(w) + self.index_growth() + SEGMENT_HEADER_LEN as u64;
+        kept + need <= w.budget()
     }
 
     /// Evicts now if the store is over its capacity (at open, after a capacity change).
@@ -130,10 +187,12 @@ impl Engine {
         // An active segment reserved for a larger capacity is sealed: it would grow past
         // the new bound.
         w.set_capacity(capacity, self.settings.segment_size_for(capacity));
+        (self.staged.write()).set_index_bytes_limit(index_bytes_limit(capacity));
         self.access.set_capacity(capacity);
-        // Down to the capacity itself at once, not only below the high watermark.
-        if self.used_bytes(&w) > capacity {
-            self.evict_down_to(&mut w, 0, capacity)?;
+        // Down to the new budget at once.
+        let budget = w.budget();
+        if self.spoken_for_bytes(&w) > budget {
+            self.evict_down_to(&mut w, 0, budget)?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::drain::{DrainMode, EvictionBatch};
 use crate::engine::segment::SegmentMeta;
-use crate::engine::state::Engine;
+use crate::engine::state::{Engine, WriterState};
 use crate::error::Result;
 
 /// What a compaction run did.
@@ -85,11 +85,14 @@ impl Engine {
             chosen
         };
         for id in chosen {
+            if !self.room_for_copies_after_flush(id)? {
+                continue; // at the budget: eviction reclaims the space instead
+            }
             let over_budget = {
                 let mut w = self.writer.lock();
                 w.check_writable()?;
-                if !w.segments().contains(id) {
-                    continue; // evicted meanwhile
+                if !w.segments().contains(id) || !self.room_for_copies(&w, id) {
+                    continue; // evicted meanwhile, or the room went to inserts
                 }
                 let mut none = EvictionBatch::default();
                 let drained = self.drain_segment(&mut w, id, DrainMode::KeepAll, &mut none)?;
@@ -105,6 +108,23 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// True when the live records of segment `id` can be copied forward within the budget
+    /// (the originals stay until a checkpoint lets them go), after a checkpoint that
+    /// releases the segments compacted so far when that is what it takes.
+    fn room_for_copies_after_flush(&self, id: u32) -> Result<bool> {
+        if self.room_for_copies(&self.writer.lock(), id) {
+            return Ok(true);
+        }
+        self.flush()?;
+        Ok(self.room_for_copies(&self.writer.lock(), id))
+    }
+
+    /// True when the live records of segment `id` fit beside every file there is now.
+    fn room_for_copies(&self, w: &WriterState, id: u32) -> bool {
+        let live = w.segments().live_bytes_of(id);
+        self.room_for_moves(w) >= live
     }
 }
 

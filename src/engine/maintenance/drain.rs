@@ -86,9 +86,9 @@ pub struct EvictionBatch {
     pub moved_bytes: u64,
     /// Bytes drained whose fate was decided while scanning (moved or dropped).
     decided_bytes: u64,
-    /// Bytes that second chances may still move forward in this eviction run: the moved
-    /// copies and the incoming write must fit the target on their own, so the run can
-    /// always end within it (even by dropping everything else).
+    /// Bytes that second chances may still move forward while this batch is drained: what
+    /// the budget leaves beside every file there is now, the drained ones included (they
+    /// stay until the batch is released).
     move_budget: u64,
 }
 
@@ -99,12 +99,6 @@ impl EvictionBatch {
             move_budget: budget,
             ..Self::default()
         }
-    }
-
-    /// An empty batch that goes on with what is left of this one's budget (after this
-    /// one is released).
-    pub fn continuing(&self) -> Self {
-        Self::with_budget(self.move_budget)
     }
 
     /// Segments waiting for release.

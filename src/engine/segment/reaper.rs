@@ -27,6 +27,8 @@ enum Job {
     Release(Arc<Segment>),
     /// `fdatasync` a sealed segment ahead of the next checkpoint.
     Sync(Arc<Segment>),
+    /// Answer once every job sent before this one is done.
+    Barrier(SyncSender<()>),
 }
 
 /// Sends file work to a background thread.
@@ -66,11 +68,27 @@ impl Reaper {
     }
 }
 
+impl Reaper {
+    /// Waits (up to a second) until the handles released so far are dropped, so that the
+    /// space of deleted files is back in the file system (a full disk waits for it).
+    pub fn wait_for_releases(&self) {
+        if let Some(tx) = &self.tx {
+            let (done_tx, done_rx) = sync_channel(1);
+            if tx.send(Job::Barrier(done_tx)).is_ok() {
+                let _ = done_rx.recv_timeout(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}
+
 /// Runs until every sender is gone (the store was dropped).
 fn drain(rx: Receiver<Job>) {
     for job in rx {
         match job {
             Job::Release(segment) => drop(segment),
+            Job::Barrier(done) => {
+                let _ = done.send(());
+            }
             Job::Sync(segment) => {
                 // Through a file of its own: Linux reports a write-back error once to each
                 // open file, so the checkpoint's own sync of the segment still sees an

@@ -135,11 +135,6 @@ impl SegmentWriter {
         self.active.as_ref().map(|s| s.id())
     }
 
-    /// Bytes written to the active segment (0 without one).
-    pub fn active_len(&self) -> u64 {
-        self.active.as_ref().map_or(0, |s| s.readable_len())
-    }
-
     /// Bytes still free in the active segment.
     pub fn room_in_active(&self) -> u64 {
         self.active
@@ -293,11 +288,22 @@ impl SegmentWriter {
             .sum()
     }
 
+    /// Bytes the segment files take, plus what the active segment may still grow by: the
+    /// most the segments can take before the next rotation.
+    pub fn spoken_for_bytes(&self) -> u64 {
+        self.file_bytes() + self.room_in_active()
+    }
+
     /// Live bytes of all segments (doomed ones keep theirs until the checkpoint that
     /// credits their moved copies: counting both keeps a drain from reading as loss).
     pub fn live_bytes(&self) -> u64 {
         let metas = self.meta.values().chain(self.doomed.values());
         metas.map(|m| m.live_bytes).sum()
+    }
+
+    /// Live bytes of segment `id` (0 when it is not live).
+    pub fn live_bytes_of(&self, id: u32) -> u64 {
+        self.meta.get(&id).map_or(0, |m| m.live_bytes)
     }
 
     /// Segment files, live and doomed.
@@ -436,6 +442,12 @@ impl SegmentWriter {
             self.dir_changed = true;
             self.reaper.release(seg);
         }
+    }
+
+    /// Waits until the files deleted so far have given their space back (see
+    /// [`Reaper::wait_for_releases`]).
+    pub fn wait_for_releases(&self) {
+        self.reaper.wait_for_releases();
     }
 
     /// Records that recovery removed or changed files and rows.

@@ -104,7 +104,16 @@ impl Engine {
         for id in releasing {
             w.segments_mut().delete(id);
         }
-        w.keep_up_reserve();
+        w.keep_up_reserve(self.index.file_len());
+        // The commit may have grown the index, and the file system may have filled or
+        // emptied since the last look: keep to the budget now, not only at the next rotation.
+        self.keep_to_file_system(&mut w);
+        if let Err(e) = self.make_room(&mut w, 0) {
+            log::error!(
+                "stratacache at {}: eviction after a checkpoint failed: {e}",
+                self.dir.display()
+            );
+        }
         Ok(())
     }
 

@@ -52,7 +52,14 @@ pub struct Engine {
     /// Wakes the background thread early, or stops it.
     pub background: Arc<BackgroundSignal>,
     seq: AtomicU64,
-    _lock: File,
+    lock: File,
+}
+
+/// How many bytes of index the keys staged between two checkpoints may need, for a store of
+/// `capacity` bytes: 1/64 of it (the capacity plans room for twice that). Small values in a
+/// small store would otherwise let one commit grow the index by much more than that.
+pub fn index_bytes_limit(capacity: u64) -> u64 {
+    capacity / 64
 }
 
 /// The parts an [`Engine`] is made of, as opening found or made them.
@@ -80,6 +87,8 @@ pub struct EngineParts {
 impl Engine {
     /// Assembles an open store.
     pub fn new(parts: EngineParts) -> Self {
+        let mut staged = Staged::default();
+        staged.set_index_bytes_limit(index_bytes_limit(parts.writer.capacity()));
         Self {
             locs: LocCache::new(parts.settings.location_cache_entries),
             dir: parts.dir,
@@ -87,13 +96,13 @@ impl Engine {
             index: parts.index,
             access: parts.access,
             segments: parts.segments,
-            staged: RwLock::new(Staged::default()),
+            staged: RwLock::new(staged),
             checkpoint_lock: Mutex::new(()),
             writer: Mutex::new(parts.writer),
             counters: parts.counters,
             background: Arc::default(),
             seq: AtomicU64::new(parts.next_seq),
-            _lock: parts.lock,
+            lock: parts.lock,
         }
     }
 
@@ -118,7 +127,7 @@ impl Engine {
     }
 
     /// Sum of the lengths of the files in the store directory (one level of
-    /// subdirectories).
+    /// subdirectories), found by walking it.
     pub fn disk_bytes(&self) -> u64 {
         fn sum(dir: &Path, depth: u32) -> u64 {
             let Ok(entries) = std::fs::read_dir(dir) else {
@@ -134,5 +143,10 @@ impl Engine {
                 .sum()
         }
         sum(&self.dir, 1)
+    }
+
+    /// Length of the lock file (it names the holder's pid).
+    pub fn lock_file_len(&self) -> u64 {
+        self.lock.metadata().map_or(0, |m| m.len())
     }
 }

@@ -14,9 +14,9 @@ mod writer;
 
 pub use access::AccessBits;
 pub use counters::Counters;
-pub use engine::{Engine, EngineParts};
+pub use engine::{Engine, EngineParts, index_bytes_limit};
 pub use loc_cache::LocCache;
-pub use reserve::SpaceReserve;
+pub use reserve::{LOW_SPACE, SpaceReserve};
 pub use settings::Settings;
 pub use signal::{BackgroundSignal, Wakeup};
 pub use staged::{Pending, Source, Staged};

@@ -8,6 +8,10 @@
 //! deleted the moment a write finds the disk full, which gives the checkpoint room, and
 //! made again once a checkpoint finds the space back. With plenty of free space there is
 //! no reserve at all. It counts in the capacity like every other file of the store.
+//!
+//! Its size follows the index: redb grows its file by doubling, so the commit that must go
+//! through on a full disk (the one that lets evicted segments go) may need as much room as
+//! the index file already takes.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -60,6 +64,23 @@ impl SpaceReserve {
             self.path.metadata().map_or(0, |m| m.len())
         } else {
             0
+        }
+    }
+
+    /// Bytes of its size it does not hold on disk now (all of it when released).
+    pub fn shortfall(&self) -> u64 {
+        self.size.saturating_sub(self.bytes())
+    }
+
+    /// The index file is `index_len` bytes now: the reserve grows to match (see the module
+    /// doc). A held reserve smaller than that is made again at the new size.
+    pub fn follow_index(&mut self, capacity: u64, index_len: u64) {
+        let size = reserve_size(capacity).max(index_len);
+        if size > self.size {
+            self.size = size;
+            if self.held && self.bytes() < size {
+                self.held = self.make().is_ok();
+            }
         }
     }
 

@@ -43,11 +43,21 @@ pub enum Source {
 
 type PendingMap = HashMap<Box<[u8]>, Pending, ahash::RandomState>;
 
+/// About what one staged key adds to the index file besides the key itself: the location
+/// and expiry rows and the B-tree's own overhead.
+const INDEX_BYTES_PER_ENTRY: u64 = 64;
+
 /// The staged changes (see the module doc). Changes only under the engine's writer lock.
 #[derive(Default)]
 pub struct Staged {
     current: PendingMap,
     committing: PendingMap,
+    /// Estimated index bytes of the keys in `current` and in `committing`.
+    current_bytes: u64,
+    committing_bytes: u64,
+    /// When `current_bytes` reaches this, a checkpoint is due (see
+    /// [`Self::set_index_bytes_limit`]).
+    index_bytes_limit: u64,
 }
 
 impl Staged {
@@ -78,14 +88,38 @@ impl Staged {
         self.current.len()
     }
 
+    /// Makes a checkpoint due once the keys staged since the last one may need `limit`
+    /// bytes of index (the capacity plans room for the index to grow by about that much).
+    pub fn set_index_bytes_limit(&mut self, limit: u64) {
+        self.index_bytes_limit = limit;
+    }
+
+    /// The fraction of the index room the current changes fill: 1.0 means a checkpoint is
+    /// due now.
+    pub fn index_room_used(&self) -> f64 {
+        self.current_bytes as f64 / self.index_bytes_limit.max(1) as f64
+    }
+
+    /// About how many bytes the staged keys will add to the index file when committed
+    /// (an upper bound for planning space, not an exact figure).
+    pub fn index_bytes(&self) -> u64 {
+        self.current_bytes + self.committing_bytes
+    }
+
     /// Stages a change of `key`, replacing an older staged one.
     pub fn stage(&mut self, key: &[u8], op: Pending) {
-        self.current.insert(key.into(), op);
+        let len = key.len() as u64;
+        if self.current.insert(key.into(), op).is_none() {
+            self.current_bytes += len + INDEX_BYTES_PER_ENTRY;
+        }
     }
 
     /// [`Self::stage`] with a key the caller owns (no copy).
     pub fn stage_owned(&mut self, key: Vec<u8>, op: Pending) {
-        self.current.insert(key.into_boxed_slice(), op);
+        let len = key.len() as u64;
+        if self.current.insert(key.into_boxed_slice(), op).is_none() {
+            self.current_bytes += len + INDEX_BYTES_PER_ENTRY;
+        }
     }
 
     /// [`Self::stage_owned`] for a key that is usually staged already (maintenance
@@ -100,7 +134,14 @@ impl Staged {
     /// Makes a running checkpoint commit a removal of `key` instead of what it holds (the
     /// record it pointed at is going away).
     pub fn retract_committing(&mut self, key: &[u8]) {
-        self.committing.insert(key.into(), Pending::Remove);
+        let len = key.len() as u64;
+        if self
+            .committing
+            .insert(key.into(), Pending::Remove)
+            .is_none()
+        {
+            self.committing_bytes += len + INDEX_BYTES_PER_ENTRY;
+        }
     }
 
     /// Turns every change a running checkpoint would commit that points into one of
@@ -123,6 +164,7 @@ impl Staged {
         } else {
             self.committing.extend(self.current.drain());
         }
+        self.committing_bytes += std::mem::take(&mut self.current_bytes);
     }
 
     /// The changes the running checkpoint commits.
@@ -133,6 +175,23 @@ impl Staged {
     /// The running checkpoint committed its changes.
     pub fn commit_done(&mut self) {
         self.committing.clear();
+        self.committing_bytes = 0;
+    }
+
+    /// Every staged key with the record length it will have once committed (`None`: it will
+    /// be gone): the newest change of each key, `current` before `committing`. Copied out, so
+    /// the caller can look the keys up in the index without holding the lock.
+    pub fn final_changes(&self) -> Vec<(Box<[u8]>, Option<u64>)> {
+        let len = |op: &Pending| op.loc().map(|l| l.record_len());
+        let mut out = Vec::with_capacity(self.current.len() + self.committing.len());
+        out.extend(self.current.iter().map(|(k, op)| (k.clone(), len(op))));
+        let shadowed = |k: &[u8]| self.current.contains_key(k);
+        out.extend(
+            (self.committing.iter())
+                .filter(|(k, _)| !shadowed(k))
+                .map(|(k, op)| (k.clone(), len(op))),
+        );
+        out
     }
 
     /// Segments that staged changes point into.

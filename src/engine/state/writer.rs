@@ -17,12 +17,14 @@ const ACCESS_SAVE_INTERVAL: Duration = Duration::from_secs(10);
 /// - `dirty` is set by every change that a durable commit has not yet covered, and cleared
 ///   only by a checkpoint that takes those changes;
 /// - `capacity` is the store's one capacity while open (the index's meta row persists it
-///   at each commit).
+///   at each commit); `disk_budget`, when set, is what the file system can hold (see
+///   [`Self::budget`]).
 pub struct WriterState {
     store_dir: PathBuf,
     segments: SegmentWriter,
     reserve: SpaceReserve,
     capacity: u64,
+    disk_budget: Option<u64>,
     dirty: bool,
     poisoned: Option<String>,
     closing: bool,
@@ -42,6 +44,7 @@ impl WriterState {
             segments,
             reserve,
             capacity,
+            disk_budget: None,
             dirty: false,
             poisoned: None,
             closing: false,
@@ -106,9 +109,11 @@ impl WriterState {
         self.reserve.release_if_low();
     }
 
-    /// A checkpoint committed: make the reserve if the file system is getting full (and
-    /// again after it was spent, once there is room).
-    pub fn keep_up_reserve(&mut self) {
+    /// A checkpoint committed, leaving the index file `index_len` bytes long: size the
+    /// reserve to it, and make the reserve if the file system is getting full (and again
+    /// after it was spent, once there is room).
+    pub fn keep_up_reserve(&mut self, index_len: u64) {
+        self.reserve.follow_index(self.capacity, index_len);
         self.reserve.keep_up();
     }
 
@@ -146,6 +151,36 @@ impl WriterState {
     /// The capacity in bytes.
     pub fn capacity(&self) -> u64 {
         self.capacity
+    }
+
+    /// The bytes the store keeps to: its capacity, or less while the file system cannot
+    /// hold that much.
+    pub fn budget(&self) -> u64 {
+        self.disk_budget
+            .map_or(self.capacity, |disk| disk.min(self.capacity))
+    }
+
+    /// What the file system can hold for the store (`None`: no limit below the capacity).
+    pub fn set_disk_budget(&mut self, bytes: Option<u64>) {
+        let dir = self.store_dir.display();
+        match (self.disk_budget, bytes) {
+            (None, Some(b)) if b < self.capacity => log::warn!(
+                "stratacache at {dir}: the file system has room for only {b} bytes of the \
+                 store, below its capacity of {}; keeping to that until space comes back",
+                self.capacity
+            ),
+            (Some(_), None) => log::info!(
+                "stratacache at {dir}: the file system has room again; back to the capacity"
+            ),
+            _ => {}
+        }
+        self.disk_budget = bytes;
+    }
+
+    /// Bytes of the reserve not held on disk now: the file system must keep them free
+    /// for the index.
+    pub fn reserve_shortfall(&self) -> u64 {
+        self.reserve.shortfall()
     }
 
     /// Sets a new capacity and the segment size that goes with it.

@@ -122,18 +122,18 @@ pub fn run(store: &Store, args: ImportArgs, limit: u64) -> CmdResult {
     let evicted = store
         .stats()
         .ok()
-        .map(|s| (s.evictions - evictions_before, s.capacity_bytes));
+        .map(|s| (s.evictions - evictions_before, Budget::of(&s)));
     let elapsed = started.elapsed();
     eprintln!(
         "stratacache: {}",
         summary(&tally, elapsed, evicted.map(|e| e.0), fatal.is_some())
     );
-    if let Some((_, capacity)) = evicted.filter(|e| e.0 > 0) {
+    if let Some((_, budget)) = evicted.filter(|e| e.0 > 0) {
         match evicted_again(store, &imported_keys) {
             Ok(0) => {}
             Ok(lost) => eprintln!(
                 "stratacache: warning: {}",
-                lost_warning(&tally, lost, capacity)
+                lost_warning(&tally, lost, budget)
             ),
             // The error that stopped the import is the one to report.
             Err(e) if fatal.is_none() => return Err(e),
@@ -164,9 +164,37 @@ fn evicted_again(store: &Store, keys: &[Vec<u8>]) -> Result<u64, Fatal> {
     Ok(lost)
 }
 
+/// What the store keeps to: its capacity, or less when its file system holds less.
+#[derive(Clone, Copy)]
+struct Budget {
+    capacity: u64,
+    /// Set when the file system holds less than the capacity.
+    on_disk: Option<u64>,
+}
+
+impl Budget {
+    fn of(stats: &stratacache::Stats) -> Self {
+        let effective = stats.effective_capacity_bytes;
+        Self {
+            capacity: stats.capacity_bytes,
+            on_disk: (effective > 0 && effective < stats.capacity_bytes).then_some(effective),
+        }
+    }
+}
+
 /// `40.0 MiB imported into a 24.0 MiB store: 3,132 of 4,105 files were evicted again ...`.
-fn lost_warning(t: &Tally, lost: u64, capacity: u64) -> String {
-    let hint = "a larger --capacity keeps them";
+fn lost_warning(t: &Tally, lost: u64, budget: Budget) -> String {
+    if let Some(on_disk) = budget.on_disk {
+        return format!(
+            "{} of {} imported were evicted again: the file system holding the store has room \
+             for only {} of its {} capacity (more free space there keeps them)",
+            grouped(lost),
+            count(t.imported, "file"),
+            human_size(on_disk),
+            human_size(budget.capacity),
+        );
+    }
+    let (hint, capacity) = ("a larger --capacity keeps them", budget.capacity);
     if t.bytes > capacity {
         format!(
             "{} imported into a {} store: {} of {} were evicted again ({hint})",
