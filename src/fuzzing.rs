@@ -13,7 +13,7 @@ use crate::engine::segment::format::{decode_record, decode_segment_header};
 use crate::engine::segment::scan::RecordScan;
 use crate::{DiskStore, Error, ManualClock};
 
-pub use crate::engine::segment::Faults;
+pub use crate::engine::segment::{FaultPoint, Faults};
 
 /// The segment byte format, for tests that build or damage segment files by hand.
 pub mod format {
@@ -104,12 +104,15 @@ pub enum Op {
     Reopen,
     /// Drop without the final commit and reopen.
     Crash,
-    /// Make the (parameter % 4 + 1)-th next segment write fail: with ENOSPC (a full disk,
-    /// which fails only that write) when the parameter is even, else with EIO (which
-    /// poisons the store until it is reopened).
+    /// Make the (parameter % 4 + 1)-th next segment write fail: when the parameter is even,
+    /// with one of the full-disk errors (ENOSPC, EDQUOT, EFBIG: the store lowers its budget
+    /// to the file system, evicts and tries once more, or fails only that write), else with
+    /// EIO (which poisons the store until it is reopened).
     FailWrite(u8),
     /// Make the (parameter % 3 + 1)-th next sync fail with EIO (poisons the store).
     FailSync(u8),
+    /// Make the (parameter % 3 + 1)-th next mapping of a new segment fail with ENOMEM.
+    FailMap(u8),
     /// Change the expiry in place: remove it when the parameter is a multiple of 3, else
     /// set it to (parameter % 5) seconds from now (0: now, which removes the key).
     SetExpiry(u8, u8),
@@ -134,7 +137,8 @@ pub fn ops_from_bytes(data: &[u8]) -> Vec<Op> {
                 15 => Op::Crash,
                 16 => Op::FailWrite(p),
                 17 => Op::FailSync(p),
-                _ => Op::SetExpiry(key, p),
+                18 => Op::SetExpiry(key, p),
+                _ => Op::FailMap(p),
             }
         })
         .collect()
@@ -393,12 +397,21 @@ pub fn op_sequence(ops: &[Op]) {
                 check_all(&store, &model, now_ms, n);
             }
             Op::FailWrite(p) => {
-                let errno = if p % 2 == 0 { libc::ENOSPC } else { libc::EIO };
+                let errno = match p % 6 {
+                    0 => libc::ENOSPC,
+                    2 => libc::EDQUOT,
+                    4 => libc::EFBIG,
+                    _ => libc::EIO,
+                };
                 faults.fail_write(p as u64 % 4 + 1, errno);
                 faulted.injected = true;
             }
             Op::FailSync(p) => {
                 faults.fail_sync(p as u64 % 3 + 1, libc::EIO);
+                faulted.injected = true;
+            }
+            Op::FailMap(p) => {
+                faults.fail_map(p as u64 % 3 + 1, libc::ENOMEM);
                 faulted.injected = true;
             }
         }

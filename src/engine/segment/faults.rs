@@ -1,6 +1,9 @@
-//! A seam for tests: make the N-th write or sync of a store fail, as a full disk or a dying
-//! one would. The engine asks [`Faults::check`] before each segment write (appends and
-//! segment creation) and each sync; nothing is armed in normal use.
+//! A seam for tests: make the N-th write, sync or mmap of a store fail, as a full disk, a
+//! dying one or an exhausted address space would. The engine asks [`Faults::check`] before
+//! each segment write (appends and segment creation), each sync (segments and the segments
+//! directory) and each mapping of a new segment; nothing is armed in normal use. (The
+//! engine renames no files: segments are created under their final names, so there is no
+//! rename to fail.)
 
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
@@ -11,6 +14,8 @@ pub enum FaultPoint {
     Write,
     /// `fdatasync` a segment or sync the segments directory.
     Sync,
+    /// Map a new segment into memory.
+    Map,
 }
 
 /// Armed failures, shared between a test and the store it opened.
@@ -20,6 +25,8 @@ pub struct Faults {
     write_errno: AtomicI32,
     sync_in: AtomicU64,
     sync_errno: AtomicI32,
+    map_in: AtomicU64,
+    map_errno: AtomicI32,
 }
 
 impl Faults {
@@ -35,10 +42,33 @@ impl Faults {
         self.sync_in.store(nth, Ordering::Relaxed);
     }
 
+    /// Makes the `nth` next mapping of a new segment (1 = the very next) fail with `errno`.
+    pub fn fail_map(&self, nth: u64, errno: i32) {
+        self.map_errno.store(errno, Ordering::Relaxed);
+        self.map_in.store(nth, Ordering::Relaxed);
+    }
+
+    /// Makes the `nth` next operation at `point` fail with `errno`.
+    pub fn fail(&self, point: FaultPoint, nth: u64, errno: i32) {
+        match point {
+            FaultPoint::Write => self.fail_write(nth, errno),
+            FaultPoint::Sync => self.fail_sync(nth, errno),
+            FaultPoint::Map => self.fail_map(nth, errno),
+        }
+    }
+
     /// Disarms every armed failure.
     pub fn disarm(&self) {
         self.write_in.store(0, Ordering::Relaxed);
         self.sync_in.store(0, Ordering::Relaxed);
+        self.map_in.store(0, Ordering::Relaxed);
+    }
+
+    /// True while an armed failure has not fired yet.
+    pub fn armed(&self) -> bool {
+        [&self.write_in, &self.sync_in, &self.map_in]
+            .iter()
+            .any(|n| n.load(Ordering::Relaxed) > 0)
     }
 
     /// Counts one operation at `point`; the error armed for it when its turn has come.
@@ -46,6 +76,7 @@ impl Faults {
         let (countdown, errno) = match point {
             FaultPoint::Write => (&self.write_in, &self.write_errno),
             FaultPoint::Sync => (&self.sync_in, &self.sync_errno),
+            FaultPoint::Map => (&self.map_in, &self.map_errno),
         };
         let fired = countdown
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))

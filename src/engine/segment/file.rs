@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::{Mmap, MmapOptions};
 
+use super::faults::{FaultPoint, Faults, check};
 use super::format::{SEGMENT_HEADER_LEN, decode_segment_header, encode_segment_header};
 use crate::error::{Error, io_err, write_err};
 use crate::permissions::Sharing;
@@ -41,8 +42,14 @@ pub fn parse_segment_file_name(name: &str) -> Option<u32> {
 
 impl Segment {
     /// Creates a new segment file with its header, mapped at `reserve` bytes, readable by
-    /// whom `sharing` says.
-    pub fn create(dir: &Path, id: u32, reserve: u64, sharing: Sharing) -> Result<Self, Error> {
+    /// whom `sharing` says (`faults`: what a test armed).
+    pub fn create(
+        dir: &Path,
+        id: u32,
+        reserve: u64,
+        sharing: Sharing,
+        faults: Option<&Faults>,
+    ) -> Result<Self, Error> {
         let path = dir.join(segment_file_name(id));
         let file = sharing
             .file_options()
@@ -60,7 +67,10 @@ impl Segment {
                         write_err("write segment header", &path, SEGMENT_HEADER_LEN as u64, e)
                     })
             })
-            .and_then(|()| Self::map(&file, &path, reserve));
+            .and_then(|()| {
+                check(faults, FaultPoint::Map).map_err(io_err("mmap segment", &path))?;
+                Self::map(&file, &path, reserve)
+            });
         let map = match ready {
             Ok(map) => map,
             Err(e) => {

@@ -210,7 +210,14 @@ impl SegmentWriter {
                 e,
             ));
         }
-        let seg = Arc::new(Segment::create(&self.dir, id, reserve, self.sharing)?);
+        let faults = self.faults.as_deref();
+        let seg = Arc::new(Segment::create(
+            &self.dir,
+            id,
+            reserve,
+            self.sharing,
+            faults,
+        )?);
         if by == AppendFor::Maintenance {
             self.maintenance.insert(id);
         }
