@@ -171,3 +171,85 @@ fn gets_stay_bounded_while_redis_hangs() {
     server.resume();
     used_again(&server, &cache, "hang:");
 }
+
+/// While Redis is down, a write the tier could not make is counted as what it was: a
+/// failed call (`errors`) until the breaker opens, then a call not made (`skipped`). Never
+/// as an insert or a promotion, and a read the breaker held back is not a Redis miss.
+#[test]
+fn writes_redis_did_not_take_are_not_counted_as_inserts() -> stratacache::Result<()> {
+    if !redis_available("writes_redis_did_not_take_are_not_counted_as_inserts") {
+        return Ok(());
+    }
+    let mut server = RedisServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Two failures open the breaker, and it stays open for the rest of the test.
+    let config = RedisConfig::new(server.url())
+        .key_prefix("skip:")
+        .circuit_breaker(2, Duration::from_secs(60), Duration::from_secs(60));
+    let cache = redis_tiered(config, Some(dir.path())).open()?;
+    for i in 0..5u32 {
+        cache.insert(format!("up/{i}"), &i)?;
+    }
+    let below_memory = InsertOptions::new().placement(Placement::SkipMemory);
+    cache.insert_with("up/below", &7u32, &below_memory)?;
+    let before = cache.stats();
+    let redis_before = before.tier(TierKind::Redis).cloned().unwrap();
+    assert_eq!(redis_before.inserts, 6);
+    assert_eq!((redis_before.errors, redis_before.skipped), (0, 0));
+
+    server.kill();
+    // Two inserts reach a dead Redis and fail (errors); the breaker opens on the second.
+    cache.insert("down/0", &0u32)?;
+    cache.insert("down/1", &1u32)?;
+    let redis = tier(&cache, TierKind::Redis);
+    assert_eq!((redis.inserts, redis.errors, redis.skipped), (6, 2, 0));
+    // Writes the open breaker holds back: 8 inserts, one insert_many (one call).
+    for i in 2..10u32 {
+        cache.insert(format!("down/{i}"), &i)?;
+    }
+    cache.insert_many(&[("batch/0", 0u32), ("batch/1", 1), ("batch/2", 2)])?;
+    // A read of a value only the disk has: the Redis get and the promotion into Redis are
+    // both held back; the promotion into memory happens.
+    assert_eq!(cache.get::<u32>("up/below")?, Some(7));
+
+    let after = cache.stats();
+    let redis = after.tier(TierKind::Redis).unwrap();
+    assert_eq!(
+        redis.inserts, 6,
+        "no insert counted for Redis while it was down"
+    );
+    assert_eq!(
+        redis.promotions, 0,
+        "the promotion into Redis did not happen"
+    );
+    assert_eq!(redis.errors, 2, "the two calls that failed");
+    assert_eq!(
+        redis.skipped,
+        8 + 1 + 2,
+        "inserts, insert_many, get and promotion"
+    );
+    assert_eq!(
+        redis.misses, redis_before.misses,
+        "a skipped read is no Redis miss"
+    );
+    assert_eq!(after.errors, 2, "skipped calls are not errors");
+    let (disk, memory) = (
+        after.tier(TierKind::Disk).unwrap(),
+        after.tier(TierKind::Memory).unwrap(),
+    );
+    let disk_before = before.tier(TierKind::Disk).unwrap();
+    assert_eq!(disk.inserts - disk_before.inserts, 10 + 3);
+    assert_eq!(memory.promotions, 1);
+    assert_eq!(
+        after.inserts - before.inserts,
+        10 + 3,
+        "the cache took every write"
+    );
+    let metrics = cache.prometheus();
+    assert!(
+        metrics.contains("cache_skipped_total{tier=\"redis\"} 11"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("cache_inserts_total{tier=\"redis\"} 6"));
+    Ok(())
+}

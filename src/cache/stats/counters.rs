@@ -35,6 +35,7 @@ pub(crate) struct TierCounters {
     pub promotions: AtomicU64,
     pub demotions: AtomicU64,
     pub errors: AtomicU64,
+    pub skipped: AtomicU64,
 }
 
 /// Live counters of the cache as a whole.
@@ -115,6 +116,11 @@ pub struct TierStats {
     pub demotions: u64,
     /// Failed tier calls (the cache carried on without the tier).
     pub errors: u64,
+    /// Tier calls not made because the tier was unavailable (the Redis tier's circuit
+    /// breaker was open): writes that did not happen, reads that did not reach it. Neither
+    /// `inserts`, `promotions` nor `misses` count these.
+    #[serde(default)]
+    pub skipped: u64,
     /// Values the tier dropped, by cause.
     pub evictions: Evictions,
     /// Bytes the tier holds (disk: file bytes; memory: weighed bytes).
@@ -195,6 +201,7 @@ impl TierCounters {
             promotions: load(&self.promotions),
             demotions: load(&self.demotions),
             errors: load(&self.errors),
+            skipped: load(&self.skipped),
             evictions: usage.evictions,
             size_bytes: usage.size_bytes,
             entries: usage.entries,
@@ -261,7 +268,7 @@ impl CacheStats {
             evictions,
         );
         type Field = fn(&TierStats) -> u64;
-        let per_tier_families: [(&str, &str, &str, Field); 6] = [
+        let per_tier_families: [(&str, &str, &str, Field); 7] = [
             ("cache_size_bytes", "gauge", "Bytes held, by tier.", |t| {
                 t.size_bytes
             }),
@@ -291,6 +298,12 @@ impl CacheStats {
                 "counter",
                 "Failed tier calls the cache carried on from, by tier.",
                 |t| t.errors,
+            ),
+            (
+                "cache_skipped_total",
+                "counter",
+                "Tier calls not made while the tier was unavailable (circuit breaker open).",
+                |t| t.skipped,
             ),
         ];
         for (name, kind, help, field) in per_tier_families {

@@ -73,12 +73,13 @@ impl RedisTier {
         )
     }
 
-    /// Runs `f` on a pooled connection through the circuit breaker. `Ok(None)`: skipped
-    /// because the breaker is open.
-    fn call<T>(&self, op: &str, f: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Result<Option<T>> {
+    /// Runs `f` on a pooled connection through the circuit breaker. While the breaker is
+    /// open, `f` is not run and the call fails with [`Error::RedisUnavailable`], so that
+    /// nobody mistakes a skipped write for a done one.
+    fn call<T>(&self, op: &str, f: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Result<T> {
         if !self.breaker.allow() {
             self.skipped.fetch_add(1, Ordering::Relaxed);
-            return Ok(None);
+            return Err(Error::RedisUnavailable { op: op.to_string() });
         }
         let result = self.pool.get().and_then(|mut conn| f(&mut conn));
         match result {
@@ -86,7 +87,7 @@ impl RedisTier {
                 if self.breaker.success() == Transition::Recovered {
                     log::warn!("stratacache: Redis tier is answering again; using it");
                 }
-                Ok(Some(value))
+                Ok(value)
             }
             Err(e) if is_outage(&e) => {
                 if let Transition::Opened(backoff) = self.breaker.failure() {
@@ -157,8 +158,7 @@ impl RedisTier {
     }
 
     fn write(&self, op: &str, pipe: &redis::Pipeline) -> Result<()> {
-        self.call(op, |conn| run(conn, pipe))?;
-        Ok(())
+        self.call(op, |conn| run(conn, pipe)).map(drop)
     }
 
     /// Turns a GET reply into a value; damaged, foreign or expired values are misses.
@@ -263,7 +263,7 @@ impl RedisTier {
     pub fn tag_generations(&self) -> Result<Vec<(String, u64)>> {
         let pattern = self.config.tag_pattern();
         let stem = self.config.tag_key("");
-        let found = self.call("read tag generations", |conn| {
+        self.call("read tag generations", |conn| {
             let keys = self.scan(conn, &pattern)?;
             let mut out = Vec::new();
             for key in keys {
@@ -276,8 +276,7 @@ impl RedisTier {
                 }
             }
             Ok(out)
-        })?;
-        Ok(found.unwrap_or_default())
+        })
     }
 }
 
@@ -331,8 +330,7 @@ impl Tier for RedisTier {
                 .query::<Option<Vec<u8>>>(conn.like())
         });
         match reply {
-            Ok(Some(frame)) => Ok(self.value_of(key, frame)),
-            Ok(None) => Ok(None),
+            Ok(frame) => Ok(self.value_of(key, frame)),
             // Another client stored something that is not a string under our key.
             Err(Error::Redis { message, .. }) if message.contains("WRONGTYPE") => {
                 self.foreign.fetch_add(1, Ordering::Relaxed);
@@ -361,14 +359,11 @@ impl Tier for RedisTier {
                 pipe.query::<Vec<Option<Vec<u8>>>>(c)
             }
         })?;
-        Ok(match replies {
-            Some(replies) => keys
-                .iter()
-                .zip(replies)
-                .map(|(k, frame)| self.value_of(k, frame))
-                .collect(),
-            None => keys.iter().map(|_| None).collect(),
-        })
+        Ok(keys
+            .iter()
+            .zip(replies)
+            .map(|(k, frame)| self.value_of(k, frame))
+            .collect())
     }
 
     fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
@@ -402,13 +397,11 @@ impl Tier for RedisTier {
         if let Some(msg) = self.message(&Remote::Key(key.to_vec())) {
             pipe.publish(self.config.channel(), msg).ignore();
         }
-        let removed = self
-            .call("remove", |conn| {
-                let replies = run(conn, &pipe)?;
-                redis::from_redis_value::<u64>(replies.into_iter().next().unwrap_or(Value::Nil))
-                    .map_err(RedisError::from)
-            })?
-            .is_some_and(|n| n > 0);
+        let removed = self.call("remove", |conn| {
+            let replies = run(conn, &pipe)?;
+            redis::from_redis_value::<u64>(replies.into_iter().next().unwrap_or(Value::Nil))
+                .map_err(RedisError::from)
+        })? > 0;
         self.explicit
             .fetch_add(u64::from(removed), Ordering::Relaxed);
         Ok(removed)
@@ -416,19 +409,17 @@ impl Tier for RedisTier {
 
     fn remove_prefix(&self, prefix: &[u8]) -> Result<u64> {
         let pattern = self.config.value_pattern(prefix);
-        let removed = self
-            .call("remove_prefix", |conn| {
-                let keys = self.scan(conn, &pattern)?;
-                let removed = self.delete(conn, &keys)?;
-                if let Some(msg) = self.message(&Remote::Prefix(prefix.to_vec())) {
-                    redis::cmd("PUBLISH")
-                        .arg(self.config.channel())
-                        .arg(msg)
-                        .query::<()>(conn.like())?;
-                }
-                Ok(removed)
-            })?
-            .unwrap_or(0);
+        let removed = self.call("remove_prefix", |conn| {
+            let keys = self.scan(conn, &pattern)?;
+            let removed = self.delete(conn, &keys)?;
+            if let Some(msg) = self.message(&Remote::Prefix(prefix.to_vec())) {
+                redis::cmd("PUBLISH")
+                    .arg(self.config.channel())
+                    .arg(msg)
+                    .query::<()>(conn.like())?;
+            }
+            Ok(removed)
+        })?;
         self.explicit.fetch_add(removed, Ordering::Relaxed);
         Ok(removed)
     }
@@ -468,7 +459,6 @@ impl Tier for RedisTier {
                     .query::<()>(conn.like())?;
             }
             Ok(())
-        })?;
-        Ok(())
+        })
     }
 }
