@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use stratacache::{Cache, InsertOptions, Placement, RedisConfig, TierKind};
+use stratacache::{BreakerState, Cache, InsertOptions, Placement, RedisConfig, TierKind};
 
 mod common;
 use common::redis_server::{RedisServer, redis_available};
@@ -251,5 +251,64 @@ fn writes_redis_did_not_take_are_not_counted_as_inserts() -> stratacache::Result
         "{metrics}"
     );
     assert!(metrics.contains("cache_inserts_total{tier=\"redis\"} 6"));
+    Ok(())
+}
+
+/// `Cache::redis_health` follows the breaker through an outage and back, keeps the last
+/// failure, and counts foreign values; a cache without Redis has no Redis health.
+#[test]
+fn redis_health_follows_the_breaker() -> stratacache::Result<()> {
+    if !redis_available("redis_health_follows_the_breaker") {
+        return Ok(());
+    }
+    let mut server = RedisServer::start(&[]);
+    let backoff = Duration::from_millis(300);
+    let config = RedisConfig::new(server.url())
+        .key_prefix("health:")
+        .circuit_breaker(2, backoff, backoff);
+    let cache = redis_tiered(config, None).open()?;
+    let health = cache.redis_health().expect("the cache has a Redis tier");
+    assert!(health.is_available(), "{health:?}");
+    assert_eq!(health.breaker, BreakerState::Closed);
+    assert_eq!((health.retry_in_ms, health.last_failure), (None, None));
+    assert_eq!(health.foreign_values, 0);
+
+    // Something another client left under the prefix reads as a miss, and is counted.
+    let _: () = redis::cmd("SET")
+        .arg("health:v:junk")
+        .arg("not a frame")
+        .query(&mut server.connection())
+        .unwrap();
+    assert_eq!(cache.get::<u32>("junk")?, None);
+    assert_eq!(cache.redis_health().unwrap().foreign_values, 1);
+
+    server.kill();
+    cache.insert("a", &1u32)?;
+    cache.insert("b", &2u32)?;
+    let down = cache.redis_health().unwrap();
+    assert!(!down.is_available(), "{down:?}");
+    assert_eq!(down.breaker, BreakerState::Open);
+    assert!(down.retry_in_ms.is_some_and(|ms| ms <= 300), "{down:?}");
+    let failure = down.last_failure.clone().expect("the failure is kept");
+    assert!(failure.starts_with("insert: "), "{failure}");
+    let json = serde_json::to_value(&down).unwrap();
+    assert_eq!(json["breaker"], "open", "{json}");
+
+    // Back on the same port: after the backoff one call probes, and the breaker closes.
+    server.restart();
+    std::thread::sleep(backoff + Duration::from_millis(50));
+    cache.insert("c", &3u32)?;
+    let up = cache.redis_health().unwrap();
+    assert!(up.is_available(), "{up:?}");
+    assert_eq!(up.retry_in_ms, None);
+    assert_eq!(up.last_failure.as_deref(), Some(failure.as_str()));
+    assert_eq!(
+        tier(&cache, TierKind::Redis).inserts,
+        1,
+        "only c reached Redis"
+    );
+
+    let memory_only = Cache::builder().memory(1 << 20).open()?;
+    assert!(memory_only.redis_health().is_none());
     Ok(())
 }

@@ -216,6 +216,8 @@ impl CacheBuilder {
             memory,
             tags: TagRegistry::load(disk.clone(), clock.clone())?,
             disk,
+            #[cfg(feature = "redis")]
+            redis: redis.clone(),
             clock,
             policies: Policies {
                 promotion: self.promotion,

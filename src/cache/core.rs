@@ -47,6 +47,9 @@ pub(crate) struct CacheInner {
     pub memory: Option<Arc<MemoryTier>>,
     /// The disk store, also in `slots` (as a tier), when configured.
     pub disk: Option<Arc<DiskStore>>,
+    /// The Redis tier, also in `slots`, when configured (for its health).
+    #[cfg(feature = "redis")]
+    pub redis: Option<Arc<crate::cache::tier::redis::RedisTier>>,
     pub clock: Arc<dyn Clock>,
     pub policies: Policies,
     pub flights: Arc<Flights>,

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use parking_lot::Mutex;
 use redis::{RedisError, RedisResult, Value};
 
 use crate::cache::tier::Blob;
@@ -11,6 +12,7 @@ use crate::cache::tier::redis::breaker::{Breaker, Transition};
 use crate::cache::tier::redis::config::RedisConfig;
 use crate::cache::tier::redis::conn::{Conn, Pool};
 use crate::cache::tier::redis::frame::{FRAME_HEADER_LEN, FramedValue, decode_frame, encode_frame};
+use crate::cache::tier::redis::health::RedisHealth;
 use crate::cache::tier::redis::messages::{Remote, encode};
 use crate::cache::tier::redis::pubsub::{RemoteHook, spawn_subscriber};
 use crate::cache::tier::{Evictions, Tier, TierKind, TierValue, Usage};
@@ -32,8 +34,8 @@ pub struct RedisTier {
     explicit: AtomicU64,
     /// Values under our prefix that were not ours or were damaged (read as misses).
     foreign: AtomicU64,
-    /// Calls not made because the breaker was open.
-    skipped: AtomicU64,
+    /// The last failure that counted towards the breaker.
+    last_failure: Mutex<Option<String>>,
 }
 
 impl RedisTier {
@@ -61,16 +63,20 @@ impl RedisTier {
             stop,
             explicit: AtomicU64::new(0),
             foreign: AtomicU64::new(0),
-            skipped: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
         })
     }
 
-    /// Values found damaged or foreign, and calls skipped while the breaker was open.
-    pub fn health(&self) -> (u64, u64) {
-        (
-            self.foreign.load(Ordering::Relaxed),
-            self.skipped.load(Ordering::Relaxed),
-        )
+    /// The breaker's state, the last failure and the foreign values seen (reached through
+    /// [`Cache::redis_health`](crate::Cache::redis_health)).
+    pub fn health(&self) -> RedisHealth {
+        let (breaker, retry_in) = self.breaker.state();
+        RedisHealth {
+            breaker,
+            retry_in_ms: retry_in.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            last_failure: self.last_failure.lock().clone(),
+            foreign_values: self.foreign.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `f` on a pooled connection through the circuit breaker. While the breaker is
@@ -78,7 +84,6 @@ impl RedisTier {
     /// nobody mistakes a skipped write for a done one.
     fn call<T>(&self, op: &str, f: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Result<T> {
         if !self.breaker.allow() {
-            self.skipped.fetch_add(1, Ordering::Relaxed);
             return Err(Error::RedisUnavailable { op: op.to_string() });
         }
         let result = self.pool.get().and_then(|mut conn| f(&mut conn));
@@ -90,6 +95,7 @@ impl RedisTier {
                 Ok(value)
             }
             Err(e) if is_outage(&e) => {
+                *self.last_failure.lock() = Some(format!("{op}: {e}"));
                 if let Transition::Opened(backoff) = self.breaker.failure() {
                     log::warn!(
                         "stratacache: Redis tier failed ({e}); not calling it for {backoff:?}, serving from the other tiers"
