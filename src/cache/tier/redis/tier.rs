@@ -434,14 +434,17 @@ impl Tier for RedisTier {
         Ok(())
     }
 
-    /// Size and entries of a shared server are not tracked (reported as 0).
+    /// Size and entries are unknown: Redis can only tell them for the whole server (or
+    /// database), which other caches and applications share, and counting the keys under
+    /// our prefix would take a SCAN of the whole keyspace.
     fn usage(&self) -> Usage {
         Usage {
+            size_bytes: None,
+            entries: None,
             evictions: Evictions {
                 explicit: self.explicit.load(Ordering::Relaxed),
                 ..Evictions::default()
             },
-            ..Usage::default()
         }
     }
 
