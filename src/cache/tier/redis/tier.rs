@@ -22,6 +22,14 @@ use crate::error::{Error, Result};
 /// Keys deleted per command when removing by prefix.
 const DELETE_BATCH: usize = 500;
 
+/// Tag generations read per HSCAN call at open.
+const TAGS_BATCH: usize = 1000;
+
+/// Raises a tag's generation in the tags hash, never lowers it (two caches may race).
+/// KEYS[1]: the hash; ARGV: tag, generation.
+const RAISE_TAG: &str = "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') \
+    if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 0";
+
 /// The Redis tier of a [`Cache`](crate::Cache).
 pub struct RedisTier {
     config: RedisConfig,
@@ -265,23 +273,35 @@ impl RedisTier {
         Ok(removed)
     }
 
-    /// Tag generations stored by any cache under this prefix.
+    /// Tag generations stored by any cache under this prefix. They are one hash, read
+    /// with HSCAN: the cost follows the number of invalidated tags, never the number of
+    /// keys in Redis, and a big hash does not block Redis in one command. Fields that are
+    /// not a tag and a generation (written by someone else) are skipped.
     pub fn tag_generations(&self) -> Result<Vec<(String, u64)>> {
-        let pattern = self.config.tag_pattern();
-        let stem = self.config.tag_key("");
+        let key = self.config.tags_key();
         self.call("read tag generations", |conn| {
-            let keys = self.scan(conn, &pattern)?;
             let mut out = Vec::new();
-            for key in keys {
-                let value: Option<u64> = redis::cmd("GET").arg(&key).query(conn.like())?;
-                let name = String::from_utf8_lossy(&key)
-                    .strip_prefix(stem.as_str())
-                    .map(str::to_string);
-                if let (Some(name), Some(value)) = (name, value) {
-                    out.push((name, value));
+            let mut cursor = 0u64;
+            loop {
+                let (next, flat): (u64, Vec<Vec<u8>>) = redis::cmd("HSCAN")
+                    .arg(&key)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(TAGS_BATCH)
+                    .query(conn.like())?;
+                for pair in flat.chunks_exact(2) {
+                    let tag = std::str::from_utf8(&pair[0]).ok();
+                    let generation = std::str::from_utf8(&pair[1]).ok();
+                    let generation = generation.and_then(|g| g.parse::<u64>().ok());
+                    if let (Some(tag), Some(generation)) = (tag, generation) {
+                        out.push((tag.to_string(), generation));
+                    }
                 }
+                if next == 0 {
+                    return Ok(out);
+                }
+                cursor = next;
             }
-            Ok(out)
         })
     }
 }
@@ -449,16 +469,14 @@ impl Tier for RedisTier {
     }
 
     fn tag_invalidated(&self, tag: &str, generation: u64) -> Result<()> {
-        // Raise the shared generation, never lower it (two caches may race).
-        const RAISE: &str = "local c = tonumber(redis.call('GET', KEYS[1]) or '0') \
-            if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 0";
-        let tag_key = self.config.tag_key(tag);
+        let tags_key = self.config.tags_key();
         let message = self.message(&Remote::Tag(tag.to_string(), generation));
         self.call("invalidate_tag", |conn| {
             redis::cmd("EVAL")
-                .arg(RAISE)
+                .arg(RAISE_TAG)
                 .arg(1)
-                .arg(&tag_key)
+                .arg(&tags_key)
+                .arg(tag)
                 .arg(generation)
                 .query::<()>(conn.like())?;
             if let Some(msg) = message {
