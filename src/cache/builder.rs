@@ -213,11 +213,11 @@ impl CacheBuilder {
             .collect();
         let inner = Arc::new(CacheInner {
             slots,
+            #[cfg(feature = "redis")]
+            redis: redis.clone(),
             memory,
             tags: TagRegistry::load(disk.clone(), clock.clone())?,
             disk,
-            #[cfg(feature = "redis")]
-            redis: redis.clone(),
             clock,
             policies: Policies {
                 promotion: self.promotion,
