@@ -121,6 +121,14 @@ pub enum Error {
         /// What the client reported.
         message: String,
     },
+    /// A Redis call was not made: Redis failed repeatedly and the circuit breaker holds
+    /// calls back until its backoff ends. Nothing was written or read. The cache counts
+    /// these in the Redis tier's `skipped` (not in `errors`, `inserts` or `misses`).
+    #[error("redis {op}: not attempted, Redis is unavailable (circuit breaker open)")]
+    RedisUnavailable {
+        /// What would have been done.
+        op: String,
+    },
     /// A server (`stratacache serve`) answered with an error.
     #[error("server at {}: {message}", socket.display())]
     Server {

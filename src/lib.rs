@@ -62,12 +62,12 @@ pub mod fuzzing;
 #[doc(hidden)]
 pub mod sim;
 
+#[cfg(feature = "redis")]
+pub use cache::{BreakerState, RedisConfig, RedisHealth, RedisTier};
 pub use cache::{
     Cache, CacheBuilder, CacheStats, CachedBytes, Evictions, HistogramSnapshot, InsertOptions,
     LoadError, PayloadKind, Placement, Promotion, TierKind, TierStats, ValueCodec, WritePolicy,
 };
-#[cfg(feature = "redis")]
-pub use cache::{RedisConfig, RedisTier};
 pub use client::{Client, RemotePage, Reply};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};

@@ -15,6 +15,7 @@ fn memory_entries(cache: &Cache) -> u64 {
         .find(|t| t.tier == TierKind::Memory)
         .unwrap()
         .entries
+        .expect("the memory tier counts its entries")
 }
 
 fn on_disk(cache: &Cache, key: &str) -> bool {

@@ -44,14 +44,14 @@ fn memory_is_empty_after_reopen_and_disk_hits_are_promoted() {
         };
         cache.insert(format!("page/{i}"), &page).unwrap();
     }
-    assert_eq!(tier(&cache, TierKind::Memory).entries, 20);
+    assert_eq!(tier(&cache, TierKind::Memory).entries, Some(20));
     cache.close().unwrap();
 
     let cache = open(dir.path(), &clock);
     let memory = tier(&cache, TierKind::Memory);
-    assert_eq!(memory.entries, 0, "memory tier starts empty");
-    assert_eq!(memory.size_bytes, 0);
-    assert_eq!(tier(&cache, TierKind::Disk).entries, 20);
+    assert_eq!(memory.entries, Some(0), "memory tier starts empty");
+    assert_eq!(memory.size_bytes, Some(0));
+    assert_eq!(tier(&cache, TierKind::Disk).entries, Some(20));
 
     for i in 0..20u64 {
         let key = format!("page/{i}");
@@ -66,7 +66,7 @@ fn memory_is_empty_after_reopen_and_disk_hits_are_promoted() {
     assert_eq!(memory.hits, 20, "each second get came from memory");
     assert_eq!(memory.misses, 20);
     assert_eq!(memory.promotions, 20);
-    assert_eq!(memory.entries, 20);
+    assert_eq!(memory.entries, Some(20));
     assert_eq!(cache.stats().misses, 0);
     cache.close().unwrap();
 }
@@ -88,7 +88,7 @@ fn remaining_ttl_survives_restart_and_promotion() {
 
     clock.advance(Duration::from_secs(30));
     let cache = open(dir.path(), &clock);
-    assert_eq!(tier(&cache, TierKind::Memory).entries, 0);
+    assert_eq!(tier(&cache, TierKind::Memory).entries, Some(0));
     assert_eq!(
         cache.get::<String>("session").unwrap().as_deref(),
         Some("alice")

@@ -1,5 +1,6 @@
 //! The Redis tier on a real 3-node Redis Cluster: keys spread over every node's slots
-//! round-trip, get_many crosses slots, and remove and remove_prefix reach every node.
+//! round-trip, get_many crosses slots, remove and remove_prefix reach every node, and tag
+//! generations reach caches opened later.
 #![cfg(feature = "redis")]
 
 use stratacache::{Cache, RedisConfig, TierKind};
@@ -126,7 +127,18 @@ fn cluster_round_trip_get_many_and_removes_across_slots() {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    // A cache opened now learns the generation (the tags hash lives on one node): what it
+    // writes with the tag is current for the writer, not stamped with a generation the
+    // writer already retired.
+    let late = redis_tiered(config(), None).open().unwrap();
+    late.insert_with_tags("tagged/late", &"l".to_string(), &["group"])
+        .unwrap();
+    assert_eq!(
+        writer.get::<String>("tagged/late").unwrap().as_deref(),
+        Some("l")
+    );
 
     assert_eq!(tier(&writer, TierKind::Redis).errors, 0);
     assert_eq!(tier(&reader, TierKind::Redis).errors, 0);
+    assert_eq!(tier(&late, TierKind::Redis).errors, 0);
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use stratacache::{Cache, InsertOptions, Placement, RedisConfig, TierKind};
+use stratacache::{BreakerState, Cache, InsertOptions, Placement, RedisConfig, TierKind};
 
 mod common;
 use common::redis_server::{RedisServer, redis_available};
@@ -170,4 +170,145 @@ fn gets_stay_bounded_while_redis_hangs() {
     assert!(tier(&cache, TierKind::Redis).errors > 0);
     server.resume();
     used_again(&server, &cache, "hang:");
+}
+
+/// While Redis is down, a write the tier could not make is counted as what it was: a
+/// failed call (`errors`) until the breaker opens, then a call not made (`skipped`). Never
+/// as an insert or a promotion, and a read the breaker held back is not a Redis miss.
+#[test]
+fn writes_redis_did_not_take_are_not_counted_as_inserts() -> stratacache::Result<()> {
+    if !redis_available("writes_redis_did_not_take_are_not_counted_as_inserts") {
+        return Ok(());
+    }
+    let mut server = RedisServer::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    // Two failures open the breaker, and it stays open for the rest of the test.
+    let config = RedisConfig::new(server.url())
+        .key_prefix("skip:")
+        .circuit_breaker(2, Duration::from_secs(60), Duration::from_secs(60));
+    let cache = redis_tiered(config, Some(dir.path())).open()?;
+    for i in 0..5u32 {
+        cache.insert(format!("up/{i}"), &i)?;
+    }
+    let below_memory = InsertOptions::new().placement(Placement::SkipMemory);
+    cache.insert_with("up/below", &7u32, &below_memory)?;
+    let before = cache.stats();
+    let redis_before = before.tier(TierKind::Redis).cloned().unwrap();
+    assert_eq!(redis_before.inserts, 6);
+    assert_eq!((redis_before.errors, redis_before.skipped), (0, 0));
+
+    server.kill();
+    // Two inserts reach a dead Redis and fail (errors); the breaker opens on the second.
+    cache.insert("down/0", &0u32)?;
+    cache.insert("down/1", &1u32)?;
+    let redis = tier(&cache, TierKind::Redis);
+    assert_eq!((redis.inserts, redis.errors, redis.skipped), (6, 2, 0));
+    // Writes the open breaker holds back: 8 inserts, one insert_many (one call).
+    for i in 2..10u32 {
+        cache.insert(format!("down/{i}"), &i)?;
+    }
+    cache.insert_many(&[("batch/0", 0u32), ("batch/1", 1), ("batch/2", 2)])?;
+    // A read of a value only the disk has: the Redis get and the promotion into Redis are
+    // both held back; the promotion into memory happens.
+    assert_eq!(cache.get::<u32>("up/below")?, Some(7));
+
+    let after = cache.stats();
+    let redis = after.tier(TierKind::Redis).unwrap();
+    assert_eq!(
+        redis.inserts, 6,
+        "no insert counted for Redis while it was down"
+    );
+    assert_eq!(
+        redis.promotions, 0,
+        "the promotion into Redis did not happen"
+    );
+    assert_eq!(redis.errors, 2, "the two calls that failed");
+    assert_eq!(
+        redis.skipped,
+        8 + 1 + 2,
+        "inserts, insert_many, get and promotion"
+    );
+    assert_eq!(
+        redis.misses, redis_before.misses,
+        "a skipped read is no Redis miss"
+    );
+    assert_eq!(after.errors, 2, "skipped calls are not errors");
+    let (disk, memory) = (
+        after.tier(TierKind::Disk).unwrap(),
+        after.tier(TierKind::Memory).unwrap(),
+    );
+    let disk_before = before.tier(TierKind::Disk).unwrap();
+    assert_eq!(disk.inserts - disk_before.inserts, 10 + 3);
+    assert_eq!(memory.promotions, 1);
+    assert_eq!(
+        after.inserts - before.inserts,
+        10 + 3,
+        "the cache took every write"
+    );
+    let metrics = cache.prometheus();
+    assert!(
+        metrics.contains("cache_skipped_total{tier=\"redis\"} 11"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("cache_inserts_total{tier=\"redis\"} 6"));
+    Ok(())
+}
+
+/// `Cache::redis_health` follows the breaker through an outage and back, keeps the last
+/// failure, and counts foreign values; a cache without Redis has no Redis health.
+#[test]
+fn redis_health_follows_the_breaker() -> stratacache::Result<()> {
+    if !redis_available("redis_health_follows_the_breaker") {
+        return Ok(());
+    }
+    let mut server = RedisServer::start(&[]);
+    let backoff = Duration::from_millis(300);
+    let config = RedisConfig::new(server.url())
+        .key_prefix("health:")
+        .circuit_breaker(2, backoff, backoff);
+    let cache = redis_tiered(config, None).open()?;
+    let health = cache.redis_health().expect("the cache has a Redis tier");
+    assert!(health.is_available(), "{health:?}");
+    assert_eq!(health.breaker, BreakerState::Closed);
+    assert_eq!((health.retry_in_ms, health.last_failure), (None, None));
+    assert_eq!(health.foreign_values, 0);
+
+    // Something another client left under the prefix reads as a miss, and is counted.
+    let _: () = redis::cmd("SET")
+        .arg("health:v:junk")
+        .arg("not a frame")
+        .query(&mut server.connection())
+        .unwrap();
+    assert_eq!(cache.get::<u32>("junk")?, None);
+    assert_eq!(cache.redis_health().unwrap().foreign_values, 1);
+
+    server.kill();
+    cache.insert("a", &1u32)?;
+    cache.insert("b", &2u32)?;
+    let down = cache.redis_health().unwrap();
+    assert!(!down.is_available(), "{down:?}");
+    assert_eq!(down.breaker, BreakerState::Open);
+    assert!(down.retry_in_ms.is_some_and(|ms| ms <= 300), "{down:?}");
+    let failure = down.last_failure.clone().expect("the failure is kept");
+    assert!(failure.starts_with("insert: "), "{failure}");
+    let json = serde_json::to_value(&down).unwrap();
+    assert_eq!(json["breaker"], "open", "{json}");
+
+    // Back on the same port: after the backoff one call probes, and the breaker closes.
+    server.restart();
+    std::thread::sleep(backoff + Duration::from_millis(50));
+    cache.insert("c", &3u32)?;
+    let up = cache.redis_health().unwrap();
+    assert!(up.is_available(), "{up:?}");
+    assert_eq!(up.retry_in_ms, None);
+    assert_eq!(up.last_failure.as_deref(), Some(failure.as_str()));
+    assert_eq!(
+        tier(&cache, TierKind::Redis).inserts,
+        1,
+        "only c reached Redis"
+    );
+
+    let memory_only = Cache::builder().memory(1 << 20).open()?;
+    assert!(memory_only.redis_health().is_none());
+    Ok(())
 }

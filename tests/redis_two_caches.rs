@@ -212,3 +212,69 @@ fn a_cache_sees_invalidations_sent_right_after_it_opened() {
         });
     }
 }
+
+/// Opening a cache learns the tag generations other caches raised while it was away from
+/// one hash (`<prefix>tags`): no SCAN, however many other keys Redis holds, and no key per
+/// tag.
+#[test]
+fn open_learns_tag_generations_without_scanning_the_keyspace() {
+    if !redis_available("open_learns_tag_generations_without_scanning_the_keyspace") {
+        return;
+    }
+    let server = RedisServer::start(&[]);
+    let mut direct = server.connection();
+    // 20,000 keys of other applications.
+    for chunk in 0..20 {
+        let mut mset = redis::cmd("MSET");
+        for i in 0..1000 {
+            mset.arg(format!("app:{chunk}:{i}")).arg("x");
+        }
+        let _: () = mset.query(&mut direct).unwrap();
+    }
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = open(&server, a_dir.path(), None);
+    {
+        let b = open(&server, b_dir.path(), None);
+        b.insert_with_tags("doc", &"old".to_string(), &["owner:2"])
+            .unwrap();
+        b.close().unwrap();
+    }
+    // While b is away, a invalidates the tag (b's disk copy and the Redis copy are stale).
+    a.invalidate_tag("owner:2").unwrap();
+    a.invalidate_tag("owner:3").unwrap();
+    let generations: Vec<(String, u64)> = redis::cmd("HGETALL")
+        .arg("two:tags")
+        .query(&mut direct)
+        .unwrap();
+    let names: Vec<&str> = generations.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(names.len(), 2, "{generations:?}");
+    assert!(names.contains(&"owner:2") && names.contains(&"owner:3"));
+
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query(&mut direct)
+        .unwrap();
+    let b = open(&server, b_dir.path(), None);
+    let commands: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut direct)
+        .unwrap();
+    assert!(
+        !commands.contains("cmdstat_scan:") && !commands.contains("cmdstat_keys:"),
+        "open walked the keyspace:\n{commands}"
+    );
+    assert!(commands.contains("cmdstat_hscan:calls=1,"), "{commands}");
+    // b learned the generation at open: its stale copies are misses.
+    assert_eq!(get(&b, "doc"), None);
+    assert!(
+        !on_disk(&b, "doc"),
+        "the stale disk copy is dropped when read"
+    );
+    // One key holds the generations; none per tag.
+    let per_tag: Vec<String> = redis::cmd("KEYS")
+        .arg("two:t:*")
+        .query(&mut direct)
+        .unwrap();
+    assert_eq!(per_tag, Vec::<String>::new());
+    assert_eq!(tier(&b, TierKind::Redis).errors, 0);
+}

@@ -297,6 +297,17 @@ fn connection_and_server_commands_answer_clients() -> TestResult {
     ] {
         assert!(info.contains(section), "INFO lacks {section}");
     }
+    // Memory and disk know their size: their tier lines carry entries and bytes.
+    for tier in ["tier_memory:", "tier_disk:"] {
+        let line = info
+            .lines()
+            .find(|l| l.starts_with(tier))
+            .unwrap_or_default();
+        assert!(
+            line.contains(",entries=") && line.contains(",bytes="),
+            "INFO {tier} {line:?}"
+        );
+    }
     let _: Option<String> = c.get("nothing")?;
     let stats: String = redis::cmd("INFO").arg("stats").query(&mut c)?;
     assert!(stats.contains("keyspace_misses:1"), "{stats}");

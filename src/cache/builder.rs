@@ -213,6 +213,8 @@ impl CacheBuilder {
             .collect();
         let inner = Arc::new(CacheInner {
             slots,
+            #[cfg(feature = "redis")]
+            redis: redis.clone(),
             memory,
             tags: TagRegistry::load(disk.clone(), clock.clone())?,
             disk,

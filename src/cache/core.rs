@@ -47,6 +47,9 @@ pub(crate) struct CacheInner {
     pub memory: Option<Arc<MemoryTier>>,
     /// The disk store, also in `slots` (as a tier), when configured.
     pub disk: Option<Arc<DiskStore>>,
+    /// The Redis tier, also in `slots`, when configured (for its health).
+    #[cfg(feature = "redis")]
+    pub redis: Option<Arc<crate::cache::tier::redis::RedisTier>>,
     pub clock: Arc<dyn Clock>,
     pub policies: Policies,
     pub flights: Arc<Flights>,
@@ -275,8 +278,14 @@ impl CacheInner {
         }
     }
 
-    /// Counts and logs a failed tier call the cache carries on from.
+    /// Counts and logs a failed tier call the cache carries on from. A call the tier did
+    /// not make (its circuit breaker is open) is counted as skipped, not as an error, and
+    /// is not logged (the breaker logged opening).
     pub fn tier_failed(&self, slot: &Slot, op: &str, key: &[u8], error: &Error) {
+        if matches!(error, Error::RedisUnavailable { .. }) {
+            bump(&slot.counters.skipped);
+            return;
+        }
         bump(&slot.counters.errors);
         bump(&self.counters.errors);
         log::warn!(
@@ -368,9 +377,9 @@ impl CacheInner {
         self.clear_dirty(key);
         // Lowest tier first, so a value is never in memory without being below it.
         for slot in self.slots.iter().rev() {
-            let skipped = is_memory(slot) && placement == Placement::SkipMemory;
+            let bypassed = is_memory(slot) && placement == Placement::SkipMemory;
             let written = if is_memory(slot) {
-                if skipped {
+                if bypassed {
                     slot.tier.remove(key).map(|_| ())
                 } else {
                     let entry = self.mem_entry(&value.envelope, value.expires_at_ms);
@@ -382,15 +391,18 @@ impl CacheInner {
             } else {
                 slot.tier.insert(key, &value.envelope, value.expires_at_ms)
             };
-            if let Err(e) = self.absorb_or(slot, "insert", key, written) {
-                // Do not leave an older value above the tier that failed.
-                if let Some(memory) = &self.memory {
-                    let _ = memory.remove(key);
+            match self.absorb_or(slot, "insert", key, written) {
+                // Counted only when the tier took the value (not when Redis failed or
+                // was skipped: that is counted as what it was).
+                Ok(Some(())) if !bypassed => bump(&slot.counters.inserts),
+                Ok(_) => {}
+                Err(e) => {
+                    // Do not leave an older value above the tier that failed.
+                    if let Some(memory) = &self.memory {
+                        let _ = memory.remove(key);
+                    }
+                    return Err(e);
                 }
-                return Err(e);
-            }
-            if !skipped {
-                bump(&slot.counters.inserts);
             }
         }
         Ok(())
@@ -408,8 +420,9 @@ impl CacheInner {
         Ok(removed)
     }
 
-    /// Errors of the shared (Redis) tier are counted and absorbed; others are returned.
-    /// Returns `Ok(None)` for an absorbed error.
+    /// Errors of the shared (Redis) tier are counted (as errors, or as skipped calls) and
+    /// absorbed; others are returned. Returns `Ok(None)` for an absorbed error: the call
+    /// did not do its work, and must not be counted as done.
     pub fn absorb_or<T>(
         &self,
         slot: &Slot,

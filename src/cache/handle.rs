@@ -265,6 +265,15 @@ impl Cache {
     pub fn disk_store(&self) -> Option<&crate::engine::DiskStore> {
         self.inner.disk.as_deref()
     }
+
+    /// How the Redis tier is doing (feature `redis`): whether its circuit breaker lets
+    /// calls through, the last failure, foreign values seen. `None` without a Redis tier.
+    /// Costs no call to Redis. What the cache did with the tier (including the calls it
+    /// skipped) is in [`Cache::stats`].
+    #[cfg(feature = "redis")]
+    pub fn redis_health(&self) -> Option<crate::cache::tier::redis::RedisHealth> {
+        self.inner.redis.as_ref().map(|redis| redis.health())
+    }
 }
 
 impl std::fmt::Debug for Cache {

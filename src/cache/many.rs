@@ -159,16 +159,22 @@ impl CacheInner {
                     slot.tier.insert_many(&batch)
                 }
             };
-            if let Err(e) = self.absorb_or(slot, "insert_many", items[0].0, written) {
-                if let Some(memory) = &self.memory {
-                    for (key, _) in items {
-                        let _ = crate::cache::tier::Tier::remove(&**memory, key);
+            match self.absorb_or(slot, "insert_many", items[0].0, written) {
+                Ok(Some(())) => {
+                    for _ in items {
+                        bump(&slot.counters.inserts);
                     }
                 }
-                return Err(e);
-            }
-            for _ in items {
-                bump(&slot.counters.inserts);
+                // Redis failed or was skipped: counted as that, not as inserts.
+                Ok(None) => {}
+                Err(e) => {
+                    if let Some(memory) = &self.memory {
+                        for (key, _) in items {
+                            let _ = crate::cache::tier::Tier::remove(&**memory, key);
+                        }
+                    }
+                    return Err(e);
+                }
             }
         }
         Ok(())

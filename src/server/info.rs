@@ -122,7 +122,8 @@ fn memory(snap: &Snapshot<'_>) -> String {
         .tiers
         .iter()
         .find(|t| t.tier == crate::TierKind::Memory)
-        .map_or(0, |t| t.size_bytes);
+        .and_then(|t| t.size_bytes)
+        .unwrap_or(0);
     format!(
         "used_memory:{anon}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\n\
          used_memory_rss_human:{}\r\nmaxmemory:{}\r\nmaxmemory_policy:allkeys-lru\r\n\
@@ -182,18 +183,7 @@ fn tiers(snap: &Snapshot<'_>) -> String {
         stats.hits, stats.misses, stats.errors
     );
     for tier in &stats.tiers {
-        let _ = write!(
-            out,
-            "tier_{}:hits={},misses={},inserts={},promotions={},errors={},entries={},bytes={}\r\n",
-            tier.tier,
-            tier.hits,
-            tier.misses,
-            tier.inserts,
-            tier.promotions,
-            tier.errors,
-            tier.entries,
-            tier.size_bytes
-        );
+        out.push_str(&tier_line(tier));
     }
     let _ = write!(
         out,
@@ -217,11 +207,63 @@ fn tiers(snap: &Snapshot<'_>) -> String {
     out
 }
 
+/// One tier's `tier_<name>:` line. `entries` and `bytes` are left out for a tier that
+/// cannot tell them (Redis), rather than shown as 0.
+fn tier_line(tier: &crate::TierStats) -> String {
+    let mut line = format!(
+        "tier_{}:hits={},misses={},inserts={},promotions={},errors={}",
+        tier.tier, tier.hits, tier.misses, tier.inserts, tier.promotions, tier.errors,
+    );
+    if let Some(entries) = tier.entries {
+        let _ = write!(line, ",entries={entries}");
+    }
+    if let Some(bytes) = tier.size_bytes {
+        let _ = write!(line, ",bytes={bytes}");
+    }
+    line.push_str("\r\n");
+    line
+}
+
 fn human(bytes: u64) -> String {
     let mb = bytes as f64 / (1 << 20) as f64;
     if mb >= 1024.0 {
         format!("{:.2}G", mb / 1024.0)
     } else {
         format!("{mb:.2}M")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Evictions, TierKind, TierStats};
+
+    fn stats(tier: TierKind, entries: Option<u64>, size_bytes: Option<u64>) -> TierStats {
+        TierStats {
+            tier,
+            hits: 3,
+            misses: 1,
+            hit_ratio: 0.75,
+            inserts: 2,
+            promotions: 0,
+            demotions: 0,
+            errors: 0,
+            skipped: 0,
+            evictions: Evictions::default(),
+            size_bytes,
+            entries,
+        }
+    }
+
+    #[test]
+    fn a_tier_line_leaves_out_what_the_tier_cannot_tell() {
+        assert_eq!(
+            tier_line(&stats(TierKind::Disk, Some(5), Some(4096))),
+            "tier_disk:hits=3,misses=1,inserts=2,promotions=0,errors=0,entries=5,bytes=4096\r\n"
+        );
+        assert_eq!(
+            tier_line(&stats(TierKind::Redis, None, None)),
+            "tier_redis:hits=3,misses=1,inserts=2,promotions=0,errors=0\r\n"
+        );
     }
 }

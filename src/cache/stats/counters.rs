@@ -35,6 +35,7 @@ pub(crate) struct TierCounters {
     pub promotions: AtomicU64,
     pub demotions: AtomicU64,
     pub errors: AtomicU64,
+    pub skipped: AtomicU64,
 }
 
 /// Live counters of the cache as a whole.
@@ -115,12 +116,21 @@ pub struct TierStats {
     pub demotions: u64,
     /// Failed tier calls (the cache carried on without the tier).
     pub errors: u64,
+    /// Tier calls not made because the tier was unavailable (the Redis tier's circuit
+    /// breaker was open): writes that did not happen, reads that did not reach it. Neither
+    /// `inserts`, `promotions` nor `misses` count these.
+    #[serde(default)]
+    pub skipped: u64,
     /// Values the tier dropped, by cause.
     pub evictions: Evictions,
-    /// Bytes the tier holds (disk: file bytes; memory: weighed bytes).
-    pub size_bytes: u64,
-    /// Entries the tier holds.
-    pub entries: u64,
+    /// Bytes the tier holds (disk: file bytes; memory: weighed bytes). `None` (JSON
+    /// `null`) when the tier cannot tell: the Redis tier, whose server is shared with
+    /// other caches and applications.
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
+    /// Entries the tier holds. `None` (JSON `null`) when the tier cannot tell (Redis).
+    #[serde(default)]
+    pub entries: Option<u64>,
 }
 
 /// Serializable snapshot of [`Cache::stats`](crate::Cache::stats). Counters count since the
@@ -195,6 +205,7 @@ impl TierCounters {
             promotions: load(&self.promotions),
             demotions: load(&self.demotions),
             errors: load(&self.errors),
+            skipped: load(&self.skipped),
             evictions: usage.evictions,
             size_bytes: usage.size_bytes,
             entries: usage.entries,
@@ -218,23 +229,24 @@ impl CacheStats {
                 let _ = writeln!(out, "{name}{labels} {value}");
             }
         };
-        let per_tier = |f: &dyn Fn(&TierStats) -> u64| -> Vec<(String, String)> {
+        // A tier that cannot tell a value (`None`) has no series for it, rather than 0.
+        let per_tier = |f: &dyn Fn(&TierStats) -> Option<u64>| -> Vec<(String, String)> {
             self.tiers
                 .iter()
-                .map(|t| (format!("{{tier=\"{}\"}}", t.tier), f(t).to_string()))
+                .filter_map(|t| Some((format!("{{tier=\"{}\"}}", t.tier), f(t)?.to_string())))
                 .collect()
         };
         family(
             "cache_hits_total",
             "counter",
             "Lookups answered, by the tier that answered.",
-            per_tier(&|t| t.hits),
+            per_tier(&|t| Some(t.hits)),
         );
         family(
             "cache_misses_total",
             "counter",
             "Lookups that missed, by tier (tier=\"all\": missed every tier).",
-            per_tier(&|t| t.misses)
+            per_tier(&|t| Some(t.misses))
                 .into_iter()
                 .chain([("{tier=\"all\"}".to_string(), self.misses.to_string())])
                 .collect(),
@@ -260,8 +272,8 @@ impl CacheStats {
             "Values dropped, by tier and reason.",
             evictions,
         );
-        type Field = fn(&TierStats) -> u64;
-        let per_tier_families: [(&str, &str, &str, Field); 6] = [
+        type Field = fn(&TierStats) -> Option<u64>;
+        let per_tier_families: [(&str, &str, &str, Field); 7] = [
             ("cache_size_bytes", "gauge", "Bytes held, by tier.", |t| {
                 t.size_bytes
             }),
@@ -272,25 +284,31 @@ impl CacheStats {
                 "cache_inserts_total",
                 "counter",
                 "Values written, by tier.",
-                |t| t.inserts,
+                |t| Some(t.inserts),
             ),
             (
                 "cache_promotions_total",
                 "counter",
                 "Values copied up into a tier after a hit below it.",
-                |t| t.promotions,
+                |t| Some(t.promotions),
             ),
             (
                 "cache_demotions_total",
                 "counter",
                 "Values moved down into a tier from memory (write-back).",
-                |t| t.demotions,
+                |t| Some(t.demotions),
             ),
             (
                 "cache_errors_total",
                 "counter",
                 "Failed tier calls the cache carried on from, by tier.",
-                |t| t.errors,
+                |t| Some(t.errors),
+            ),
+            (
+                "cache_skipped_total",
+                "counter",
+                "Tier calls not made while the tier was unavailable (circuit breaker open).",
+                |t| Some(t.skipped),
             ),
         ];
         for (name, kind, help, field) in per_tier_families {

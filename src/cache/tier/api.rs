@@ -70,10 +70,11 @@ pub struct Evictions {
 /// A tier's size and evictions at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
-    /// Bytes the tier holds.
-    pub size_bytes: u64,
-    /// Entries the tier holds (approximate where the tier only knows that).
-    pub entries: u64,
+    /// Bytes the tier holds; `None` when the tier cannot tell (never a made-up 0).
+    pub size_bytes: Option<u64>,
+    /// Entries the tier holds (approximate where the tier only knows that); `None` when
+    /// the tier cannot tell.
+    pub entries: Option<u64>,
     /// Values the tier dropped, by cause.
     pub evictions: Evictions,
 }

@@ -83,14 +83,16 @@ impl Tier for DiskTier {
     }
 
     fn usage(&self) -> Usage {
-        // One stats call: it checkpoints and walks the directory.
-        let stats = self.store.stats().unwrap_or_default();
+        // One stats call: it checkpoints and walks the directory. If it fails, the sizes
+        // are unknown (not 0).
+        let stats = self.store.stats().ok();
+        let stats = stats.as_ref();
         Usage {
-            size_bytes: stats.disk_bytes,
-            entries: stats.entries,
+            size_bytes: stats.map(|s| s.disk_bytes),
+            entries: stats.map(|s| s.entries),
             evictions: Evictions {
-                expired: stats.expirations,
-                size: stats.evictions,
+                expired: stats.map_or(0, |s| s.expirations),
+                size: stats.map_or(0, |s| s.evictions),
                 explicit: self.explicit.load(Ordering::Relaxed),
                 replaced: 0,
             },

@@ -343,8 +343,8 @@ impl Tier for MemoryTier {
     fn usage(&self) -> Usage {
         let c = &self.counts;
         Usage {
-            size_bytes: self.map.weight(),
-            entries: self.map.len() as u64,
+            size_bytes: Some(self.map.weight()),
+            entries: Some(self.map.len() as u64),
             evictions: Evictions {
                 expired: c.expired.load(Ordering::Relaxed),
                 size: c.size.load(Ordering::Relaxed),

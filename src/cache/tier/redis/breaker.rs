@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 
 /// Breaker settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,20 @@ enum State {
     Closed { failures: u32 },
     Open { until: Instant, backoff: Duration },
     Probing { backoff: Duration },
+}
+
+/// Whether calls go through, as [`RedisHealth`](crate::RedisHealth) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BreakerState {
+    /// Calls go to Redis (some may have failed, fewer than the threshold in a row).
+    Closed,
+    /// Redis failed repeatedly: calls are skipped until the backoff ends.
+    Open,
+    /// The backoff ended and one probe call is under way; other calls are skipped until
+    /// it answers.
+    Probing,
 }
 
 /// What a state change means for logging.
@@ -109,6 +124,18 @@ impl Breaker {
         Transition::Opened(backoff)
     }
 
+    /// The state now, and while open the time left before a probe may go.
+    pub fn state(&self) -> (BreakerState, Option<Duration>) {
+        match *self.state.lock() {
+            State::Closed { .. } => (BreakerState::Closed, None),
+            State::Open { until, .. } => (
+                BreakerState::Open,
+                Some(until.saturating_duration_since(Instant::now())),
+            ),
+            State::Probing { .. } => (BreakerState::Probing, None),
+        }
+    }
+
     /// True while calls are being held back.
     #[cfg(test)]
     pub fn is_open(&self) -> bool {
@@ -135,14 +162,19 @@ mod tests {
         assert_eq!(b.failure(), Transition::None);
         assert_eq!(b.failure(), Transition::Opened(Duration::from_millis(30)));
         assert!(!b.allow(), "open: calls held back");
+        let (state, retry_in) = b.state();
+        assert_eq!(state, BreakerState::Open);
+        assert!(retry_in.is_some_and(|d| d <= Duration::from_millis(30)));
         std::thread::sleep(Duration::from_millis(40));
         assert!(b.allow(), "backoff over: one probe");
         assert!(!b.allow(), "only one probe at a time");
+        assert_eq!(b.state(), (BreakerState::Probing, None));
         assert_eq!(b.failure(), Transition::Opened(Duration::from_millis(60)));
         std::thread::sleep(Duration::from_millis(70));
         assert!(b.allow());
         assert_eq!(b.success(), Transition::Recovered);
         assert!(b.allow() && !b.is_open());
+        assert_eq!(b.state(), (BreakerState::Closed, None));
     }
 
     #[test]

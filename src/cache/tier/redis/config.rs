@@ -126,9 +126,10 @@ impl RedisConfig {
         k
     }
 
-    /// The Redis key of a tag generation: `<prefix>t:<tag>`.
-    pub(crate) fn tag_key(&self, tag: &str) -> String {
-        format!("{}t:{tag}", self.key_prefix)
+    /// The Redis hash of every tag generation under this prefix: `<prefix>tags`, field
+    /// the tag, value its generation in decimal.
+    pub(crate) fn tags_key(&self) -> String {
+        format!("{}tags", self.key_prefix)
     }
 
     /// A SCAN pattern matching the value keys that start with `prefix` (glob characters
@@ -142,15 +143,6 @@ impl RedisConfig {
             pattern.push(b);
         }
         pattern.push(b'*');
-        pattern
-    }
-
-    /// A SCAN pattern matching every tag-generation key.
-    pub(crate) fn tag_pattern(&self) -> Vec<u8> {
-        let mut pattern = self.value_pattern(b"");
-        let stem = pattern.len() - 3; // drop "v:*"
-        pattern.truncate(stem);
-        pattern.extend_from_slice(b"t:*");
         pattern
     }
 }

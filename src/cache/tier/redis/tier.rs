@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use parking_lot::Mutex;
 use redis::{RedisError, RedisResult, Value};
 
 use crate::cache::tier::Blob;
@@ -11,6 +12,7 @@ use crate::cache::tier::redis::breaker::{Breaker, Transition};
 use crate::cache::tier::redis::config::RedisConfig;
 use crate::cache::tier::redis::conn::{Conn, Pool};
 use crate::cache::tier::redis::frame::{FRAME_HEADER_LEN, FramedValue, decode_frame, encode_frame};
+use crate::cache::tier::redis::health::RedisHealth;
 use crate::cache::tier::redis::messages::{Remote, encode};
 use crate::cache::tier::redis::pubsub::{RemoteHook, spawn_subscriber};
 use crate::cache::tier::{Evictions, Tier, TierKind, TierValue, Usage};
@@ -19,6 +21,14 @@ use crate::error::{Error, Result};
 
 /// Keys deleted per command when removing by prefix.
 const DELETE_BATCH: usize = 500;
+
+/// Tag generations read per HSCAN call at open.
+const TAGS_BATCH: usize = 1000;
+
+/// Raises a tag's generation in the tags hash, never lowers it (two caches may race).
+/// KEYS[1]: the hash; ARGV: tag, generation.
+const RAISE_TAG: &str = "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') \
+    if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 0";
 
 /// The Redis tier of a [`Cache`](crate::Cache).
 pub struct RedisTier {
@@ -32,8 +42,8 @@ pub struct RedisTier {
     explicit: AtomicU64,
     /// Values under our prefix that were not ours or were damaged (read as misses).
     foreign: AtomicU64,
-    /// Calls not made because the breaker was open.
-    skipped: AtomicU64,
+    /// The last failure that counted towards the breaker.
+    last_failure: Mutex<Option<String>>,
 }
 
 impl RedisTier {
@@ -61,24 +71,28 @@ impl RedisTier {
             stop,
             explicit: AtomicU64::new(0),
             foreign: AtomicU64::new(0),
-            skipped: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
         })
     }
 
-    /// Values found damaged or foreign, and calls skipped while the breaker was open.
-    pub fn health(&self) -> (u64, u64) {
-        (
-            self.foreign.load(Ordering::Relaxed),
-            self.skipped.load(Ordering::Relaxed),
-        )
+    /// The breaker's state, the last failure and the foreign values seen (reached through
+    /// [`Cache::redis_health`](crate::Cache::redis_health)).
+    pub fn health(&self) -> RedisHealth {
+        let (breaker, retry_in) = self.breaker.state();
+        RedisHealth {
+            breaker,
+            retry_in_ms: retry_in.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            last_failure: self.last_failure.lock().clone(),
+            foreign_values: self.foreign.load(Ordering::Relaxed),
+        }
     }
 
-    /// Runs `f` on a pooled connection through the circuit breaker. `Ok(None)`: skipped
-    /// because the breaker is open.
-    fn call<T>(&self, op: &str, f: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Result<Option<T>> {
+    /// Runs `f` on a pooled connection through the circuit breaker. While the breaker is
+    /// open, `f` is not run and the call fails with [`Error::RedisUnavailable`], so that
+    /// nobody mistakes a skipped write for a done one.
+    fn call<T>(&self, op: &str, f: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Result<T> {
         if !self.breaker.allow() {
-            self.skipped.fetch_add(1, Ordering::Relaxed);
-            return Ok(None);
+            return Err(Error::RedisUnavailable { op: op.to_string() });
         }
         let result = self.pool.get().and_then(|mut conn| f(&mut conn));
         match result {
@@ -86,9 +100,10 @@ impl RedisTier {
                 if self.breaker.success() == Transition::Recovered {
                     log::warn!("stratacache: Redis tier is answering again; using it");
                 }
-                Ok(Some(value))
+                Ok(value)
             }
             Err(e) if is_outage(&e) => {
+                *self.last_failure.lock() = Some(format!("{op}: {e}"));
                 if let Transition::Opened(backoff) = self.breaker.failure() {
                     log::warn!(
                         "stratacache: Redis tier failed ({e}); not calling it for {backoff:?}, serving from the other tiers"
@@ -157,8 +172,7 @@ impl RedisTier {
     }
 
     fn write(&self, op: &str, pipe: &redis::Pipeline) -> Result<()> {
-        self.call(op, |conn| run(conn, pipe))?;
-        Ok(())
+        self.call(op, |conn| run(conn, pipe)).map(drop)
     }
 
     /// Turns a GET reply into a value; damaged, foreign or expired values are misses.
@@ -259,25 +273,36 @@ impl RedisTier {
         Ok(removed)
     }
 
-    /// Tag generations stored by any cache under this prefix.
+    /// Tag generations stored by any cache under this prefix. They are one hash, read
+    /// with HSCAN: the cost follows the number of invalidated tags, never the number of
+    /// keys in Redis, and a big hash does not block Redis in one command. Fields that are
+    /// not a tag and a generation (written by someone else) are skipped.
     pub fn tag_generations(&self) -> Result<Vec<(String, u64)>> {
-        let pattern = self.config.tag_pattern();
-        let stem = self.config.tag_key("");
-        let found = self.call("read tag generations", |conn| {
-            let keys = self.scan(conn, &pattern)?;
+        let key = self.config.tags_key();
+        self.call("read tag generations", |conn| {
             let mut out = Vec::new();
-            for key in keys {
-                let value: Option<u64> = redis::cmd("GET").arg(&key).query(conn.like())?;
-                let name = String::from_utf8_lossy(&key)
-                    .strip_prefix(stem.as_str())
-                    .map(str::to_string);
-                if let (Some(name), Some(value)) = (name, value) {
-                    out.push((name, value));
+            let mut cursor = 0u64;
+            loop {
+                let (next, flat): (u64, Vec<Vec<u8>>) = redis::cmd("HSCAN")
+                    .arg(&key)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(TAGS_BATCH)
+                    .query(conn.like())?;
+                for pair in flat.chunks_exact(2) {
+                    let tag = std::str::from_utf8(&pair[0]).ok();
+                    let generation = std::str::from_utf8(&pair[1]).ok();
+                    let generation = generation.and_then(|g| g.parse::<u64>().ok());
+                    if let (Some(tag), Some(generation)) = (tag, generation) {
+                        out.push((tag.to_string(), generation));
+                    }
                 }
+                if next == 0 {
+                    return Ok(out);
+                }
+                cursor = next;
             }
-            Ok(out)
-        })?;
-        Ok(found.unwrap_or_default())
+        })
     }
 }
 
@@ -331,8 +356,7 @@ impl Tier for RedisTier {
                 .query::<Option<Vec<u8>>>(conn.like())
         });
         match reply {
-            Ok(Some(frame)) => Ok(self.value_of(key, frame)),
-            Ok(None) => Ok(None),
+            Ok(frame) => Ok(self.value_of(key, frame)),
             // Another client stored something that is not a string under our key.
             Err(Error::Redis { message, .. }) if message.contains("WRONGTYPE") => {
                 self.foreign.fetch_add(1, Ordering::Relaxed);
@@ -361,14 +385,11 @@ impl Tier for RedisTier {
                 pipe.query::<Vec<Option<Vec<u8>>>>(c)
             }
         })?;
-        Ok(match replies {
-            Some(replies) => keys
-                .iter()
-                .zip(replies)
-                .map(|(k, frame)| self.value_of(k, frame))
-                .collect(),
-            None => keys.iter().map(|_| None).collect(),
-        })
+        Ok(keys
+            .iter()
+            .zip(replies)
+            .map(|(k, frame)| self.value_of(k, frame))
+            .collect())
     }
 
     fn insert(&self, key: &[u8], envelope: &Arc<[u8]>, expires_at_ms: Option<u64>) -> Result<()> {
@@ -402,13 +423,11 @@ impl Tier for RedisTier {
         if let Some(msg) = self.message(&Remote::Key(key.to_vec())) {
             pipe.publish(self.config.channel(), msg).ignore();
         }
-        let removed = self
-            .call("remove", |conn| {
-                let replies = run(conn, &pipe)?;
-                redis::from_redis_value::<u64>(replies.into_iter().next().unwrap_or(Value::Nil))
-                    .map_err(RedisError::from)
-            })?
-            .is_some_and(|n| n > 0);
+        let removed = self.call("remove", |conn| {
+            let replies = run(conn, &pipe)?;
+            redis::from_redis_value::<u64>(replies.into_iter().next().unwrap_or(Value::Nil))
+                .map_err(RedisError::from)
+        })? > 0;
         self.explicit
             .fetch_add(u64::from(removed), Ordering::Relaxed);
         Ok(removed)
@@ -416,19 +435,17 @@ impl Tier for RedisTier {
 
     fn remove_prefix(&self, prefix: &[u8]) -> Result<u64> {
         let pattern = self.config.value_pattern(prefix);
-        let removed = self
-            .call("remove_prefix", |conn| {
-                let keys = self.scan(conn, &pattern)?;
-                let removed = self.delete(conn, &keys)?;
-                if let Some(msg) = self.message(&Remote::Prefix(prefix.to_vec())) {
-                    redis::cmd("PUBLISH")
-                        .arg(self.config.channel())
-                        .arg(msg)
-                        .query::<()>(conn.like())?;
-                }
-                Ok(removed)
-            })?
-            .unwrap_or(0);
+        let removed = self.call("remove_prefix", |conn| {
+            let keys = self.scan(conn, &pattern)?;
+            let removed = self.delete(conn, &keys)?;
+            if let Some(msg) = self.message(&Remote::Prefix(prefix.to_vec())) {
+                redis::cmd("PUBLISH")
+                    .arg(self.config.channel())
+                    .arg(msg)
+                    .query::<()>(conn.like())?;
+            }
+            Ok(removed)
+        })?;
         self.explicit.fetch_add(removed, Ordering::Relaxed);
         Ok(removed)
     }
@@ -437,28 +454,29 @@ impl Tier for RedisTier {
         Ok(())
     }
 
-    /// Size and entries of a shared server are not tracked (reported as 0).
+    /// Size and entries are unknown: Redis can only tell them for the whole server (or
+    /// database), which other caches and applications share, and counting the keys under
+    /// our prefix would take a SCAN of the whole keyspace.
     fn usage(&self) -> Usage {
         Usage {
+            size_bytes: None,
+            entries: None,
             evictions: Evictions {
                 explicit: self.explicit.load(Ordering::Relaxed),
                 ..Evictions::default()
             },
-            ..Usage::default()
         }
     }
 
     fn tag_invalidated(&self, tag: &str, generation: u64) -> Result<()> {
-        // Raise the shared generation, never lower it (two caches may race).
-        const RAISE: &str = "local c = tonumber(redis.call('GET', KEYS[1]) or '0') \
-            if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end return 0";
-        let tag_key = self.config.tag_key(tag);
+        let tags_key = self.config.tags_key();
         let message = self.message(&Remote::Tag(tag.to_string(), generation));
         self.call("invalidate_tag", |conn| {
             redis::cmd("EVAL")
-                .arg(RAISE)
+                .arg(RAISE_TAG)
                 .arg(1)
-                .arg(&tag_key)
+                .arg(&tags_key)
+                .arg(tag)
                 .arg(generation)
                 .query::<()>(conn.like())?;
             if let Some(msg) = message {
@@ -468,7 +486,6 @@ impl Tier for RedisTier {
                     .query::<()>(conn.like())?;
             }
             Ok(())
-        })?;
-        Ok(())
+        })
     }
 }
