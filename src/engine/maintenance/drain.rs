@@ -21,7 +21,9 @@ use crate::engine::index::EntryLoc;
 use crate::engine::index::tables::{ENTRIES, EXPIRY};
 use crate::engine::segment::scan::RecordScan;
 use crate::engine::segment::{AppendFor, Segment};
-use crate::engine::state::{Counters, Engine, Pending, Source, Staged, WriterState};
+use crate::engine::state::{
+    Counters, Engine, Pending, Source, Staged, WriterState, index_bytes_of,
+};
 use crate::error::Result;
 
 /// What to do with the live records of a drained segment.
@@ -248,6 +250,10 @@ impl Engine {
             return Err(w.poison(e));
         }
         w.segments_mut().rows_committed();
+        let freed = removed
+            .iter()
+            .map(|&i| index_bytes_of(removals[i].key.len()));
+        self.staged.write().index_freed(freed.sum());
         for i in removed {
             self.locs.update(&removals[i].key, None);
         }

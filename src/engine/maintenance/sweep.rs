@@ -4,7 +4,7 @@
 use redb::ReadableTable;
 
 use crate::engine::index::tables::{ENTRIES, EXPIRY};
-use crate::engine::state::{Counters, Engine, WriterState};
+use crate::engine::state::{Counters, Engine, WriterState, index_bytes_of};
 use crate::error::Result;
 
 /// Expired entries removed per batch (one index transaction each).
@@ -25,6 +25,8 @@ impl Engine {
                 Ok(swept) => swept,
                 Err(e) => return Err(w.poison(e)),
             };
+            let freed = swept.iter().map(|k| index_bytes_of(k.len()));
+            self.staged.write().index_freed(freed.sum());
             for key in &swept {
                 self.locs.update(key, None);
             }

@@ -19,5 +19,5 @@ pub use loc_cache::LocCache;
 pub use reserve::{LOW_SPACE, SpaceReserve};
 pub use settings::Settings;
 pub use signal::{BackgroundSignal, Wakeup};
-pub use staged::{Pending, Source, Staged};
+pub use staged::{Pending, Source, Staged, index_bytes_of};
 pub use writer::WriterState;

@@ -43,18 +43,39 @@ pub enum Source {
 
 type PendingMap = HashMap<Box<[u8]>, Pending, ahash::RandomState>;
 
-/// About what one staged key adds to the index file besides the key itself: the location
-/// and expiry rows and the B-tree's own overhead.
+/// About what one key takes in the index file besides the key itself: the location and
+/// expiry rows and the B-tree's own overhead.
 const INDEX_BYTES_PER_ENTRY: u64 = 64;
+
+/// About what an entry with a key of `key_len` bytes takes in the index file.
+pub fn index_bytes_of(key_len: usize) -> u64 {
+    key_len as u64 + INDEX_BYTES_PER_ENTRY
+}
+
+/// `bytes` (index bytes of the staged puts) after the change of `key` from `old` to `new`:
+/// only puts may grow the index, a staged removal does not.
+fn put_bytes(bytes: u64, key_len: usize, old: Option<&Pending>, new: &Pending) -> u64 {
+    let size = index_bytes_of(key_len);
+    match (old.is_some_and(|o| o.loc().is_some()), new.loc().is_some()) {
+        (false, true) => bytes + size,
+        (true, false) => bytes.saturating_sub(size),
+        _ => bytes,
+    }
+}
 
 /// The staged changes (see the module doc). Changes only under the engine's writer lock.
 #[derive(Default)]
 pub struct Staged {
     current: PendingMap,
     committing: PendingMap,
-    /// Estimated index bytes of the keys in `current` and in `committing`.
+    /// Estimated index bytes of the keys `current` and `committing` put (removals do not
+    /// grow the index).
     current_bytes: u64,
     committing_bytes: u64,
+    /// Estimated index bytes that removals committed since the last checkpoint freed (the
+    /// staged keys reuse those pages: a store at its capacity evicts as many entries as it
+    /// gains, and its index does not grow).
+    freed_bytes: u64,
     /// When `current_bytes` reaches this, a checkpoint is due (see
     /// [`Self::set_index_bytes_limit`]).
     index_bytes_limit: u64,
@@ -97,36 +118,42 @@ impl Staged {
     /// The fraction of the index room the current changes fill: 1.0 means a checkpoint is
     /// due now.
     pub fn index_room_used(&self) -> f64 {
-        self.current_bytes as f64 / self.index_bytes_limit.max(1) as f64
+        let growth = self.current_bytes.saturating_sub(self.freed_bytes);
+        growth as f64 / self.index_bytes_limit.max(1) as f64
     }
 
-    /// About how many bytes the staged keys will add to the index file when committed
-    /// (an upper bound for planning space, not an exact figure).
+    /// About how many bytes the staged keys will add to the index file when committed,
+    /// less what committed removals freed meanwhile (an estimate for planning space).
     pub fn index_bytes(&self) -> u64 {
-        self.current_bytes + self.committing_bytes
+        (self.current_bytes + self.committing_bytes).saturating_sub(self.freed_bytes)
+    }
+
+    /// A commit other than a checkpoint removed entries taking about `bytes` of index.
+    pub fn index_freed(&mut self, bytes: u64) {
+        self.freed_bytes += bytes;
     }
 
     /// Stages a change of `key`, replacing an older staged one.
     pub fn stage(&mut self, key: &[u8], op: Pending) {
-        let len = key.len() as u64;
-        if self.current.insert(key.into(), op).is_none() {
-            self.current_bytes += len + INDEX_BYTES_PER_ENTRY;
-        }
+        let old = self.current.insert(key.into(), op);
+        self.current_bytes = put_bytes(self.current_bytes, key.len(), old.as_ref(), &op);
     }
 
     /// [`Self::stage`] with a key the caller owns (no copy).
     pub fn stage_owned(&mut self, key: Vec<u8>, op: Pending) {
-        let len = key.len() as u64;
-        if self.current.insert(key.into_boxed_slice(), op).is_none() {
-            self.current_bytes += len + INDEX_BYTES_PER_ENTRY;
-        }
+        let key_len = key.len();
+        let old = self.current.insert(key.into_boxed_slice(), op);
+        self.current_bytes = put_bytes(self.current_bytes, key_len, old.as_ref(), &op);
     }
 
     /// [`Self::stage_owned`] for a key that is usually staged already (maintenance
     /// re-staging a young record it moved): looks before it takes the key.
     pub fn restage(&mut self, key: Vec<u8>, op: Pending) {
         match self.current.get_mut(key.as_slice()) {
-            Some(slot) => *slot = op,
+            Some(slot) => {
+                let old = std::mem::replace(slot, op);
+                self.current_bytes = put_bytes(self.current_bytes, key.len(), Some(&old), &op);
+            }
             None => self.stage_owned(key, op),
         }
     }
@@ -134,22 +161,24 @@ impl Staged {
     /// Makes a running checkpoint commit a removal of `key` instead of what it holds (the
     /// record it pointed at is going away).
     pub fn retract_committing(&mut self, key: &[u8]) {
-        let len = key.len() as u64;
-        if self
-            .committing
-            .insert(key.into(), Pending::Remove)
-            .is_none()
-        {
-            self.committing_bytes += len + INDEX_BYTES_PER_ENTRY;
-        }
+        let old = self.committing.insert(key.into(), Pending::Remove);
+        self.committing_bytes = put_bytes(
+            self.committing_bytes,
+            key.len(),
+            old.as_ref(),
+            &Pending::Remove,
+        );
     }
 
     /// Turns every change a running checkpoint would commit that points into one of
     /// `segments` into a removal: those files are about to be deleted.
     pub fn retract_committing_into(&mut self, segments: &[u32]) {
-        for op in self.committing.values_mut() {
+        for (key, op) in self.committing.iter_mut() {
             if matches!(op, Pending::Put(l) if segments.contains(&l.segment)) {
                 *op = Pending::Remove;
+                self.committing_bytes = self
+                    .committing_bytes
+                    .saturating_sub(index_bytes_of(key.len()));
             }
         }
     }
@@ -175,6 +204,7 @@ impl Staged {
     /// The running checkpoint committed its changes.
     pub fn commit_done(&mut self) {
         self.committing.clear();
+        self.freed_bytes = self.freed_bytes.saturating_sub(self.committing_bytes);
         self.committing_bytes = 0;
     }
 
