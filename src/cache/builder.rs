@@ -230,6 +230,7 @@ impl CacheBuilder {
             dirty: Mutex::new(Default::default()),
             seq: AtomicU64::new(0),
             promote_hits: HitCounter::default(),
+            refresher: OnceLock::new(),
         });
         let weak = Arc::downgrade(&inner);
         let hook: DropHook = Box::new(move |key, entry, why| {

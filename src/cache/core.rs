@@ -1,14 +1,14 @@
 //! The shared state behind a [`Cache`](crate::Cache) and its read and write paths.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use crate::cache::envelope;
 
-use crate::cache::load::Flights;
+use crate::cache::load::{Flights, Refresher};
 use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
 use crate::cache::promote::HitCounter;
 use crate::cache::stats::{CacheCounters, TierCounters, bump};
@@ -56,6 +56,8 @@ pub(crate) struct CacheInner {
     pub dirty: Mutex<std::collections::HashMap<Vec<u8>, u64>>,
     pub seq: AtomicU64,
     pub promote_hits: HitCounter,
+    /// The refresh-ahead workers, started by the first refresh.
+    pub refresher: OnceLock<Refresher>,
 }
 
 /// A value found by a lookup.
@@ -70,11 +72,23 @@ pub(crate) struct Found {
     pub expires_at_ms: Option<u64>,
     /// What the payload is (bytes, or a typed value in a codec).
     pub kind: PayloadKind,
+    /// The envelope header when the tier keeps it beside the payload (see [`TierValue`]).
+    pub header: Option<Box<[u8]>>,
 }
 
 impl Found {
     pub fn payload(&self) -> &[u8] {
         &self.blob[self.payload_start..]
+    }
+
+    /// The names of the tags the value carries (decoded again: lookups do not keep them).
+    pub fn tag_names(&self) -> Vec<String> {
+        let view = match &self.header {
+            Some(header) => envelope::decode_header(header),
+            None => envelope::decode(&self.blob),
+        };
+        view.map(|v| v.tags().map(|t| t.name.to_string()).collect())
+            .unwrap_or_default()
     }
 
     pub fn into_bytes(self) -> CachedBytes {
@@ -225,6 +239,7 @@ impl CacheInner {
             ttl_ms,
             expires_at_ms: value.expires_at_ms,
             kind,
+            header: value.header,
         })
     }
 

@@ -16,6 +16,7 @@ mod loader_async;
 mod many;
 mod policy;
 mod promote;
+mod refresh;
 #[cfg(feature = "redis")]
 mod remote;
 mod stats;

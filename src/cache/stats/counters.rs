@@ -48,6 +48,7 @@ pub(crate) struct CacheCounters {
     pub loader_errors: AtomicU64,
     pub loader_panics: AtomicU64,
     pub refreshes: AtomicU64,
+    pub refreshes_dropped: AtomicU64,
     pub errors: AtomicU64,
     pub decode_errors: AtomicU64,
     pub stale_tags: AtomicU64,
@@ -143,8 +144,12 @@ pub struct CacheStats {
     pub loader_errors: u64,
     /// Loader runs that panicked.
     pub loader_panics: u64,
-    /// Background refresh-ahead reloads started.
+    /// Background refresh-ahead reloads started (queued for the cache's refresh threads).
     pub refreshes: u64,
+    /// Refresh-ahead reloads not started because the refresh queue was full (the hit was
+    /// served; a later hit of the key asks again).
+    #[serde(default)]
+    pub refreshes_dropped: u64,
     /// Values dropped because a tag they carry was invalidated.
     pub stale_by_tag: u64,
     /// Errors the cache absorbed (a failed tier, a value it did not write).
@@ -173,6 +178,7 @@ impl CacheCounters {
             loader_errors: load(&self.loader_errors),
             loader_panics: load(&self.loader_panics),
             refreshes: load(&self.refreshes),
+            refreshes_dropped: load(&self.refreshes_dropped),
             stale_by_tag: load(&self.stale_tags),
             errors: load(&self.errors),
             decode_errors: load(&self.decode_errors),
@@ -314,6 +320,21 @@ impl CacheStats {
                 (
                     "{kind=\"panic\"}".to_string(),
                     self.loader_panics.to_string(),
+                ),
+            ],
+        );
+        family(
+            "cache_refreshes_total",
+            "counter",
+            "Refresh-ahead reloads, by result (dropped: the refresh queue was full).",
+            vec![
+                (
+                    "{result=\"started\"}".to_string(),
+                    self.refreshes.to_string(),
+                ),
+                (
+                    "{result=\"dropped\"}".to_string(),
+                    self.refreshes_dropped.to_string(),
                 ),
             ],
         );
