@@ -10,7 +10,7 @@ use crate::cache::envelope;
 
 use crate::cache::load::{Flights, Refresher};
 use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
-use crate::cache::promote::HitCounter;
+use crate::cache::promote::HitSketch;
 use crate::cache::stats::{CacheCounters, TierCounters, bump};
 use crate::cache::tags::TagRegistry;
 use crate::cache::tier::memory::{MemEntry, MemoryTier};
@@ -55,7 +55,8 @@ pub(crate) struct CacheInner {
     /// Write-back: keys whose newest value is in memory only, with that value's sequence.
     pub dirty: Mutex<std::collections::HashMap<Vec<u8>, u64>>,
     pub seq: AtomicU64,
-    pub promote_hits: HitCounter,
+    /// Lower-tier hit counts, with `Promotion::AfterHits` only.
+    pub promote_hits: Option<HitSketch>,
     /// The refresh-ahead workers, started by the first refresh.
     pub refresher: OnceLock<Refresher>,
 }
@@ -259,7 +260,7 @@ impl CacheInner {
         let due = match self.policies.promotion {
             Promotion::Never => false,
             Promotion::Always => true,
-            Promotion::AfterHits(n) => self.promote_hits.hit(key, n),
+            Promotion::AfterHits(n) => self.promote_hits.as_ref().is_none_or(|s| s.hit(key, n)),
         };
         if !due {
             return;
@@ -278,6 +279,15 @@ impl CacheInner {
                 Ok(()) => bump(&slot.counters.promotions),
                 Err(e) => self.tier_failed(slot, "promote", key, &e),
             }
+        }
+    }
+
+    /// Saves the `AfterHits` counts with the disk store (when they changed), so that a
+    /// reopened cache goes on counting from them.
+    pub fn save_hit_counts(&self) -> Result<()> {
+        match (&self.promote_hits, &self.disk) {
+            (Some(sketch), Some(store)) => sketch.save(store),
+            _ => Ok(()),
         }
     }
 

@@ -239,10 +239,12 @@ impl Cache {
         Ok(())
     }
 
-    /// Flushes and closes this handle. The disk store closes when the last handle (and
-    /// any background refresh) is gone.
+    /// Flushes and closes this handle, saving the hit counts of `Promotion::AfterHits`
+    /// with the disk store. The disk store closes when the last handle (and any background
+    /// refresh) is gone.
     pub fn close(self) -> Result<()> {
-        self.flush()
+        self.flush()?;
+        self.inner.save_hit_counts()
     }
 
     /// Counters, per tier and overall, with operation latencies.

@@ -10,6 +10,7 @@ mod core;
 pub(crate) mod envelope;
 mod expiry;
 mod handle;
+mod hash;
 mod load;
 mod loader;
 mod loader_async;
