@@ -218,10 +218,25 @@ impl CacheInner {
                 return Accepted::Miss;
             }
         };
-        if !self.tags.is_current(&view) {
-            bump(&self.counters.stale_tags);
-            let _ = self.remove_everywhere(key);
-            return Accepted::Stale;
+        match self.tags.is_current(&view) {
+            Ok(true) => {}
+            Ok(false) => {
+                bump(&self.counters.stale_tags);
+                let _ = self.remove_everywhere(key);
+                return Accepted::Stale;
+            }
+            Err(e) => {
+                // Whether the value is current cannot be told: a miss, kept for later.
+                bump(&self.counters.errors);
+                log::warn!(
+                    "stratacache: could not read the tag generations of {:?} ({e}); treating it as a miss",
+                    String::from_utf8_lossy(key)
+                );
+                if count {
+                    bump(&slot.counters.misses);
+                }
+                return Accepted::Miss;
+            }
         }
         let (payload_start, ttl_ms, kind) = (view.payload_start, view.ttl_ms, view.kind);
         if count {

@@ -255,7 +255,10 @@ impl Cache {
             .iter()
             .map(|s| s.counters.snapshot(s.tier.kind(), s.tier.usage()))
             .collect();
-        self.inner.counters.snapshot(tiers)
+        let mut stats = self.inner.counters.snapshot(tiers);
+        stats.tag_lookups = self.inner.tags.lookups();
+        stats.tag_rows_pruned = self.inner.tags.pruned();
+        stats
     }
 
     /// [`Cache::stats`] in the Prometheus text format.

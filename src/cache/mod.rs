@@ -21,6 +21,7 @@ mod refresh;
 #[cfg(feature = "redis")]
 mod remote;
 mod stats;
+mod tag_rows;
 mod tags;
 pub(crate) mod tier;
 pub(crate) mod value_codec;

@@ -152,6 +152,13 @@ pub struct CacheStats {
     pub refreshes_dropped: u64,
     /// Values dropped because a tag they carry was invalidated.
     pub stale_by_tag: u64,
+    /// Tag generations read from the disk store: one point lookup per tag the cache did
+    /// not have in memory (opening reads none).
+    #[serde(default)]
+    pub tag_lookups: u64,
+    /// Tag generation rows pruned into their buckets' floors (past 65,536 rows).
+    #[serde(default)]
+    pub tag_rows_pruned: u64,
     /// Errors the cache absorbed (a failed tier, a value it did not write).
     pub errors: u64,
     /// Typed reads whose value did not decode as the type asked for (written as another
@@ -180,6 +187,8 @@ impl CacheCounters {
             refreshes: load(&self.refreshes),
             refreshes_dropped: load(&self.refreshes_dropped),
             stale_by_tag: load(&self.stale_tags),
+            tag_lookups: 0,
+            tag_rows_pruned: 0,
             errors: load(&self.errors),
             decode_errors: load(&self.decode_errors),
             tiers,
