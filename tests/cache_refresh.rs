@@ -28,15 +28,23 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
     serial
 }
 
-/// Threads of this process named like the cache's refresh threads (Linux keeps the first
-/// 15 bytes of a thread name).
-fn refresh_threads() -> usize {
+/// Names of the threads of this process (Linux keeps the first 15 bytes of a name).
+fn thread_names() -> Vec<String> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
+        return Vec::new();
     };
     tasks
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim_end().starts_with("stratacache-ref"))
+        .map(|name| name.trim_end().to_string())
+        .collect()
+}
+
+/// Threads of this process named like the cache's refresh threads. A new thread names
+/// itself once it runs, so a thread just started may not be counted yet.
+fn refresh_threads() -> usize {
+    thread_names()
+        .iter()
+        .filter(|name| name.starts_with("stratacache-ref"))
         .count()
 }
 
@@ -96,6 +104,7 @@ fn many_hot_keys_refreshing_at_once_use_a_few_threads() {
     // 85% of the TTL gone: every hit wants a refresh; the reloads block at the gate.
     clock.advance(Duration::from_secs(85));
     let gate = Arc::new(Gate::default());
+    let threads_before = thread_names().len();
     for k in 0..KEYS {
         let gate = gate.clone();
         let v: u32 = cache
@@ -106,11 +115,15 @@ fn many_hot_keys_refreshing_at_once_use_a_few_threads() {
             .unwrap();
         assert_eq!(v, 1, "the old value is served while refreshes wait");
     }
-    let threads = refresh_threads();
+    // Every thread started since is a refresh thread (once it has named itself).
+    let started = thread_names().len() - threads_before;
     assert!(
-        (1..=2).contains(&threads),
-        "{threads} refresh threads for {KEYS} refreshes"
+        (1..=2).contains(&started),
+        "{started} threads started for {KEYS} refreshes"
     );
+    eventually("the new threads are the refresh threads", || {
+        refresh_threads() == started
+    });
     let stats = cache.stats();
     assert_eq!(stats.refreshes + stats.refreshes_dropped, u64::from(KEYS));
     assert!(
