@@ -2,10 +2,10 @@
 //! every tier (including values only on disk) and keeps doing so after a restart, while
 //! untagged and other-tag values stay; `remove_prefix` removes keys from memory and disk.
 
-use stratacache::{Cache, InsertOptions, Placement, TierKind};
+use stratacache::{Cache, InsertOptions, ManualClock, Placement, TierKind};
 
 mod common;
-use common::store::{MEMORY, no_timers, open_tiered};
+use common::store::{MEMORY, no_timers, open_tiered, tiered};
 
 fn memory_entries(cache: &Cache) -> u64 {
     let stats = cache.stats();
@@ -197,4 +197,102 @@ fn remove_prefix_removes_from_memory_and_disk() {
         Some("stays")
     );
     cache.close().unwrap();
+}
+
+/// Tag generations live in rows of the disk index, one per tag ever invalidated. Opening
+/// reads none of them (a generation is read when a value with the tag is first met), and
+/// past 65,536 rows the oldest are pruned into per-bucket floors, without bringing back
+/// any value an invalidation retired.
+#[test]
+fn open_reads_no_tag_rows_and_rows_stay_bounded() {
+    const INVALIDATED: u64 = 100_000;
+    const MAX_ROWS: usize = 65_536;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(START_MS);
+    let open = || {
+        tiered(MEMORY, no_timers(dir.path()))
+            .clock(clock.clone())
+            .open()
+            .unwrap()
+    };
+    let cache = open();
+    // Written before their tags were invalidated.
+    cache.insert_with_tags("v/old0", &0u32, &["old:0"]).unwrap();
+    cache.insert_with_tags("v/old7", &7u32, &["old:7"]).unwrap();
+    cache
+        .insert_with_tags("v/last", &9u32, &[last_tag()])
+        .unwrap();
+    cache.insert_with_tags("v/keep", &1u32, &["keep"]).unwrap();
+    cache.insert("v/plain", &2u32).unwrap();
+    // 100,000 invalidated tags, as invalidate_tag leaves them (in one commit, for speed):
+    // old:i at generation START_MS - 200,000 + i, so old:0 is the oldest.
+    let rows: Vec<(String, u64)> = (0..INVALIDATED)
+        .map(|i| (format!("tag:old:{i}"), START_MS - 200_000 + i))
+        .collect();
+    let rows: Vec<(&str, u64)> = rows.iter().map(|(n, g)| (n.as_str(), *g)).collect();
+    let store = cache.disk_store().unwrap();
+    store.update_user_meta(&rows, &[]).unwrap();
+    cache.close().unwrap();
+
+    let cache = open();
+    assert_eq!(cache.stats().tag_lookups, 0, "open reads no tag row");
+    assert_eq!(cache.get::<u32>("v/keep").unwrap(), Some(1));
+    assert_eq!(
+        cache.get::<u32>("v/old7").unwrap(),
+        None,
+        "old:7 was invalidated"
+    );
+    assert_eq!(cache.get::<u32>("v/plain").unwrap(), Some(2));
+    assert_eq!(cache.stats().tag_lookups, 2, "one point lookup per tag met");
+    // The first tag this process invalidates counts the rows and prunes the oldest.
+    cache.invalidate_tag(last_tag()).unwrap();
+    let rows_left = tag_rows(&cache);
+    assert!(rows_left <= MAX_ROWS, "{rows_left} rows");
+    let pruned = cache.stats().tag_rows_pruned;
+    assert_eq!(pruned as usize, INVALIDATED as usize + 1 - rows_left);
+    // A value of a pruned tag written now is current.
+    cache
+        .insert_with_tags("v/new0", &10u32, &["old:0"])
+        .unwrap();
+    cache.close().unwrap();
+
+    let cache = open();
+    assert_eq!(cache.stats().tag_lookups, 0, "open reads no tag row");
+    assert_eq!(
+        cache.get::<u32>("v/old0").unwrap(),
+        None,
+        "old:0 was pruned, its invalidation holds"
+    );
+    assert_eq!(cache.get::<u32>("v/last").unwrap(), None, "kept row");
+    assert_eq!(cache.get::<u32>("v/new0").unwrap(), Some(10));
+    assert_eq!(cache.get::<u32>("v/plain").unwrap(), Some(2));
+    assert!(cache.stats().tag_lookups <= 2);
+    // Invalidating a pruned tag again retires its new value, after a restart too.
+    cache.invalidate_tag("old:0").unwrap();
+    assert_eq!(cache.get::<u32>("v/new0").unwrap(), None);
+    cache.close().unwrap();
+    let cache = open();
+    assert_eq!(cache.get::<u32>("v/new0").unwrap(), None);
+    assert_eq!(tag_rows(&cache), rows_left + 1, "old:0 has a row again");
+    cache.close().unwrap();
+}
+
+const START_MS: u64 = 1_000_000_000_000;
+
+/// A tag invalidated after the 100,000 others, so its row is the newest.
+fn last_tag() -> &'static str {
+    "last"
+}
+
+fn tag_rows(cache: &Cache) -> usize {
+    let mut rows = 0;
+    cache
+        .disk_store()
+        .unwrap()
+        .visit_user_meta("tag:", |_, _| {
+            rows += 1;
+            true
+        })
+        .unwrap();
+    rows
 }

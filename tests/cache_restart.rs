@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use stratacache::{Cache, DiskStore, ManualClock, TierKind};
+use stratacache::{Cache, DiskStore, ManualClock, Promotion, TierKind};
 
 mod common;
 use common::store::{DISK_CAPACITY, MEMORY, no_checkpoints, no_timers, tiered};
@@ -183,4 +183,47 @@ fn disk_only_cache_without_clock_keeps_values() {
         b"\x00\x01bytes"
     );
     cache.close().unwrap();
+}
+
+/// `Promotion::AfterHits` counts lower-tier hits across restarts: the counts are saved with
+/// the disk store when the cache closes (or its last handle drops) and loaded at open.
+#[test]
+fn after_hits_counts_survive_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(1_000_000);
+    let open_after = |n| {
+        tiered(MEMORY, no_timers(dir.path()).capacity_bytes(DISK_CAPACITY))
+            .clock(clock.clone())
+            .promotion(Promotion::AfterHits(n))
+            .open()
+    };
+    let cache = open_after(3).unwrap();
+    cache.insert_bytes("warm", b"v").unwrap();
+    cache.insert_bytes("once", b"v").unwrap();
+    cache.close().unwrap();
+
+    // One disk hit per session: the third promotes, although each session saw one.
+    for session in 1..=3u64 {
+        let cache = open_after(3).unwrap();
+        assert_eq!(&*cache.get_bytes("warm").unwrap().unwrap(), b"v");
+        assert_eq!(tier(&cache, TierKind::Disk).hits, 1);
+        let promoted = tier(&cache, TierKind::Memory).promotions;
+        assert_eq!(promoted, u64::from(session == 3), "session {session}");
+        if session == 1 {
+            assert!(cache.get_bytes("once").unwrap().is_some());
+        }
+        // The last handle dropped without close() saves the counts too.
+        drop(cache);
+    }
+    let cache = open_after(3).unwrap();
+    assert!(cache.get_bytes("once").unwrap().is_some());
+    assert_eq!(
+        tier(&cache, TierKind::Memory).promotions,
+        0,
+        "a key read once before is at two hits"
+    );
+    cache.close().unwrap();
+
+    let refused = open_after(16).unwrap_err();
+    assert!(refused.to_string().contains("AfterHits(16)"), "{refused}");
 }

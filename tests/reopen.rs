@@ -113,3 +113,36 @@ fn large_value_gets_its_own_segment() -> TestResult {
     assert_eq!(store.get("after")?.as_deref(), Some(&b"y"[..]));
     Ok(())
 }
+
+/// Named numbers and blobs kept with the index for the layers above: point lookups, prefix
+/// visits, batch updates and blobs, all still there after a reopen.
+#[test]
+fn user_meta_and_blobs_survive_reopen() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    {
+        let store = DiskStore::builder(dir.path()).open()?;
+        assert_eq!(store.user_blob("sketch")?, None, "no blob table yet");
+        assert_eq!(store.user_meta_get("tag:a")?, None);
+        store.update_user_meta(&[("tag:a", 1), ("tag:b", 2), ("other", 3)], &[])?;
+        store.update_user_meta(&[("tag:c", 4)], &["tag:b"])?;
+        store.set_user_blob("sketch", b"first")?;
+        store.set_user_blob("sketch", &[7u8; 100_000])?;
+        store.set_user_blob("empty", b"")?;
+        store.close()?;
+    }
+    let store = DiskStore::builder(dir.path()).open()?;
+    assert_eq!(store.user_meta_get("tag:a")?, Some(1));
+    assert_eq!(store.user_meta_get("tag:b")?, None, "removed");
+    let mut tags = Vec::new();
+    store.visit_user_meta("tag:", |name, value| {
+        tags.push((name.to_string(), value));
+        true
+    })?;
+    assert_eq!(tags, [("tag:a".to_string(), 1), ("tag:c".to_string(), 4)]);
+    assert_eq!(store.user_meta()?.len(), 3);
+    assert_eq!(store.user_blob("sketch")?, Some(vec![7u8; 100_000]));
+    assert_eq!(store.user_blob("empty")?, Some(Vec::new()));
+    assert_eq!(store.user_blob("missing")?, None);
+    assert!(store.set_user_blob(&"n".repeat(2000), b"x").is_err());
+    Ok(())
+}

@@ -10,7 +10,7 @@ use crate::cache::core::{CacheInner, Policies, Slot};
 use crate::cache::handle::Cache;
 use crate::cache::load::Flights;
 use crate::cache::policy::{Promotion, WritePolicy};
-use crate::cache::promote::HitCounter;
+use crate::cache::promote::{HitSketch, MAX_COUNT};
 use crate::cache::stats::CacheCounters;
 use crate::cache::tags::TagRegistry;
 use crate::cache::tier::disk::DiskTier;
@@ -132,6 +132,13 @@ impl CacheBuilder {
                 "refresh_ahead fraction {f} must be between 0 and 1 (exclusive)"
             )));
         }
+        if let Promotion::AfterHits(n) = self.promotion
+            && n > MAX_COUNT
+        {
+            return Err(Error::Config(format!(
+                "Promotion::AfterHits({n}): hits are counted up to {MAX_COUNT}"
+            )));
+        }
         if self.memory_bytes == Some(0) {
             return Err(Error::Config(
                 "memory tier budget must be above 0 bytes".into(),
@@ -211,6 +218,10 @@ impl CacheBuilder {
                 }
             })
             .collect();
+        let promote_hits = match self.promotion {
+            Promotion::AfterHits(_) => Some(HitSketch::load(disk.as_deref())?),
+            Promotion::Always | Promotion::Never => None,
+        };
         let inner = Arc::new(CacheInner {
             slots,
             #[cfg(feature = "redis")]
@@ -231,7 +242,8 @@ impl CacheBuilder {
             counters: CacheCounters::default(),
             dirty: Mutex::new(Default::default()),
             seq: AtomicU64::new(0),
-            promote_hits: HitCounter::default(),
+            promote_hits,
+            refresher: OnceLock::new(),
         });
         let weak = Arc::downgrade(&inner);
         let hook: DropHook = Box::new(move |key, entry, why| {

@@ -1,16 +1,16 @@
 //! The shared state behind a [`Cache`](crate::Cache) and its read and write paths.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use crate::cache::envelope;
 
-use crate::cache::load::Flights;
+use crate::cache::load::{Flights, Refresher};
 use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
-use crate::cache::promote::HitCounter;
+use crate::cache::promote::HitSketch;
 use crate::cache::stats::{CacheCounters, TierCounters, bump};
 use crate::cache::tags::TagRegistry;
 use crate::cache::tier::memory::{MemEntry, MemoryTier};
@@ -58,7 +58,10 @@ pub(crate) struct CacheInner {
     /// Write-back: keys whose newest value is in memory only, with that value's sequence.
     pub dirty: Mutex<std::collections::HashMap<Vec<u8>, u64>>,
     pub seq: AtomicU64,
-    pub promote_hits: HitCounter,
+    /// Lower-tier hit counts, with `Promotion::AfterHits` only.
+    pub promote_hits: Option<HitSketch>,
+    /// The refresh-ahead workers, started by the first refresh.
+    pub refresher: OnceLock<Refresher>,
 }
 
 /// A value found by a lookup.
@@ -73,11 +76,23 @@ pub(crate) struct Found {
     pub expires_at_ms: Option<u64>,
     /// What the payload is (bytes, or a typed value in a codec).
     pub kind: PayloadKind,
+    /// The envelope header when the tier keeps it beside the payload (see [`TierValue`]).
+    pub header: Option<Box<[u8]>>,
 }
 
 impl Found {
     pub fn payload(&self) -> &[u8] {
         &self.blob[self.payload_start..]
+    }
+
+    /// The names of the tags the value carries (decoded again: lookups do not keep them).
+    pub fn tag_names(&self) -> Vec<String> {
+        let view = match &self.header {
+            Some(header) => envelope::decode_header(header),
+            None => envelope::decode(&self.blob),
+        };
+        view.map(|v| v.tags().map(|t| t.name.to_string()).collect())
+            .unwrap_or_default()
     }
 
     pub fn into_bytes(self) -> CachedBytes {
@@ -206,10 +221,25 @@ impl CacheInner {
                 return Accepted::Miss;
             }
         };
-        if !self.tags.is_current(&view) {
-            bump(&self.counters.stale_tags);
-            let _ = self.remove_everywhere(key);
-            return Accepted::Stale;
+        match self.tags.is_current(&view) {
+            Ok(true) => {}
+            Ok(false) => {
+                bump(&self.counters.stale_tags);
+                let _ = self.remove_everywhere(key);
+                return Accepted::Stale;
+            }
+            Err(e) => {
+                // Whether the value is current cannot be told: a miss, kept for later.
+                bump(&self.counters.errors);
+                log::warn!(
+                    "stratacache: could not read the tag generations of {:?} ({e}); treating it as a miss",
+                    String::from_utf8_lossy(key)
+                );
+                if count {
+                    bump(&slot.counters.misses);
+                }
+                return Accepted::Miss;
+            }
         }
         let (payload_start, ttl_ms, kind) = (view.payload_start, view.ttl_ms, view.kind);
         if count {
@@ -228,6 +258,7 @@ impl CacheInner {
             ttl_ms,
             expires_at_ms: value.expires_at_ms,
             kind,
+            header: value.header,
         })
     }
 
@@ -247,7 +278,7 @@ impl CacheInner {
         let due = match self.policies.promotion {
             Promotion::Never => false,
             Promotion::Always => true,
-            Promotion::AfterHits(n) => self.promote_hits.hit(key, n),
+            Promotion::AfterHits(n) => self.promote_hits.as_ref().is_none_or(|s| s.hit(key, n)),
         };
         if !due {
             return;
@@ -266,6 +297,15 @@ impl CacheInner {
                 Ok(()) => bump(&slot.counters.promotions),
                 Err(e) => self.tier_failed(slot, "promote", key, &e),
             }
+        }
+    }
+
+    /// Saves the `AfterHits` counts with the disk store (when they changed), so that a
+    /// reopened cache goes on counting from them.
+    pub fn save_hit_counts(&self) -> Result<()> {
+        match (&self.promote_hits, &self.disk) {
+            (Some(sketch), Some(store)) => sketch.save(store),
+            _ => Ok(()),
         }
     }
 

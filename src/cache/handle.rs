@@ -239,10 +239,12 @@ impl Cache {
         Ok(())
     }
 
-    /// Flushes and closes this handle. The disk store closes when the last handle (and
-    /// any background refresh) is gone.
+    /// Flushes and closes this handle, saving the hit counts of `Promotion::AfterHits`
+    /// with the disk store. The disk store closes when the last handle (and any background
+    /// refresh) is gone.
     pub fn close(self) -> Result<()> {
-        self.flush()
+        self.flush()?;
+        self.inner.save_hit_counts()
     }
 
     /// Counters, per tier and overall, with operation latencies.
@@ -253,7 +255,10 @@ impl Cache {
             .iter()
             .map(|s| s.counters.snapshot(s.tier.kind(), s.tier.usage()))
             .collect();
-        self.inner.counters.snapshot(tiers)
+        let mut stats = self.inner.counters.snapshot(tiers);
+        stats.tag_lookups = self.inner.tags.lookups();
+        stats.tag_rows_pruned = self.inner.tags.pruned();
+        stats
     }
 
     /// [`Cache::stats`] in the Prometheus text format.

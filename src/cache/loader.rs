@@ -1,17 +1,16 @@
-//! Loading through the cache: `get_with`, `try_get_with` and refresh-ahead, with one loader
-//! run per key however many callers wait (see `flight`).
+//! Loading through the cache: `get_with` and `try_get_with`, with one loader run per key
+//! however many callers wait (see `flight`). Refresh-ahead is in `refresh`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
 
 use quanta::Instant;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cache::core::{CacheInner, Found};
+use crate::cache::core::CacheInner;
 use crate::cache::handle::{Cache, serialization};
 use crate::cache::load::LoadError;
 use crate::cache::load::{Leader, Outcome, Role};
@@ -19,7 +18,7 @@ use crate::cache::policy::InsertOptions;
 use crate::cache::stats::{Op, bump};
 
 /// Counts a loader panic when dropped during unwinding.
-struct PanicWatch<'a>(&'a AtomicU64);
+pub(crate) struct PanicWatch<'a>(pub &'a AtomicU64);
 
 impl Drop for PanicWatch<'_> {
     fn drop(&mut self) {
@@ -96,80 +95,8 @@ impl Cache {
         result
     }
 
-    /// [`Cache::get_with`] with refresh-ahead: when a hit has less than the configured
-    /// fraction of its TTL left ([`CacheBuilder::refresh_ahead`](crate::CacheBuilder::refresh_ahead)),
-    /// the current value is returned and `loader` runs on a background thread to replace it
-    /// (one refresh per key at a time). The loader must therefore be `Send + 'static`.
-    pub fn get_with_refresh<T, F>(
-        &self,
-        key: impl AsRef<[u8]>,
-        loader: F,
-    ) -> crate::error::Result<T>
-    where
-        T: Serialize + DeserializeOwned + Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
-    {
-        let key = key.as_ref();
-        let started = Instant::now();
-        self.inner.check_key(key)?;
-        if let Some((found, value)) = self.inner.lookup_decoded::<T>(key) {
-            if self.inner.wants_refresh(&found) {
-                self.refresh_in_background(key, &found, loader);
-            }
-            self.inner.record(Op::GetWith, started);
-            return Ok(value);
-        }
-        let result = match self.load_once(key, &InsertOptions::default(), || {
-            Ok::<T, Infallible>(loader())
-        }) {
-            Ok(value) => Ok(value),
-            Err(LoadError::Cache(e)) => Err(e),
-            Err(LoadError::Loader(never)) => match *never {},
-        };
-        self.inner.record(Op::GetWith, started);
-        result
-    }
-
-    /// Starts a background reload of `key` unless one is already running.
-    fn refresh_in_background<T, F>(&self, key: &[u8], found: &Found, loader: F)
-    where
-        T: Serialize + Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
-    {
-        let Some(leader) = self.inner.flights.try_lead(key) else {
-            return;
-        };
-        bump(&self.inner.counters.refreshes);
-        let mut options = InsertOptions::new();
-        if let Some(ttl) = found.ttl_ms {
-            options = options.ttl(Duration::from_millis(ttl));
-        }
-        let cache = self.clone();
-        let key = key.to_vec();
-        let spawned = std::thread::Builder::new()
-            .name("stratacache-refresh".into())
-            .spawn(move || {
-                let inner = &cache.inner;
-                bump(&inner.counters.loader_calls);
-                let value = {
-                    let _watch = PanicWatch(&inner.counters.loader_panics);
-                    loader()
-                };
-                if let Err(e) = inner.store_loaded(&key, &options, &value, leader) {
-                    bump(&inner.counters.errors);
-                    log::warn!(
-                        "stratacache: refresh of {:?} could not store its value: {e}",
-                        String::from_utf8_lossy(&key)
-                    );
-                }
-            });
-        if let Err(e) = spawned {
-            log::warn!("stratacache: could not start a refresh thread: {e}");
-        }
-    }
-
     /// The miss path: lead a flight and run the loader, or wait for the leader.
-    fn load_once<T, E, F>(
+    pub(crate) fn load_once<T, E, F>(
         &self,
         key: &[u8],
         options: &InsertOptions,

@@ -10,15 +10,18 @@ mod core;
 pub(crate) mod envelope;
 mod expiry;
 mod handle;
+mod hash;
 mod load;
 mod loader;
 mod loader_async;
 mod many;
 mod policy;
 mod promote;
+mod refresh;
 #[cfg(feature = "redis")]
 mod remote;
 mod stats;
+mod tag_rows;
 mod tags;
 pub(crate) mod tier;
 pub(crate) mod value_codec;

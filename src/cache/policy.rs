@@ -10,8 +10,11 @@ pub enum Promotion {
     /// On every lower-tier hit (the default).
     #[default]
     Always,
-    /// Once a key has been hit this many times in lower tiers (counted approximately,
-    /// per key hash, in memory).
+    /// Once a key has been hit this many times in lower tiers (1 to 15; `open()` refuses
+    /// more). Hits are counted approximately in a fixed 2 MiB frequency sketch that ages
+    /// (halves every count after each 2^20 lower-tier hits), saved with the disk store when
+    /// the cache closes; once a key has reached the count, each of its lower-tier hits
+    /// promotes it until its count ages below.
     AfterHits(u32),
     /// Never: each tier only holds what was written to it.
     Never,

@@ -92,5 +92,8 @@ impl Drop for CacheInner {
         if let Err(e) = self.flush_dirty() {
             log::error!("stratacache: moving write-back values down at drop failed: {e}");
         }
+        if let Err(e) = self.save_hit_counts() {
+            log::warn!("stratacache: could not save the hit counts of AfterHits: {e}");
+        }
     }
 }

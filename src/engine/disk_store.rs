@@ -274,6 +274,40 @@ impl DiskStore {
         self.inner.set_user_meta(name, value)
     }
 
+    /// One named number kept with the index (a point lookup: its cost does not grow with
+    /// the number of names).
+    pub fn user_meta_get(&self, name: &str) -> Result<Option<u64>> {
+        self.inner.user_meta_get(name)
+    }
+
+    /// Hands the named numbers whose names start with `prefix` to `visit`, in name order,
+    /// until it returns false (one read transaction; `visit` should not block).
+    pub fn visit_user_meta(
+        &self,
+        prefix: &str,
+        visit: impl FnMut(&str, u64) -> bool,
+    ) -> Result<()> {
+        self.inner.visit_user_meta(prefix, visit)
+    }
+
+    /// Sets the named numbers of `set` and removes those named in `remove`, in one durable
+    /// commit.
+    pub fn update_user_meta(&self, set: &[(&str, u64)], remove: &[&str]) -> Result<()> {
+        self.inner.update_user_meta(set, remove)
+    }
+
+    /// A named blob kept with the index, if one was saved.
+    pub fn user_blob(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.user_blob(name)
+    }
+
+    /// Saves a named blob with the index, replacing the previous one; durable when this
+    /// returns. Blobs are never evicted; their bytes count towards the capacity (they are
+    /// part of the index file).
+    pub fn set_user_blob(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.inner.set_user_blob(name, bytes)
+    }
+
     /// Removes `key`; true when a live value was removed.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool> {
         self.inner.remove(key.as_ref())

@@ -49,6 +49,7 @@ pub(crate) struct CacheCounters {
     pub loader_errors: AtomicU64,
     pub loader_panics: AtomicU64,
     pub refreshes: AtomicU64,
+    pub refreshes_dropped: AtomicU64,
     pub errors: AtomicU64,
     pub decode_errors: AtomicU64,
     pub stale_tags: AtomicU64,
@@ -153,10 +154,21 @@ pub struct CacheStats {
     pub loader_errors: u64,
     /// Loader runs that panicked.
     pub loader_panics: u64,
-    /// Background refresh-ahead reloads started.
+    /// Background refresh-ahead reloads started (queued for the cache's refresh threads).
     pub refreshes: u64,
+    /// Refresh-ahead reloads not started because the refresh queue was full (the hit was
+    /// served; a later hit of the key asks again).
+    #[serde(default)]
+    pub refreshes_dropped: u64,
     /// Values dropped because a tag they carry was invalidated.
     pub stale_by_tag: u64,
+    /// Tag generations read from the disk store: one point lookup per tag the cache did
+    /// not have in memory (opening reads none).
+    #[serde(default)]
+    pub tag_lookups: u64,
+    /// Tag generation rows pruned into their buckets' floors (past 65,536 rows).
+    #[serde(default)]
+    pub tag_rows_pruned: u64,
     /// Errors the cache absorbed (a failed tier, a value it did not write).
     pub errors: u64,
     /// Typed reads whose value did not decode as the type asked for (written as another
@@ -183,7 +195,10 @@ impl CacheCounters {
             loader_errors: load(&self.loader_errors),
             loader_panics: load(&self.loader_panics),
             refreshes: load(&self.refreshes),
+            refreshes_dropped: load(&self.refreshes_dropped),
             stale_by_tag: load(&self.stale_tags),
+            tag_lookups: 0,
+            tag_rows_pruned: 0,
             errors: load(&self.errors),
             decode_errors: load(&self.decode_errors),
             tiers,
@@ -332,6 +347,21 @@ impl CacheStats {
                 (
                     "{kind=\"panic\"}".to_string(),
                     self.loader_panics.to_string(),
+                ),
+            ],
+        );
+        family(
+            "cache_refreshes_total",
+            "counter",
+            "Refresh-ahead reloads, by result (dropped: the refresh queue was full).",
+            vec![
+                (
+                    "{result=\"started\"}".to_string(),
+                    self.refreshes.to_string(),
+                ),
+                (
+                    "{result=\"dropped\"}".to_string(),
+                    self.refreshes_dropped.to_string(),
                 ),
             ],
         );

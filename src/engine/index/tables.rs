@@ -4,8 +4,10 @@
 //! entries   key bytes          -> EntryLoc (32 bytes)
 //! expiry    (expires_at, key)  -> ()              only entries with an expiry
 //! segments  segment id (u32)   -> SegmentMeta (40 bytes)
-//! meta      name (&str)        -> u64             format version, settings, counters
+//! meta      name (&str)        -> u64             format version, settings, counters,
+//!                                                 `user:` rows of the layers above
 //! access_bits chunk (u32)      -> bytes           recently-read bits, saved at checkpoints
+//! user_blobs name (&str)       -> bytes           blobs of the layers above (hit sketch)
 //!
 //! EntryLoc (little-endian)
 //! offset size field
@@ -45,6 +47,8 @@ pub const SEGMENTS: TableDefinition<u32, SegmentMeta> = TableDefinition::new("se
 pub const ACCESS: TableDefinition<u32, &[u8]> = TableDefinition::new("access_bits");
 /// Format version, settings and lifetime counters.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Named blobs the layers above keep with the index (created by the first one saved).
+pub const USER_BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("user_blobs");
 
 /// Where an entry's record lives and what it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
