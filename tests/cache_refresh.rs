@@ -251,4 +251,5 @@ fn memory_entries(cache: &Cache) -> u64 {
         .tier(stratacache::TierKind::Memory)
         .unwrap()
         .entries
+        .expect("the memory tier knows its entries")
 }

@@ -37,6 +37,18 @@ impl Engine {
         w.segments().spoken_for_bytes() + self.fixed_files_bytes(w) + self.index_growth()
     }
 
+    /// [`Self::spoken_for_bytes`] when `incoming` bytes start a new segment: the active one
+    /// (by then one that eviction's second chances started) is sealed first, so the rest
+    /// of it is not spoken for.
+    fn spoken_for_with(&self, w: &WriterState, incoming: u64) -> u64 {
+        let sealed_room = if incoming > 0 {
+            w.segments().room_in_active()
+        } else {
+            0
+        };
+        self.spoken_for_bytes(w) - sealed_room + incoming
+    }
+
     /// Index, reserve and lock file.
     fn fixed_files_bytes(&self, w: &WriterState) -> u64 {
         self.index.file_len() + w.reserve_bytes() + self.lock_file_len()
@@ -57,7 +69,7 @@ impl Engine {
     pub fn make_room(&self, w: &mut WriterState, incoming: u64) -> Result<bool> {
         let budget = w.budget();
         let target = budget.saturating_sub(spare_bytes(w.segments().segment_size(), budget));
-        if self.spoken_for_bytes(w) + incoming <= target {
+        if self.spoken_for_with(w, incoming) <= target {
             return Ok(false);
         }
         self.evict_down_to(w, incoming, target)
@@ -107,7 +119,7 @@ impl Engine {
             let victims = w.segments().sealed_oldest_first();
             for id in victims {
                 // Drained segments left the accounting already; their files go at release.
-                if self.spoken_for_bytes(w) + incoming <= target {
+                if self.spoken_for_with(w, incoming) <= target {
                     return Ok(drained);
                 }
                 let mode = if second_chances {
