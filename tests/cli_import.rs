@@ -192,6 +192,8 @@ fn a_full_disk_evicts_and_the_import_goes_on() -> TestResult {
         assert_eq!(out.get_output().stdout, incompressible(i, 1 << 20), "{key}");
     }
     sc(&store).arg("verify").assert().success();
+    let stats = stdout_of(sc(&store).arg("stats"));
+    assert!(stats.contains("the file system holds only"), "{stats}");
     Ok(())
 }
 

@@ -188,12 +188,13 @@ fn tiers(snap: &Snapshot<'_>) -> String {
     let _ = write!(
         out,
         "disk_entries:{}\r\ndisk_live_bytes:{}\r\ndisk_bytes:{}\r\ndisk_capacity_bytes:{}\r\n\
-         disk_segments:{}\r\ndisk_evictions:{}\r\ndisk_expirations:{}\r\ndisk_corruptions:{}\r\n\
+         disk_effective_capacity_bytes:{}\r\ndisk_segments:{}\r\ndisk_evictions:{}\r\ndisk_expirations:{}\r\ndisk_corruptions:{}\r\n\
          durability:{}\r\n",
         disk.entries,
         disk.live_bytes,
         disk.disk_bytes,
         disk.capacity_bytes,
+        disk.effective_capacity_bytes,
         disk.segments,
         disk.evictions,
         disk.expirations,

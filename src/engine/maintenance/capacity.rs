@@ -69,7 +69,10 @@ impl Engine {
     pub fn make_room(&self, w: &mut WriterState, incoming: u64) -> Result<bool> {
         let budget = w.budget();
         let target = budget.saturating_sub(spare_bytes(w.segments().segment_size(), budget));
-        if self.spoken_for_with(w, incoming) <= target {
+        // A new segment must leave the spare; otherwise (at open, after a checkpoint) only
+        // the budget itself makes eviction start.
+        let trigger = if incoming > 0 { target } else { budget };
+        if self.spoken_for_with(w, incoming) <= trigger {
             return Ok(false);
         }
         self.evict_down_to(w, incoming, target)
@@ -178,10 +181,12 @@ impl Engine {
         kept + need <= w.budget()
     }
 
-    /// Evicts now if the store is over its capacity (at open, after a capacity change).
+    /// Evicts now if the store is over its budget (at open, after a capacity change),
+    /// looking at the file system first.
     pub fn enforce_capacity(&self) -> Result<()> {
         let mut w = self.writer.lock();
         if !w.is_poisoned() {
+            self.keep_to_file_system(&mut w);
             self.make_room(&mut w, 0)?;
         }
         Ok(())

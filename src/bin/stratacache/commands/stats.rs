@@ -31,11 +31,22 @@ fn human(s: &Stats) -> String {
     } else {
         String::new()
     };
+    // Below the capacity only while the file system holds less than it.
+    let capacity =
+        if s.effective_capacity_bytes > 0 && s.effective_capacity_bytes < s.capacity_bytes {
+            format!(
+                "{}  (the file system holds only {} of it now)",
+                human_size(s.capacity_bytes),
+                human_size(s.effective_capacity_bytes)
+            )
+        } else {
+            human_size(s.capacity_bytes)
+        };
     let lines = [
         ("entries", grouped(s.entries)),
         ("live data", human_size(s.live_bytes)),
         ("on disk", format!("{}{share}", human_size(s.disk_bytes))),
-        ("capacity", human_size(s.capacity_bytes)),
+        ("capacity", capacity),
         ("segments", grouped(s.segments)),
         ("hits", grouped(s.hits)),
         ("misses", grouped(s.misses)),
