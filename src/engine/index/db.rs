@@ -164,3 +164,35 @@ impl IndexDb {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic inside redb (a damaged file can cause one) becomes `Error::Index` naming the
+    /// file, for every way the engine reads the index: listing, stats and verify go through
+    /// `read` or `read_snapshot`.
+    #[test]
+    fn a_panic_while_reading_is_a_damaged_index_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.redb");
+        let db = IndexDb::open(&path, 1 << 20).unwrap();
+        let read = db.read(|_| -> Result<(), redb::Error> { panic!("damaged page") });
+        let snapshot = db.snapshot().unwrap();
+        let in_snapshot = db.read_snapshot(&snapshot, |_| -> Result<(), redb::Error> {
+            panic!("damaged page")
+        });
+        for result in [read, in_snapshot] {
+            match result {
+                Err(Error::Index { path: p, source }) => {
+                    assert_eq!(p, path);
+                    assert!(matches!(source, IndexError::Damaged("reading it")));
+                }
+                other => panic!("expected a damaged index error, got {other:?}"),
+            }
+        }
+        // The database goes on working after the caught panic.
+        db.write(true, |_| Ok(())).unwrap();
+        assert!(db.read(|_| Ok(())).is_ok());
+    }
+}
