@@ -129,6 +129,16 @@ pub enum Error {
         /// What would have been done.
         op: String,
     },
+    /// Redis refused this cache when it opened: a wrong ACL user or password, or a TLS
+    /// certificate one side does not accept. Every call would fail the same way, so the
+    /// cache does not open. Never carries a password.
+    #[error("Redis refused this cache when it opened: {reason}")]
+    RedisRefused {
+        /// The server's `host:port` (with Sentinel, the master's or a sentinel's).
+        address: String,
+        /// Why, naming the user and the address for a login failure.
+        reason: String,
+    },
     /// A server (`stratacache serve`) answered with an error.
     #[error("server at {}: {message}", socket.display())]
     Server {

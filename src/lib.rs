@@ -63,7 +63,7 @@ pub mod fuzzing;
 pub mod sim;
 
 #[cfg(feature = "redis")]
-pub use cache::{BreakerState, RedisConfig, RedisHealth, RedisTier};
+pub use cache::{BreakerState, RedisConfig, RedisHealth, RedisTier, RedisTls};
 pub use cache::{
     Cache, CacheBuilder, CacheStats, CachedBytes, Evictions, HistogramSnapshot, InsertOptions,
     LoadError, PayloadKind, Placement, Promotion, TierKind, TierStats, ValueCodec, WritePolicy,

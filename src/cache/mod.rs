@@ -36,4 +36,4 @@ pub use tier::{CachedBytes, Evictions, TierKind};
 pub use value_codec::{PayloadKind, ValueCodec};
 
 #[cfg(feature = "redis")]
-pub use tier::redis::{BreakerState, RedisConfig, RedisHealth, RedisTier};
+pub use tier::redis::{BreakerState, RedisConfig, RedisHealth, RedisTier, RedisTls};

@@ -6,7 +6,9 @@
 //! - `files`: what a store leaves in its directory;
 //! - `mount`: a real small file system (tmpfs) for disk-full tests;
 //! - `serve`: `stratacache serve` as a child process;
-//! - `redis_server` (feature `redis`): throwaway `redis-server` processes on loopback.
+//! - `redis_server` (feature `redis`): throwaway `redis-server` processes on loopback;
+//!   `redis_tls` a TLS server with certificates made by `openssl`, `redis_sentinel` a
+//!   master, a replica and three sentinels.
 //!
 //! Every test binary compiles all of it and uses only a part, so unused helpers are allowed.
 
@@ -16,7 +18,11 @@ pub mod cli;
 pub mod files;
 pub mod mount;
 #[cfg(feature = "redis")]
+pub mod redis_sentinel;
+#[cfg(feature = "redis")]
 pub mod redis_server;
+#[cfg(feature = "redis")]
+pub mod redis_tls;
 pub mod rng;
 pub mod serve;
 pub mod store;

@@ -18,6 +18,7 @@ pub fn command(dir: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stratacache"));
     cmd.env_remove("STRATACACHE_DIR")
         .env_remove("STRATACACHE_PASSWORD")
+        .env_remove("STRATACACHE_REDIS_PASSWORD")
         .arg("--dir")
         .arg(dir)
         .arg("serve")

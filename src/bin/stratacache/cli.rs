@@ -208,7 +208,11 @@ it: it answers what clients sent, flushes, removes the socket and exits 0.
 Examples:
   stratacache --dir /var/cache/ocr serve --memory 1GiB
   stratacache --dir /var/cache/ocr serve --listen 127.0.0.1:6380 --durability always
-  STRATACACHE_PASSWORD=s3cret stratacache --dir D serve --listen 0.0.0.0:6380")]
+  STRATACACHE_PASSWORD=s3cret stratacache --dir D serve --listen 0.0.0.0:6380
+  stratacache --dir D serve --redis rediss://redis.internal:6380 --redis-tls-ca ca.pem \\
+      --redis-user ocr --redis-password-file /run/secrets/redis
+  stratacache --dir D serve --redis-master mymaster \\
+      --redis-sentinel redis://10.0.0.1:26379 --redis-sentinel redis://10.0.0.2:26379")]
     Serve(ServeArgs),
 }
 
@@ -428,6 +432,9 @@ pub struct ServeArgs {
     /// Disconnect a client that has not read its replies for this long.
     #[arg(long, value_name = "DURATION", value_parser = parse_ttl, default_value = "30s")]
     pub reply_timeout: Duration,
+    /// The Redis tier.
+    #[command(flatten)]
+    pub redis: crate::redis_args::RedisArgs,
 }
 
 /// Arguments of `compact`.

@@ -11,6 +11,7 @@ mod nofollow;
 mod open;
 mod output;
 mod progress;
+mod redis_args;
 mod store;
 mod units;
 
@@ -25,11 +26,13 @@ use crate::open::Mode;
 use crate::store::Store;
 
 fn main() -> ExitCode {
-    diagnostics::install();
+    // Parsed before the quiet panic hook goes in: a panic in argument parsing (a bug) is
+    // printed by Rust's default hook, not swallowed.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return usage_error(err),
     };
+    diagnostics::install();
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(outcome)) => outcome.code(),
         Ok(Err(Fatal::BrokenPipe)) => ExitCode::SUCCESS,

@@ -37,6 +37,35 @@ fn password(args: &ServeArgs) -> Result<Option<String>, Fatal> {
     }
 }
 
+/// The builder with the Redis tier `--redis` asks for.
+#[cfg(feature = "redis")]
+fn with_redis(
+    builder: stratacache::CacheBuilder,
+    args: &ServeArgs,
+) -> Result<stratacache::CacheBuilder, Fatal> {
+    Ok(match args.redis.config()? {
+        Some(config) => {
+            eprintln!("stratacache: Redis tier at {config}");
+            builder.redis_config(config)
+        }
+        None => builder,
+    })
+}
+
+/// Without the `redis` feature a Redis tier cannot be had: say so.
+#[cfg(not(feature = "redis"))]
+fn with_redis(
+    builder: stratacache::CacheBuilder,
+    args: &ServeArgs,
+) -> Result<stratacache::CacheBuilder, Fatal> {
+    if args.redis.wanted() {
+        return Err(Fatal::msg(
+            "this stratacache was built without the Redis tier; build it with --features redis",
+        ));
+    }
+    Ok(builder)
+}
+
 /// Runs the server on the store in `dir`; returns after a clean shutdown.
 pub fn run(dir: &Path, store: StoreOptions, args: ServeArgs) -> CmdResult {
     let config = ServerConfig {
@@ -63,7 +92,7 @@ pub fn run(dir: &Path, store: StoreOptions, args: ServeArgs) -> CmdResult {
     if let Some(bytes) = store.capacity.filter(|_| is_new) {
         disk = disk.capacity_bytes(bytes);
     }
-    let cache = Cache::builder().memory(args.memory).disk(disk).open()?;
+    let cache = with_redis(Cache::builder().memory(args.memory).disk(disk), &args)?.open()?;
     if let Some(bytes) = store.capacity.filter(|_| !is_new)
         && let Some(disk) = cache.disk_store()
     {

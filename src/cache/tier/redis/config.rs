@@ -1,8 +1,12 @@
-//! Settings of the Redis tier.
+//! Settings of the Redis tier: where Redis is (one server, a Cluster, or a master found
+//! through Sentinel), who we are to it (ACL user and password, TLS), and how to behave when
+//! it is slow or down.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::cache::tier::redis::breaker::BreakerConfig;
+use crate::cache::tier::redis::tls::RedisTls;
 
 /// How to reach Redis and how to behave when it is slow or down.
 ///
@@ -13,10 +17,34 @@ use crate::cache::tier::redis::breaker::BreakerConfig;
 ///     .command_timeout(Duration::from_millis(100))
 ///     .ttl_cap(Duration::from_secs(24 * 3600));
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Managed and replicated deployments: TLS with an ACL user, or a master found through
+/// Sentinel.
+///
+/// ```
+/// # use stratacache::{RedisConfig, RedisTls};
+/// let managed = RedisConfig::new("rediss://cache.example.net:6380")
+///     .credentials("ocr-worker", std::env::var("REDIS_PASSWORD").unwrap_or_default())
+///     .tls(RedisTls::new().ca_file("/etc/ssl/redis-ca.pem"));
+/// let replicated = RedisConfig::sentinel(
+///     ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379", "redis://10.0.0.3:26379"],
+///     "mymaster",
+/// );
+/// ```
+///
+/// `Debug` never prints a password (from the URL or [`credentials`](Self::credentials)).
+#[derive(Clone)]
 pub struct RedisConfig {
+    /// The server's URL, a Cluster's seed nodes, or the sentinels' URLs.
     pub(crate) urls: Vec<String>,
     pub(crate) cluster: bool,
+    /// With Sentinel: the name of the master the sentinels watch.
+    pub(crate) sentinel_master: Option<String>,
+    /// The ACL user (`None`: the URL's, else `default`).
+    pub(crate) user: Option<String>,
+    /// The password (`None`: the URL's, if any).
+    pub(crate) password: Option<String>,
+    pub(crate) tls: Option<RedisTls>,
     pub(crate) key_prefix: String,
     pub(crate) pool_size: u32,
     pub(crate) connect_timeout: Duration,
@@ -35,6 +63,10 @@ impl RedisConfig {
         Self {
             urls: vec![url.into()],
             cluster: false,
+            sentinel_master: None,
+            user: None,
+            password: None,
+            tls: None,
             key_prefix: "stratacache:".into(),
             pool_size: 8,
             connect_timeout: Duration::from_millis(250),
@@ -52,6 +84,45 @@ impl RedisConfig {
         config.urls = urls.into_iter().map(Into::into).collect();
         config.cluster = true;
         config
+    }
+
+    /// A master found through Sentinel: `sentinels` are the sentinels' URLs
+    /// (`redis://host:26379`, `rediss://` for TLS; a password in a sentinel's URL is the
+    /// sentinels' own), `master_name` the name they monitor it by. Every new connection asks
+    /// the sentinels where the master is, so after a failover the tier writes to the new
+    /// master as soon as its circuit breaker lets a call through; the invalidation
+    /// subscription moves with it. [`credentials`](Self::credentials) and
+    /// [`tls`](Self::tls) apply to the master.
+    pub fn sentinel<S: Into<String>>(
+        sentinels: impl IntoIterator<Item = S>,
+        master_name: impl Into<String>,
+    ) -> Self {
+        let mut config = Self::new(String::new());
+        config.urls = sentinels.into_iter().map(Into::into).collect();
+        config.sentinel_master = Some(master_name.into());
+        config
+    }
+
+    /// Log in as ACL user `user` with `password` (overrides credentials in the URL). An
+    /// `AUTH` failure is reported naming the user and the address, never the password.
+    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Log in as the `default` user with `password` (Redis's `requirepass`).
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// TLS settings: trusted CA, client certificate. Connections use TLS when this is set
+    /// or the URL is `rediss://`; the server's certificate is always verified against the
+    /// host in the URL unless [`RedisTls::danger_accept_invalid_certs`] is set.
+    pub fn tls(mut self, tls: RedisTls) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Prefix of every key this cache stores (several caches can share one Redis).
@@ -144,5 +215,119 @@ impl RedisConfig {
         }
         pattern.push(b'*');
         pattern
+    }
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let urls: Vec<String> = self.urls.iter().map(|u| redact_url(u)).collect();
+        f.debug_struct("RedisConfig")
+            .field("urls", &urls)
+            .field("cluster", &self.cluster)
+            .field("sentinel_master", &self.sentinel_master)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .field("key_prefix", &self.key_prefix)
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .field("ttl_cap", &self.ttl_cap)
+            .field("compression_threshold", &self.compression_threshold)
+            .field("breaker", &self.breaker)
+            .field("invalidation", &self.invalidation)
+            .finish()
+    }
+}
+
+/// Where the tier connects, for logs and banners: `redis://host:port`, `cluster
+/// redis://a, redis://b`, `master "name" via sentinels redis://s1, ...`, with TLS and the
+/// user when set. Passwords are never printed.
+impl fmt::Display for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let urls: Vec<String> = self.urls.iter().map(|u| redact_url(u)).collect();
+        match (&self.sentinel_master, self.cluster) {
+            (Some(master), _) => write!(f, "master {master:?} via sentinels {}", urls.join(", "))?,
+            (None, true) => write!(f, "cluster {}", urls.join(", "))?,
+            (None, false) => write!(f, "{}", urls.join(", "))?,
+        }
+        if let Some(user) = &self.user {
+            write!(f, " as user {user:?}")?;
+        }
+        if let Some(tls) = &self.tls {
+            match (&tls.ca_file, tls.insecure) {
+                (_, true) => write!(f, " (TLS, certificates NOT verified)")?,
+                (Some(ca), false) => write!(f, " (TLS, CA {})", ca.display())?,
+                (None, false) => write!(f, " (TLS)")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `url` with the password of its user part (`scheme://user:password@host`) replaced by
+/// `<redacted>`, for logs and `Debug`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &rest[..at];
+    match userinfo.find(':') {
+        Some(colon) => format!(
+            "{}{}:<redacted>{}",
+            &url[..scheme_end],
+            &userinfo[..colon],
+            &rest[at..]
+        ),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(
+            redact_url("redis://alice:s3cret@127.0.0.1:6379/0"),
+            "redis://alice:<redacted>@127.0.0.1:6379/0"
+        );
+        assert_eq!(
+            redact_url("rediss://:p%40ss@host:6380"),
+            "rediss://:<redacted>@host:6380"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+        assert_eq!(redact_url("redis://bob@host/1"), "redis://bob@host/1");
+        let config = RedisConfig::new("redis://alice:s3cret@127.0.0.1:6379")
+            .credentials("bob", "hunter2")
+            .tls(RedisTls::new().ca_file("/ca.pem"));
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains("s3cret") && !printed.contains("hunter2"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("bob") && printed.contains("/ca.pem"),
+            "{printed}"
+        );
+        let shown = config.to_string();
+        assert_eq!(
+            shown,
+            "redis://alice:<redacted>@127.0.0.1:6379 as user \"bob\" (TLS, CA /ca.pem)"
+        );
+        let sentinel = RedisConfig::sentinel(["redis://:pw@127.0.0.1:26379"], "mymaster");
+        assert_eq!(
+            sentinel.to_string(),
+            "master \"mymaster\" via sentinels redis://:<redacted>@127.0.0.1:26379"
+        );
     }
 }

@@ -1,27 +1,32 @@
-//! Pooled connections to a standalone Redis or a Redis Cluster, with timeouts on connecting
-//! and on every command.
+//! Pooled connections to a standalone Redis (or the master Sentinel names) or a Redis
+//! Cluster, with timeouts on connecting and on every command.
 
 use std::time::{Duration, Instant};
 
-use redis::{ConnectionLike, RedisError, RedisResult, Value};
+use redis::{ConnectionLike, ErrorKind, RedisError, RedisResult, ServerErrorKind, Value};
 
 use crate::cache::tier::redis::config::RedisConfig;
+use crate::cache::tier::redis::target::{Target, refusal, tls_url, user_of};
+use crate::cache::tier::redis::tls::install_crypto_provider;
+use crate::error::{Error, Result};
 
 /// Makes standalone connections with the configured timeouts.
 pub struct SingleManager {
-    client: redis::Client,
+    target: Target,
+    /// The user connections log in as (for messages).
+    user: String,
     connect_timeout: Duration,
     command_timeout: Duration,
 }
 
-impl r2d2::ManageConnection for SingleManager {
+use r2d2::ManageConnection;
+
+impl ManageConnection for SingleManager {
     type Connection = SingleConn;
     type Error = RedisError;
 
     fn connect(&self) -> RedisResult<SingleConn> {
-        let conn = self
-            .client
-            .get_connection_with_timeout(self.connect_timeout)?;
+        let conn = self.target.connect(self.connect_timeout, &self.user)?;
         conn.set_read_timeout(Some(self.command_timeout))?;
         conn.set_write_timeout(Some(self.command_timeout))?;
         Ok(SingleConn {
@@ -67,7 +72,11 @@ impl SingleConn {
 impl ConnectionLike for SingleConn {
     fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
         self.set_read_timeout(self.command_timeout)?;
-        self.conn.req_packed_command(cmd)
+        let result = self.conn.req_packed_command(cmd);
+        if result.as_ref().is_err_and(is_read_only) {
+            self.poisoned = true;
+        }
+        result
     }
 
     fn req_packed_commands(
@@ -91,7 +100,13 @@ impl ConnectionLike for SingleConn {
             }
             Ok(replies)
         })();
-        if result.is_err() {
+        if result.as_ref().is_err()
+            || result.as_ref().is_ok_and(|replies| {
+                replies.iter().any(|v| {
+                    matches!(v, Value::ServerError(e) if e.kind() == Some(ServerErrorKind::ReadOnly))
+                })
+            })
+        {
             self.poisoned = true;
         }
         result
@@ -115,7 +130,7 @@ pub struct ClusterManager {
     client: redis::cluster::ClusterClient,
 }
 
-impl r2d2::ManageConnection for ClusterManager {
+impl ManageConnection for ClusterManager {
     type Connection = redis::cluster::ClusterConnection;
     type Error = RedisError;
 
@@ -170,26 +185,98 @@ fn pool_builder<M: r2d2::ManageConnection>(config: &RedisConfig) -> r2d2::Builde
         .connection_timeout(config.connect_timeout)
 }
 
-impl Pool {
-    /// Builds the pool without connecting: the cache opens while Redis is down.
-    pub fn new(config: &RedisConfig) -> RedisResult<Self> {
-        if config.cluster {
-            let client = redis::cluster::ClusterClient::builder(config.urls.clone())
-                .connection_timeout(config.connect_timeout)
-                .response_timeout(config.command_timeout)
-                .build()?;
-            Ok(Pool::Cluster(
-                pool_builder(config).build_unchecked(ClusterManager { client }),
+/// A Cluster client with the config's timeouts, credentials and TLS.
+fn cluster_client(config: &RedisConfig) -> Result<redis::cluster::ClusterClient> {
+    let urls: Vec<String> = config.urls.iter().map(|u| tls_url(u, config)).collect();
+    let mut builder = redis::cluster::ClusterClient::builder(urls)
+        .connection_timeout(config.connect_timeout)
+        .response_timeout(config.command_timeout);
+    if let Some(user) = &config.user {
+        builder = builder.username(user);
+    }
+    if let Some(password) = &config.password {
+        builder = builder.password(password);
+    }
+    if let Some(tls) = &config.tls {
+        install_crypto_provider();
+        builder = builder.tls(if tls.insecure {
+            redis::TlsMode::Insecure
+        } else {
+            redis::TlsMode::Secure
+        });
+        if let Some(certs) = tls.certificates()? {
+            builder = builder.certs(certs);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Config(format!("Redis Cluster: {e}")))
+}
+
+/// `PING`, checking that the connection may run commands (a server that wants a password
+/// answers `NOAUTH`, reported as a refused login of `user` at `address`).
+fn ping(conn: &mut dyn ConnectionLike, user: &str, address: &str) -> RedisResult<()> {
+    redis::cmd("PING").query::<()>(conn).map_err(|e| {
+        if e.code() == Some("NOAUTH") {
+            RedisError::from((
+                ErrorKind::AuthenticationFailed,
+                "login required",
+                format!(
+                    "user {user:?} could not log in at {address}: the server wants a password and none was given"
+                ),
             ))
         } else {
-            let url = config.urls.first().map(String::as_str).unwrap_or_default();
+            e
+        }
+    })
+}
+
+/// True for `READONLY`: the server we write to was a master and is a replica now (a
+/// failover happened); the connection must go, so that the next one asks where the master
+/// is.
+pub fn is_read_only(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly)
+}
+
+impl Pool {
+    /// Builds the pool and makes one connection to check that Redis accepts this
+    /// configuration: a refused login or TLS certificate is an error naming the user or
+    /// the certificate problem and the address, since every call would fail the same way.
+    /// Redis being down or slow is not an error: the cache opens without it.
+    pub fn open(config: &RedisConfig) -> Result<Self> {
+        let (pool, probe, address) = if config.cluster {
+            let manager = ClusterManager {
+                client: cluster_client(config)?,
+            };
+            let address = "the cluster's nodes".to_string();
+            let probe = manager
+                .connect()
+                .and_then(|mut c| ping(&mut c, &user_of(config), &address));
+            let pool = Pool::Cluster(pool_builder(config).build_unchecked(manager));
+            (pool, probe, address)
+        } else {
             let manager = SingleManager {
-                client: redis::Client::open(url)?,
+                target: Target::new(config)?,
+                user: user_of(config),
                 connect_timeout: config.connect_timeout,
                 command_timeout: config.command_timeout,
             };
-            Ok(Pool::Single(pool_builder(config).build_unchecked(manager)))
+            let address = manager.target.describe();
+            let probe = manager
+                .connect()
+                .and_then(|mut c| ping(&mut c, &manager.user, &address));
+            let pool = Pool::Single(pool_builder(config).build_unchecked(manager));
+            (pool, probe, address)
+        };
+        if let Err(e) = probe {
+            if let Some(reason) = refusal(&e) {
+                return Err(Error::RedisRefused { address, reason });
+            }
+            log::warn!(
+                "stratacache: Redis at {address} is not answering at open ({e}); opening without it"
+            );
         }
+        Ok(pool)
     }
 
     /// A connection, or an error once the connect timeout passed.

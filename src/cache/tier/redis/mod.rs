@@ -1,5 +1,6 @@
 //! The Redis tier (cargo feature `redis`): a cache tier shared by every process and host
-//! that uses the same Redis (standalone or Cluster) and key prefix, and its helpers: the
+//! that uses the same Redis (standalone, Sentinel or Cluster; TLS and ACL users) and key
+//! prefix, and its helpers: where connections go (`target`), TLS files, the
 //! circuit breaker and the health it reports, the value frame and the invalidation messages. The frame and the
 //! messages are built without the feature too (the fuzz targets decode them).
 
@@ -16,7 +17,11 @@ pub(crate) mod messages;
 #[cfg(feature = "redis")]
 pub(crate) mod pubsub;
 #[cfg(feature = "redis")]
+mod target;
+#[cfg(feature = "redis")]
 mod tier;
+#[cfg(feature = "redis")]
+mod tls;
 
 #[cfg(feature = "redis")]
 pub use breaker::BreakerState;
@@ -26,3 +31,5 @@ pub use config::RedisConfig;
 pub use health::RedisHealth;
 #[cfg(feature = "redis")]
 pub use tier::RedisTier;
+#[cfg(feature = "redis")]
+pub use tls::RedisTls;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::cache::tier::redis::config::RedisConfig;
 use crate::cache::tier::redis::messages::{Remote, decode};
+use crate::cache::tier::redis::target::{Target, user_of};
 
 /// Receives the changes other caches announce.
 pub type RemoteHook = Box<dyn Fn(Remote) + Send + Sync>;
@@ -29,8 +30,10 @@ pub fn spawn_subscriber(
 ) -> std::io::Result<()> {
     let (subscribed_tx, subscribed_rx) = std::sync::mpsc::sync_channel::<()>(1);
     let wait = config.connect_timeout + config.command_timeout;
-    // Pub/sub messages reach every node of a cluster, so one node is enough.
-    let url = config.urls.first().cloned().unwrap_or_default();
+    // Pub/sub messages reach every node of a cluster, so one node is enough. With Sentinel
+    // each reconnection asks for the master again, so the subscription follows a failover.
+    let target = subscriber_target(config)?;
+    let user = user_of(config);
     let channel = config.channel();
     let connect_timeout = config.connect_timeout;
     std::thread::Builder::new()
@@ -39,7 +42,8 @@ pub fn spawn_subscriber(
             let mut subscribed_before = false;
             while !stop.load(Ordering::Relaxed) {
                 let result = listen(
-                    &url,
+                    &target,
+                    &user,
                     &channel,
                     connect_timeout,
                     &stop,
@@ -79,16 +83,17 @@ pub fn spawn_subscriber(
 }
 
 /// Subscribes and delivers messages until `stop` or an error.
+#[allow(clippy::too_many_arguments)]
 fn listen(
-    url: &str,
+    target: &Target,
+    user: &str,
     channel: &str,
     connect_timeout: Duration,
     stop: &AtomicBool,
     on_subscribed: &mut dyn FnMut(),
     on_message: &mut dyn FnMut(&[u8]),
 ) -> redis::RedisResult<()> {
-    let client = redis::Client::open(url)?;
-    let mut conn = client.get_connection_with_timeout(connect_timeout)?;
+    let mut conn = target.connect(connect_timeout, user)?;
     let mut pubsub = conn.as_pubsub();
     pubsub.set_read_timeout(Some(POLL))?;
     pubsub.subscribe(channel)?;
@@ -101,4 +106,18 @@ fn listen(
         }
     }
     Ok(())
+}
+
+/// Where the subscriber connects: the standalone server or Sentinel's master, or for a
+/// Cluster its first seed node (with the same credentials and TLS).
+fn subscriber_target(config: &RedisConfig) -> std::io::Result<Target> {
+    let target = if config.cluster {
+        let mut single = config.clone();
+        single.cluster = false;
+        single.urls.truncate(1);
+        Target::new(&single)
+    } else {
+        Target::new(config)
+    };
+    target.map_err(std::io::Error::other)
 }

@@ -10,7 +10,7 @@ use redis::{RedisError, RedisResult, Value};
 use crate::cache::tier::Blob;
 use crate::cache::tier::redis::breaker::{Breaker, Transition};
 use crate::cache::tier::redis::config::RedisConfig;
-use crate::cache::tier::redis::conn::{Conn, Pool};
+use crate::cache::tier::redis::conn::{Conn, Pool, is_read_only};
 use crate::cache::tier::redis::frame::{FRAME_HEADER_LEN, FramedValue, decode_frame, encode_frame};
 use crate::cache::tier::redis::health::RedisHealth;
 use crate::cache::tier::redis::messages::{Remote, encode};
@@ -54,7 +54,7 @@ impl RedisTier {
         clock: Arc<dyn Clock>,
         on_remote: Arc<OnceLock<RemoteHook>>,
     ) -> Result<Self> {
-        let pool = Pool::new(&config).map_err(|e| redis_err("connect", &e))?;
+        let pool = Pool::open(&config)?;
         let instance = ahash::RandomState::new().hash_one(std::time::SystemTime::now());
         let stop = Arc::new(AtomicBool::new(false));
         if config.invalidation {
@@ -329,7 +329,8 @@ fn run(conn: &mut Conn, pipe: &redis::Pipeline) -> RedisResult<Vec<Value>> {
 /// Failures that mean Redis is unreachable or too slow (they trip the breaker); other
 /// errors (a wrong type under one key, say) do not.
 fn is_outage(e: &RedisError) -> bool {
-    e.is_io_error()
+    is_read_only(e)
+        || e.is_io_error()
         || e.is_timeout()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
