@@ -15,7 +15,11 @@
 //!    Redis is dead and whose circuit breaker is open vs the same cache shape with no Redis
 //!    configured. Target: time <= 1.5.
 //!
-//! 4. `order_redis_vs_disk` (for information): a memory miss with the default order
+//! 4. `redis_hit_tls`: the same `get_bytes` hit over TLS (rustls, kept pooled connections)
+//!    vs over plain TCP, one `redis-server` listening on both ports, same values. Target:
+//!    >= 0.8x the rate (time <= 1.25).
+//!
+//! 5. `order_redis_vs_disk` (for information): a memory miss with the default order
 //!    memory -> redis -> disk (served by Redis) vs `tier_order([Memory, Disk, Redis])` (served
 //!    by disk), same values in both.
 //!
@@ -28,6 +32,9 @@
 #[path = "../tests/common/redis_server.rs"]
 mod redis_server;
 
+#[path = "../tests/common/redis_tls.rs"]
+mod redis_tls;
+
 #[path = "common/pairs.rs"]
 mod pairs;
 
@@ -39,7 +46,10 @@ use pairs::{Pair, quick, run_pairs};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use redis_server::{RedisServer, redis_available};
-use stratacache::{Cache, DiskStore, InsertOptions, Placement, Promotion, RedisConfig, TierKind};
+use redis_tls::TlsRedisServer;
+use stratacache::{
+    Cache, DiskStore, InsertOptions, Placement, Promotion, RedisConfig, RedisTls, TierKind,
+};
 
 const VALUE_SIZE: usize = 4096;
 
@@ -146,6 +156,22 @@ fn bench_redis(c: &mut Criterion) {
         assert!(with_dead.get_bytes(k).unwrap().is_some());
     }
 
+    // 4: one server on a TLS port and a plain port; a cache on each, same prefix.
+    let tls_server = TlsRedisServer::start_both(&[]);
+    let over = |url: String, tls: bool| {
+        let mut config = RedisConfig::new(url).key_prefix("tls:");
+        if tls {
+            config = config.tls(RedisTls::new().ca_file(&tls_server.certs.ca));
+        }
+        Cache::builder().redis_config(config).open().unwrap()
+    };
+    let over_tls = over(tls_server.url(), true);
+    let plain_port = tls_server.plain_port.expect("a plain port");
+    let over_plain = over(format!("redis://127.0.0.1:{plain_port}"), false);
+    for (i, k) in keys.iter().enumerate() {
+        over_plain.insert_bytes(k, &value(i as u64)).unwrap();
+    }
+
     let key = |i: u64| keys[(i as usize * 7919) % keys.len()].as_str();
     let pairs = vec![
         Pair {
@@ -218,6 +244,19 @@ fn bench_redis(c: &mut Criterion) {
                         .unwrap();
                     black_box(v.len());
                 }
+            }),
+        },
+        Pair {
+            group: "redis_hit_tls",
+            target: "<= 1.25 (>= 0.8x rate)",
+            ops_per_round: 2000,
+            cache: Box::new(|i| {
+                let v = over_tls.get_bytes(key(i)).unwrap().unwrap();
+                black_box(v[0]);
+            }),
+            baseline: Box::new(|i| {
+                let v = over_plain.get_bytes(key(i)).unwrap().unwrap();
+                black_box(v[0]);
             }),
         },
         Pair {

@@ -21,6 +21,8 @@ pub struct OpenOptions {
     pub default_ttl: Option<Duration>,
     /// Whether values are lz4-compressed on disk (local mode; a server has its own).
     pub compression: stratacache::Compression,
+    /// A Redis tier (local mode; a server has its own, `serve --redis`).
+    pub redis: Option<stratacache::RedisConfig>,
 }
 
 /// Capacity of a store created without one: 10 GiB.
@@ -123,6 +125,14 @@ impl Backend {
     /// when another process holds it without serving it.
     pub fn open(dir: &Path, options: &OpenOptions) -> Result<Backend> {
         if let Some(remote) = Self::served(dir)? {
+            if options.redis.is_some() {
+                return Err(Error::InvalidInput(
+                    "a stratacache server holds this directory; redis= applies only when \
+                     this process opens the store itself (give the server its Redis tier: \
+                     stratacache serve --redis URL)"
+                        .into(),
+                ));
+            }
             if let Some(bytes) = options.capacity {
                 remote.set_capacity_if_different(bytes)?;
             }
@@ -141,6 +151,9 @@ impl Backend {
         }
         if let Some(ttl) = options.default_ttl {
             builder = builder.default_ttl(ttl);
+        }
+        if let Some(redis) = &options.redis {
+            builder = builder.redis_config(redis.clone());
         }
         let cache = match builder.open() {
             Err(locked @ Error::Locked { .. }) => {

@@ -14,6 +14,7 @@ use crate::backend::{OpenOptions, Value};
 use crate::errors::{self, Kind, raise};
 use crate::handle::Handle;
 use crate::keys::KeyIter;
+use crate::redis_options::RedisOptions;
 use crate::values::{Codecs, Serializer};
 
 /// The memory tier budget when `memory=` is not given: 64 MiB.
@@ -55,7 +56,8 @@ impl PyCache {
     /// `str` are stored; `compression` (`"lz4"` or None) whether values are compressed on
     /// disk (lz4 saves 2.5-3.5x on OCR text; None makes large reads and writes faster).
     #[new]
-    #[pyo3(signature = (directory, *, capacity=None, memory=None, default_ttl=None, serializer="json", compression=Some("lz4")))]
+    #[pyo3(signature = (directory, *, capacity=None, memory=None, default_ttl=None, serializer="json", compression=Some("lz4"), redis=None, redis_master=None, redis_user=None, redis_password=None, redis_ca=None, redis_cert=None, redis_key=None, redis_prefix="stratacache:"))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         directory: PathBuf,
@@ -64,7 +66,26 @@ impl PyCache {
         default_ttl: Option<&Bound<'_, PyAny>>,
         serializer: &str,
         compression: Option<&str>,
+        redis: Option<&Bound<'_, PyAny>>,
+        redis_master: Option<String>,
+        redis_user: Option<String>,
+        redis_password: Option<String>,
+        redis_ca: Option<PathBuf>,
+        redis_cert: Option<PathBuf>,
+        redis_key: Option<PathBuf>,
+        redis_prefix: &str,
     ) -> PyResult<Self> {
+        let redis = RedisOptions {
+            redis,
+            master: redis_master,
+            user: redis_user,
+            password: redis_password,
+            ca: redis_ca,
+            cert: redis_cert,
+            key: redis_key,
+            prefix: redis_prefix.to_string(),
+        }
+        .config()?;
         let compression = match compression {
             Some("lz4") => stratacache::Compression::Lz4,
             None => stratacache::Compression::None,
@@ -79,6 +100,7 @@ impl PyCache {
             capacity: args::size(capacity, "capacity")?,
             memory: args::size(memory, "memory")?.unwrap_or(DEFAULT_MEMORY),
             default_ttl: args::ttl(default_ttl, "default_ttl")?,
+            redis,
         };
         let codecs = Codecs::new(py, Serializer::from_name(serializer)?)?;
         let handle = Handle::open(py, directory, &options)?;

@@ -9,6 +9,7 @@ mod cache;
 mod errors;
 mod handle;
 mod keys;
+mod redis_options;
 mod values;
 
 use pyo3::prelude::*;

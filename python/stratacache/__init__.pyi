@@ -14,6 +14,7 @@ from typing import (
     Literal,
     Mapping,
     Optional,
+    Sequence,
     TypeVar,
     Union,
     overload,
@@ -56,6 +57,14 @@ class Cache:
         default_ttl: Optional[Seconds] = None,
         serializer: Literal["json", "pickle"] = "json",
         compression: Optional[Literal["lz4"]] = "lz4",
+        redis: Union[str, Sequence[str], None] = None,
+        redis_master: Optional[str] = None,
+        redis_user: Optional[str] = None,
+        redis_password: Optional[str] = None,
+        redis_ca: Union[str, "PathLike[str]", None] = None,
+        redis_cert: Union[str, "PathLike[str]", None] = None,
+        redis_key: Union[str, "PathLike[str]", None] = None,
+        redis_prefix: str = "stratacache:",
     ) -> None: ...
     @property
     def directory(self) -> str: ...

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::redis_server::{RedisServer, free_port};
+use super::redis_server::{RedisServer, free_port, tool_available};
 
 /// The master's name the sentinels know.
 pub const MASTER_NAME: &str = "mymaster";
@@ -16,21 +16,7 @@ pub const MASTER_NAME: &str = "mymaster";
 /// True when `redis-sentinel` can be run; a loud SKIP otherwise, a panic when
 /// `STRATACACHE_REQUIRE_REDIS=1`.
 pub fn sentinel_available(test: &str) -> bool {
-    let found = Command::new("redis-sentinel")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        if std::env::var("STRATACACHE_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
-            panic!("{test}: redis-sentinel is not installed, and STRATACACHE_REQUIRE_REDIS=1");
-        }
-        eprintln!(
-            "\n*** SKIP {test}: redis-sentinel not found (apt-get install -y redis-sentinel) ***\n"
-        );
-    }
-    found
+    tool_available("redis-sentinel", "redis-sentinel", test)
 }
 
 /// A master, a replica and three sentinels.

@@ -20,7 +20,13 @@ pub struct RedisServer {
 /// True when `redis-server` can be run. When it cannot, prints a loud SKIP, or panics
 /// when `STRATACACHE_REQUIRE_REDIS=1` (CI).
 pub fn redis_available(test: &str) -> bool {
-    let found = Command::new("redis-server")
+    tool_available("redis-server", "redis-server", test)
+}
+
+/// True when `tool --version` runs. When it does not, prints a loud SKIP naming the Debian
+/// `package` that has it, or panics when `STRATACACHE_REQUIRE_REDIS=1` (CI).
+pub fn tool_available(tool: &str, package: &str, test: &str) -> bool {
+    let found = Command::new(tool)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -28,13 +34,31 @@ pub fn redis_available(test: &str) -> bool {
         .is_ok_and(|s| s.success());
     if !found {
         if std::env::var("STRATACACHE_REQUIRE_REDIS").is_ok_and(|v| v == "1") {
-            panic!("{test}: redis-server is not installed, and STRATACACHE_REQUIRE_REDIS=1");
+            panic!("{test}: {tool} is not installed, and STRATACACHE_REQUIRE_REDIS=1");
         }
         eprintln!(
-            "\n*** SKIP {test}: redis-server not found (install it, e.g. apt-get install -y redis-server) ***\n"
+            "\n*** SKIP {test}: {tool} not found (install it, e.g. apt-get install -y {package}) ***\n"
         );
     }
     found
+}
+
+/// Waits up to 10 s until `ready()`; false as soon as `child` exits, or at the deadline.
+pub fn wait_until_ready(child: &mut Option<Child>, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if ready() {
+            return true;
+        }
+        let exited = child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+        if exited {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -46,39 +70,95 @@ pub fn free_port() -> u16 {
 }
 
 impl RedisServer {
-    /// Starts a server with persistence off, plus `extra` arguments.
+    /// Starts a server with persistence off, plus `extra` arguments, on a free port (another
+    /// one if that port is taken by the time the server binds it).
     pub fn start(extra: &[&str]) -> Self {
-        Self::start_on(free_port(), extra)
+        for _ in 0..5 {
+            if let Some(server) = Self::try_start_on(free_port(), extra) {
+                return server;
+            }
+        }
+        panic!("redis-server did not start on any of 5 free ports")
     }
 
-    /// Starts a server on `port` with persistence off, plus `extra` arguments.
+    /// Starts a server on `port` with persistence off, plus `extra` arguments; panics with
+    /// the server's log when it does not answer.
     pub fn start_on(port: u16, extra: &[&str]) -> Self {
+        let mut server = Self::new(port, extra);
+        if !server.spawn_and_wait() {
+            panic!(
+                "redis-server on port {port} did not answer PING; its log:\n{}",
+                server.log()
+            );
+        }
+        server
+    }
+
+    /// Starts a server on `port`, or `None` (after printing its log) when it exits or does
+    /// not answer within 10 s, e.g. because the port was taken meanwhile.
+    pub fn try_start_on(port: u16, extra: &[&str]) -> Option<Self> {
+        let mut server = Self::new(port, extra);
+        if server.spawn_and_wait() {
+            return Some(server);
+        }
+        eprintln!(
+            "redis-server on port {port} did not start; trying another port. Its log:\n{}",
+            server.log()
+        );
+        None
+    }
+
+    fn new(port: u16, extra: &[&str]) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
-        let mut server = Self {
+        Self {
             child: None,
             port,
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             _tmp: Some(tmp),
-        };
-        server.spawn();
-        server
+        }
+    }
+
+    /// The server's log (its standard output).
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default()
     }
 
     fn spawn(&mut self) {
+        assert!(
+            self.spawn_and_wait(),
+            "redis-server on port {} did not answer PING; its log:\n{}",
+            self.port,
+            self.log()
+        );
+    }
+
+    /// Starts the process and waits for `PING`; false (the process killed) if it exits or
+    /// does not answer within 10 s.
+    fn spawn_and_wait(&mut self) -> bool {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("redis.log"))
+            .expect("redis log file");
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .args(&self.extra)
-            .stdout(Stdio::null())
+            .stdout(log)
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server");
         self.child = Some(child);
-        wait_for_ping(self.port);
+        let port = self.port;
+        if wait_until_ready(&mut self.child, || ping(port)) {
+            return true;
+        }
+        self.kill();
+        false
     }
 
     /// `redis://127.0.0.1:PORT`.
@@ -144,22 +224,13 @@ impl Drop for RedisServer {
     }
 }
 
-fn wait_for_ping(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// True when a server on `port` answers `PING`.
+fn ping(port: u16) -> bool {
     let url = format!("redis://127.0.0.1:{port}");
-    loop {
-        let pong = redis::Client::open(url.as_str())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-        if pong.is_ok() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "redis-server on port {port} did not answer PING"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    redis::Client::open(url.as_str())
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+        .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+        .is_ok()
 }
 
 /// A free port P on 127.0.0.1 whose cluster bus port P + 10000 is free too.
@@ -187,26 +258,26 @@ impl RedisCluster {
     /// `redis-cli --cluster create`, and waits until every node says `cluster_state:ok`.
     pub fn start() -> Self {
         let mut ports = Vec::new();
-        for _ in 0..3 {
+        let mut nodes = Vec::new();
+        while nodes.len() < 3 {
+            // A port (or its bus port) taken between the check and the bind: another pair.
             let port = free_cluster_port(&ports);
             ports.push(port);
+            let node = RedisServer::try_start_on(
+                port,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                ],
+            );
+            nodes.extend(node);
+            assert!(ports.len() < 10, "no cluster node started on 10 port pairs");
         }
-        let nodes: Vec<RedisServer> = ports
-            .iter()
-            .map(|&port| {
-                RedisServer::start_on(
-                    port,
-                    &[
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        "nodes.conf",
-                        "--cluster-node-timeout",
-                        "2000",
-                    ],
-                )
-            })
-            .collect();
+        let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
         let cluster = Self { nodes };
         let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let out = Command::new("redis-cli")

@@ -6,9 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use super::redis_server::free_port;
+use super::redis_server::{free_port, wait_until_ready};
 
 /// PEM files made for one test.
 pub struct TlsCerts {
@@ -37,6 +36,21 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 impl TlsCerts {
+    /// A placeholder with no files (what a failed start leaves behind).
+    fn make_empty() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let none = dir.path().join("none");
+        Self {
+            ca: none.clone(),
+            server_cert: none.clone(),
+            server_key: none.clone(),
+            client_cert: none.clone(),
+            client_key: none.clone(),
+            other_ca: none,
+            _dir: dir,
+        }
+    }
+
     /// Makes the CAs and the certificates (RSA 2048, valid two days).
     pub fn make() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -139,8 +153,25 @@ impl TlsRedisServer {
         Self::spawn(false, true, extra)
     }
 
+    /// Starts the server on free ports, on others if those were taken by the time it
+    /// bound them (5 tries).
     fn spawn(require_client_cert: bool, plain: bool, extra: &[&str]) -> Self {
-        let certs = TlsCerts::make();
+        let mut certs = TlsCerts::make();
+        for _ in 0..5 {
+            match Self::try_spawn(certs, require_client_cert, plain, extra) {
+                Ok(server) => return server,
+                Err(back) => certs = *back,
+            }
+        }
+        panic!("the TLS redis-server did not start on any of 5 free ports")
+    }
+
+    fn try_spawn(
+        certs: TlsCerts,
+        require_client_cert: bool,
+        plain: bool,
+        extra: &[&str],
+    ) -> Result<Self, Box<TlsCerts>> {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let plain_port = plain.then(free_port);
@@ -165,27 +196,31 @@ impl TlsRedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server");
-        let server = Self {
+        let mut server = Self {
             child: Some(child),
             port,
             plain_port,
             certs,
             _dir: dir,
         };
-        server.wait_ready();
-        server
+        if server.wait_ready() {
+            return Ok(server);
+        }
+        eprintln!("the TLS redis-server on port {port} did not start; trying another port");
+        server.kill();
+        // Hand the certificates back for the next try (Drop only kills the process).
+        let certs = std::mem::replace(&mut server.certs, TlsCerts::make_empty());
+        Err(Box::new(certs))
     }
 
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.try_cli(&["PING"]).as_deref() != Some("PONG") {
-            assert!(
-                Instant::now() < deadline,
-                "TLS redis-server on port {} did not answer PING",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    /// Waits up to 10 s for `PING` over TLS; false if the server exited or never answered.
+    fn wait_ready(&mut self) -> bool {
+        let mut child = self.child.take();
+        let ready = wait_until_ready(&mut child, || {
+            self.try_cli(&["PING"]).as_deref() == Some("PONG")
+        });
+        self.child = child;
+        ready
     }
 
     /// `rediss://127.0.0.1:PORT`.

@@ -213,7 +213,7 @@ Examples:
       --redis-user ocr --redis-password-file /run/secrets/redis
   stratacache --dir D serve --redis-master mymaster \\
       --redis-sentinel redis://10.0.0.1:26379 --redis-sentinel redis://10.0.0.2:26379")]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 }
 
 impl Command {

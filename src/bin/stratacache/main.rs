@@ -12,6 +12,7 @@ mod open;
 mod output;
 mod progress;
 mod redis_args;
+mod secrets;
 mod store;
 mod units;
 
@@ -60,7 +61,7 @@ fn run(cli: Cli) -> CmdResult {
             max_value_size: cli.max_value_size,
             shared_group: cli.shared_group,
         };
-        return commands::serve::run(&cli.store_dir, store, args);
+        return commands::serve::run(&cli.store_dir, store, *args);
     }
     let mode = if cli.command.creates_store() {
         Mode::CreateIfMissing

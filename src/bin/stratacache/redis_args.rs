@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+#[cfg(feature = "redis")]
 use crate::exit::Fatal;
 
 /// The Redis tier under the server's memory and disk tiers (off unless `--redis` or
@@ -80,23 +81,12 @@ impl RedisArgs {
     /// The password from the file or the environment, if any.
     #[cfg(feature = "redis")]
     fn password(&self) -> Result<Option<String>, Fatal> {
-        if let Some(file) = &self.redis_password_file {
-            let text = std::fs::read_to_string(file).map_err(|e| Fatal::io("read", file, e))?;
-            let first = text.lines().next().unwrap_or("").to_string();
-            if first.is_empty() {
-                return Err(Fatal::msg(format!(
-                    "the Redis password file {} is empty",
-                    file.display()
-                )));
-            }
-            return Ok(Some(first));
-        }
-        match &self.redis_password_env {
-            Some(p) if p.is_empty() => {
-                Err(Fatal::msg("STRATACACHE_REDIS_PASSWORD is set but empty"))
-            }
-            other => Ok(other.clone()),
-        }
+        crate::secrets::read_secret(
+            self.redis_password_file.as_deref(),
+            self.redis_password_env.as_ref(),
+            "STRATACACHE_REDIS_PASSWORD",
+            "the Redis password",
+        )
     }
 
     /// The Redis tier's configuration, or `None` without `--redis`/`--redis-sentinel`.

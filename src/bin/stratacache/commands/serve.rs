@@ -8,6 +8,7 @@ use stratacache::{Cache, DiskStore, Sharing};
 
 use crate::cli::{DurabilityArg, ServeArgs};
 use crate::exit::{CmdResult, Fatal, Outcome};
+use crate::secrets::read_secret;
 
 /// The store's settings from the global options.
 pub struct StoreOptions {
@@ -20,21 +21,12 @@ pub struct StoreOptions {
 }
 
 fn password(args: &ServeArgs) -> Result<Option<String>, Fatal> {
-    if let Some(file) = &args.password_file {
-        let text = std::fs::read_to_string(file).map_err(|e| Fatal::io("read", file, e))?;
-        let first = text.lines().next().unwrap_or("").to_string();
-        if first.is_empty() {
-            return Err(Fatal::msg(format!(
-                "the password file {} is empty",
-                file.display()
-            )));
-        }
-        return Ok(Some(first));
-    }
-    match &args.password_env {
-        Some(p) if p.is_empty() => Err(Fatal::msg("STRATACACHE_PASSWORD is set but empty")),
-        other => Ok(other.clone()),
-    }
+    read_secret(
+        args.password_file.as_deref(),
+        args.password_env.as_ref(),
+        "STRATACACHE_PASSWORD",
+        "the password",
+    )
 }
 
 /// The builder with the Redis tier `--redis` asks for.
