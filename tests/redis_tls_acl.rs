@@ -10,7 +10,7 @@ use stratacache::{Cache, Error, RedisConfig, RedisTls, TierKind};
 
 mod common;
 use common::redis_server::{RedisServer, redis_available};
-use common::redis_tls::TlsRedisServer;
+use common::redis_tls::{TlsRedisCluster, TlsRedisServer};
 use common::serve::{Served, command};
 
 /// A cache with only a memory tier over Redis (each one a separate "host").
@@ -94,6 +94,42 @@ fn tls_with_the_right_ca_serves_and_a_wrong_ca_is_refused() {
     let e =
         open(RedisConfig::new(server.url()).tls(RedisTls::new().ca_file(&missing))).unwrap_err();
     assert!(e.to_string().contains("missing.pem"), "{e}");
+}
+
+#[test]
+fn a_tls_cluster_serves_and_a_wrong_ca_is_refused() {
+    if !redis_available("a_tls_cluster_serves_and_a_wrong_ca_is_refused") {
+        return;
+    }
+    let cluster = TlsRedisCluster::start();
+    let config = RedisConfig::cluster(cluster.urls())
+        .key_prefix("tlsc:")
+        .tls(RedisTls::new().ca_file(&cluster.certs.ca));
+    let a = open(config.clone()).unwrap();
+    let b = open(config).unwrap();
+    // Keys in every slot range: each node is reached over TLS.
+    for i in 0..60 {
+        a.insert_bytes(format!("doc/{i}"), format!("value {i}").as_bytes())
+            .unwrap();
+    }
+    for i in 0..60 {
+        let got = b
+            .get_bytes(format!("doc/{i}"))
+            .unwrap()
+            .expect("a Redis hit");
+        assert_eq!(&got[..], format!("value {i}").as_bytes());
+    }
+    assert_eq!(b.stats().tier(TierKind::Redis).unwrap().hits, 60);
+    let holders = cluster
+        .nodes
+        .iter()
+        .filter(|n| n.cli(&["DBSIZE"]) != "0")
+        .count();
+    assert_eq!(holders, 3, "the values are spread over the three nodes");
+    let wrong =
+        RedisConfig::cluster(cluster.urls()).tls(RedisTls::new().ca_file(&cluster.certs.other_ca));
+    let message = refused(open(wrong));
+    assert!(message.contains("CA"), "{message}");
 }
 
 #[test]

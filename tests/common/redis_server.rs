@@ -234,7 +234,7 @@ fn ping(port: u16) -> bool {
 }
 
 /// A free port P on 127.0.0.1 whose cluster bus port P + 10000 is free too.
-fn free_cluster_port(taken: &[u16]) -> u16 {
+pub fn free_cluster_port(taken: &[u16]) -> u16 {
     for _ in 0..1000 {
         let port = free_port();
         if port > 55_000 || taken.contains(&port) {

@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use super::redis_server::{free_port, wait_until_ready};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::redis_server::{free_cluster_port, free_port, wait_until_ready};
 
 /// PEM files made for one test.
 pub struct TlsCerts {
@@ -36,21 +39,6 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 impl TlsCerts {
-    /// A placeholder with no files (what a failed start leaves behind).
-    fn make_empty() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let none = dir.path().join("none");
-        Self {
-            ca: none.clone(),
-            server_cert: none.clone(),
-            server_key: none.clone(),
-            client_cert: none.clone(),
-            client_key: none.clone(),
-            other_ca: none,
-            _dir: dir,
-        }
-    }
-
     /// Makes the CAs and the certificates (RSA 2048, valid two days).
     pub fn make() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -75,7 +63,12 @@ impl TlsCerts {
                 ],
             );
         }
-        for (name, usage) in [("server", "serverAuth"), ("client", "clientAuth")] {
+        // The server certificate is a client certificate too: cluster nodes present it to
+        // each other on the cluster bus (`tls-cluster yes`).
+        for (name, usage) in [
+            ("server", "serverAuth,clientAuth"),
+            ("client", "clientAuth"),
+        ] {
             openssl(
                 d,
                 &[
@@ -137,7 +130,7 @@ pub struct TlsRedisServer {
     pub port: u16,
     /// The plain port, when started with one.
     pub plain_port: Option<u16>,
-    pub certs: TlsCerts,
+    pub certs: Arc<TlsCerts>,
     _dir: tempfile::TempDir,
 }
 
@@ -156,25 +149,32 @@ impl TlsRedisServer {
     /// Starts the server on free ports, on others if those were taken by the time it
     /// bound them (5 tries).
     fn spawn(require_client_cert: bool, plain: bool, extra: &[&str]) -> Self {
-        let mut certs = TlsCerts::make();
+        let certs = Arc::new(TlsCerts::make());
         for _ in 0..5 {
-            match Self::try_spawn(certs, require_client_cert, plain, extra) {
-                Ok(server) => return server,
-                Err(back) => certs = *back,
+            let started = Self::try_start(
+                certs.clone(),
+                free_port(),
+                plain.then(free_port),
+                require_client_cert,
+                extra,
+            );
+            if let Some(server) = started {
+                return server;
             }
         }
         panic!("the TLS redis-server did not start on any of 5 free ports")
     }
 
-    fn try_spawn(
-        certs: TlsCerts,
+    /// Starts a server with `certs` on TLS port `port` (and plain `plain_port`), or `None`
+    /// when it exits or does not answer within 10 s (a port taken meanwhile).
+    pub fn try_start(
+        certs: Arc<TlsCerts>,
+        port: u16,
+        plain_port: Option<u16>,
         require_client_cert: bool,
-        plain: bool,
         extra: &[&str],
-    ) -> Result<Self, Box<TlsCerts>> {
+    ) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let plain_port = plain.then(free_port);
         let child = Command::new("redis-server")
             .args(["--port", &plain_port.unwrap_or(0).to_string()])
             .args(["--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -204,13 +204,10 @@ impl TlsRedisServer {
             _dir: dir,
         };
         if server.wait_ready() {
-            return Ok(server);
+            return Some(server);
         }
         eprintln!("the TLS redis-server on port {port} did not start; trying another port");
-        server.kill();
-        // Hand the certificates back for the next try (Drop only kills the process).
-        let certs = std::mem::replace(&mut server.certs, TlsCerts::make_empty());
-        Err(Box::new(certs))
+        None
     }
 
     /// Waits up to 10 s for `PING` over TLS; false if the server exited or never answered.
@@ -264,5 +261,84 @@ impl TlsRedisServer {
 impl Drop for TlsRedisServer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A 3-node Redis Cluster that speaks only TLS, between nodes too (`tls-cluster yes`);
+/// every node is killed when this is dropped.
+pub struct TlsRedisCluster {
+    pub nodes: Vec<TlsRedisServer>,
+    pub certs: Arc<TlsCerts>,
+}
+
+impl TlsRedisCluster {
+    /// Starts three TLS nodes, joins them with `redis-cli --tls --cluster create`, and
+    /// waits until every node says `cluster_state:ok`.
+    pub fn start() -> Self {
+        let certs = Arc::new(TlsCerts::make());
+        let mut tried = Vec::new();
+        let mut nodes = Vec::new();
+        while nodes.len() < 3 {
+            let port = free_cluster_port(&tried);
+            tried.push(port);
+            let node = TlsRedisServer::try_start(
+                certs.clone(),
+                port,
+                None,
+                false,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--tls-cluster",
+                    "yes",
+                ],
+            );
+            nodes.extend(node);
+            assert!(
+                tried.len() < 10,
+                "no TLS cluster node started on 10 port pairs"
+            );
+        }
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let out = Command::new("redis-cli")
+            .arg("--tls")
+            .arg("--cacert")
+            .arg(&certs.ca)
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run redis-cli --cluster create");
+        assert!(
+            out.status.success(),
+            "redis-cli --tls --cluster create failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for node in &nodes {
+            while !node.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok") {
+                assert!(
+                    Instant::now() < deadline,
+                    "TLS cluster node {} not ok",
+                    node.port
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Self { nodes, certs }
+    }
+
+    /// `rediss://127.0.0.1:PORT` of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(TlsRedisServer::url).collect()
     }
 }

@@ -255,7 +255,8 @@ fn tls_refusal(e: &RedisError) -> Option<String> {
 }
 
 /// Why Redis refused this configuration (a login or a certificate), if it did: such a
-/// failure is the same on every call, unlike an outage.
+/// failure is the same on every call, unlike an outage. Cluster clients report failures of
+/// their own (the node connections' errors are in the text), so the text is read too.
 pub fn refusal(e: &RedisError) -> Option<String> {
     match e.kind() {
         ErrorKind::AuthenticationFailed | ErrorKind::InvalidClientConfig => Some(
@@ -263,6 +264,13 @@ pub fn refusal(e: &RedisError) -> Option<String> {
                 .map(str::to_string)
                 .unwrap_or_else(|| e.to_string()),
         ),
-        _ => None,
+        _ => {
+            let text = e.to_string();
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("wrongpass") || lower.contains("authentication failed") {
+                return Some(format!("login refused: {text}"));
+            }
+            tls_refusal(e).map(|reason| format!("TLS failed: {reason}"))
+        }
     }
 }
