@@ -162,3 +162,100 @@ fn gets_answer_and_writes_follow_a_sentinel_failover() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `keyspace_hits` in a server's `INFO stats`.
+fn keyspace_hits(group: &SentinelGroup, port: u16) -> u64 {
+    group
+        .cli(port, &["INFO", "stats"])
+        .lines()
+        .find_map(|l| l.strip_prefix("keyspace_hits:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("keyspace_hits in INFO stats")
+}
+
+#[test]
+fn reads_go_to_a_replica_when_asked_and_to_the_master_when_it_is_gone() {
+    let test = "reads_go_to_a_replica_when_asked_and_to_the_master_when_it_is_gone";
+    if !redis_available(test) || !sentinel_available(test) {
+        return;
+    }
+    let mut group = SentinelGroup::start();
+    let writer = Cache::builder()
+        .redis_config(config(&group))
+        .open()
+        .unwrap();
+    let keys: Vec<String> = (0..40).map(|i| format!("scan/{i}")).collect();
+    for key in &keys {
+        writer.insert_bytes(key, &value(key, 0)).unwrap();
+    }
+    assert_eq!(group.cli(group.master_port(), &["WAIT", "1", "2000"]), "1");
+    let reader = Cache::builder()
+        .memory(1 << 20)
+        .redis_config(config(&group).read_from_replicas(true))
+        .open()
+        .unwrap();
+    let (master, replica) = (group.master_port(), group.replica_port());
+    let (master_before, replica_before) = (
+        keyspace_hits(&group, master),
+        keyspace_hits(&group, replica),
+    );
+    for key in &keys[..20] {
+        let got = reader
+            .get_bytes(key)
+            .unwrap()
+            .expect("read from the replica");
+        assert_eq!(got.to_vec(), value(key, 0));
+    }
+    assert_eq!(keyspace_hits(&group, replica) - replica_before, 20);
+    assert_eq!(keyspace_hits(&group, master) - master_before, 0);
+
+    // No replica any more: reads go to the master, none fails or misses.
+    group.kill_replica();
+    for key in &keys[20..] {
+        let got = reader
+            .get_bytes(key)
+            .unwrap()
+            .expect("read from the master");
+        assert_eq!(got.to_vec(), value(key, 0));
+    }
+    assert_eq!(keyspace_hits(&group, master) - master_before, 20);
+}
+
+#[test]
+fn serve_finds_the_master_through_sentinel() {
+    let test = "serve_finds_the_master_through_sentinel";
+    if !redis_available(test) || !sentinel_available(test) {
+        return;
+    }
+    let group = SentinelGroup::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut args = vec![
+        "--redis-master",
+        group.master_name(),
+        "--redis-prefix",
+        "srv:",
+    ];
+    let urls = group.sentinel_urls();
+    for url in &urls {
+        args.extend(["--redis-sentinel", url.as_str()]);
+    }
+    let mut served = common::serve::Served::start(&store, &args);
+    let mut conn = served.connection();
+    redis::cmd("SET")
+        .arg("page:1")
+        .arg("through sentinel")
+        .query::<()>(&mut conn)
+        .unwrap();
+    // The server's values live under its own prefix on the master the sentinels named.
+    assert_eq!(
+        group.cli(group.master_port(), &["EXISTS", "srv:v:page:1"]),
+        "1"
+    );
+    let (status, stderr) = served.signal_and_wait(libc::SIGTERM);
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("master \"mymaster\" via sentinels"),
+        "{stderr}"
+    );
+}

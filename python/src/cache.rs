@@ -56,7 +56,7 @@ impl PyCache {
     /// `str` are stored; `compression` (`"lz4"` or None) whether values are compressed on
     /// disk (lz4 saves 2.5-3.5x on OCR text; None makes large reads and writes faster).
     #[new]
-    #[pyo3(signature = (directory, *, capacity=None, memory=None, default_ttl=None, serializer="json", compression=Some("lz4"), redis=None, redis_master=None, redis_user=None, redis_password=None, redis_ca=None, redis_cert=None, redis_key=None, redis_prefix="stratacache:"))]
+    #[pyo3(signature = (directory, *, capacity=None, memory=None, default_ttl=None, serializer="json", compression=Some("lz4"), redis=None, redis_master=None, redis_user=None, redis_password=None, redis_ca=None, redis_cert=None, redis_key=None, redis_prefix="stratacache:", redis_read_from_replicas=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -74,6 +74,7 @@ impl PyCache {
         redis_cert: Option<PathBuf>,
         redis_key: Option<PathBuf>,
         redis_prefix: &str,
+        redis_read_from_replicas: bool,
     ) -> PyResult<Self> {
         let redis = RedisOptions {
             redis,
@@ -84,6 +85,7 @@ impl PyCache {
             cert: redis_cert,
             key: redis_key,
             prefix: redis_prefix.to_string(),
+            read_from_replicas: redis_read_from_replicas,
         }
         .config()?;
         let compression = match compression {

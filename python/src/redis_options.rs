@@ -22,6 +22,8 @@ pub struct RedisOptions<'py> {
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub prefix: String,
+    /// With sentinels: read from replicas.
+    pub read_from_replicas: bool,
 }
 
 fn invalid(message: impl Into<String>) -> PyErr {
@@ -57,7 +59,14 @@ impl RedisOptions<'_> {
             (None, 1) => RedisConfig::new(urls[0].clone()),
             (None, _) => RedisConfig::cluster(urls),
         };
-        config = config.key_prefix(self.prefix);
+        if self.read_from_replicas && self.master.is_none() {
+            return Err(invalid(
+                "redis_read_from_replicas needs Sentinel (redis_master= and the sentinels' URLs)",
+            ));
+        }
+        config = config
+            .key_prefix(self.prefix)
+            .read_from_replicas(self.read_from_replicas);
         let password = self
             .password
             .or_else(|| std::env::var("STRATACACHE_REDIS_PASSWORD").ok())

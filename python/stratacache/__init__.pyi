@@ -65,6 +65,7 @@ class Cache:
         redis_cert: Union[str, "PathLike[str]", None] = None,
         redis_key: Union[str, "PathLike[str]", None] = None,
         redis_prefix: str = "stratacache:",
+        redis_read_from_replicas: bool = False,
     ) -> None: ...
     @property
     def directory(self) -> str: ...

@@ -151,6 +151,11 @@ impl SentinelGroup {
         }
     }
 
+    /// Kills the replica (SIGKILL).
+    pub fn kill_replica(&mut self) {
+        self.replica.kill();
+    }
+
     /// The new master's port once a sentinel names the replica and the replica says it is
     /// a master; `None` before.
     pub fn poll_failover(&self) -> Option<u16> {

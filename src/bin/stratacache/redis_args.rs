@@ -32,6 +32,10 @@ pub struct RedisArgs {
         requires = "redis_sentinels"
     )]
     pub master: Option<String>,
+    /// With --redis-sentinel: read from a replica of the master (values another host just
+    /// changed may be stale for the replication lag; see docs/cache.md).
+    #[arg(long = "redis-read-from-replicas", requires = "redis_sentinels")]
+    pub read_from_replicas: bool,
     /// Log in to Redis as this ACL user (with the password from --redis-password-file or
     /// STRATACACHE_REDIS_PASSWORD).
     #[arg(long = "redis-user", value_name = "USER")]
@@ -107,7 +111,9 @@ impl RedisArgs {
                 "--redis was given more than once: add --redis-cluster for a Cluster's seed nodes",
             ));
         };
-        config = config.key_prefix(self.redis_prefix.clone());
+        config = config
+            .key_prefix(self.redis_prefix.clone())
+            .read_from_replicas(self.read_from_replicas);
         match (&self.redis_user, self.password()?) {
             (Some(user), Some(password)) => config = config.credentials(user.clone(), password),
             (None, Some(password)) => config = config.password(password),

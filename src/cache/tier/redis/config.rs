@@ -45,6 +45,8 @@ pub struct RedisConfig {
     /// The password (`None`: the URL's, if any).
     pub(crate) password: Option<String>,
     pub(crate) tls: Option<RedisTls>,
+    /// With Sentinel: reads go to a replica.
+    pub(crate) replica_reads: bool,
     pub(crate) key_prefix: String,
     pub(crate) pool_size: u32,
     pub(crate) connect_timeout: Duration,
@@ -67,6 +69,7 @@ impl RedisConfig {
             user: None,
             password: None,
             tls: None,
+            replica_reads: false,
             key_prefix: "stratacache:".into(),
             pool_size: 8,
             connect_timeout: Duration::from_millis(250),
@@ -122,6 +125,20 @@ impl RedisConfig {
     /// host in the URL unless [`RedisTls::danger_accept_invalid_certs`] is set.
     pub fn tls(mut self, tls: RedisTls) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// With [`sentinel`](Self::sentinel): send reads (`get`, `get_many`) to a replica of the
+    /// master, chosen at random among those the sentinels list, to take load off the master
+    /// (default off). A read falls back to the master when no replica answers. **Staleness:**
+    /// replication is asynchronous, so right after any cache writes a key a replica may still
+    /// return the previous value (or none), for as long as the replica lags (usually
+    /// milliseconds, seconds under load). A cache that reads such a value keeps it in its
+    /// memory tier until it expires, is evicted, or the next change to that key is announced,
+    /// so leave this off for keys that are overwritten with different values; it suits
+    /// write-once values such as OCR results keyed by content.
+    pub fn read_from_replicas(mut self, enabled: bool) -> Self {
+        self.replica_reads = enabled;
         self
     }
 
@@ -228,6 +245,7 @@ impl fmt::Debug for RedisConfig {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("tls", &self.tls)
+            .field("replica_reads", &self.replica_reads)
             .field("key_prefix", &self.key_prefix)
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
@@ -253,6 +271,9 @@ impl fmt::Display for RedisConfig {
         }
         if let Some(user) = &self.user {
             write!(f, " as user {user:?}")?;
+        }
+        if self.replica_reads && self.sentinel_master.is_some() {
+            write!(f, ", reading from replicas")?;
         }
         if let Some(tls) = &self.tls {
             match (&tls.ca_file, tls.insecure) {

@@ -279,6 +279,24 @@ impl Pool {
         Ok(pool)
     }
 
+    /// With Sentinel and [`RedisConfig::read_from_replicas`]: a pool of connections to the
+    /// master's replicas, for reads. Not probed: reads fall back to the master when no
+    /// replica answers.
+    pub fn replicas(config: &RedisConfig) -> Result<Option<Self>> {
+        if !config.replica_reads || config.sentinel_master.is_none() {
+            return Ok(None);
+        }
+        let manager = SingleManager {
+            target: Target::replicas(config)?,
+            user: user_of(config),
+            connect_timeout: config.connect_timeout,
+            command_timeout: config.command_timeout,
+        };
+        Ok(Some(Pool::Single(
+            pool_builder(config).build_unchecked(manager),
+        )))
+    }
+
     /// A connection, or an error once the connect timeout passed.
     pub fn get(&self) -> RedisResult<Conn> {
         let unavailable = |e: r2d2::Error| {

@@ -32,6 +32,16 @@ impl Target {
     /// The standalone server or Sentinel master of `config` (TLS files are read now; an
     /// unreadable one is an error naming it). Nothing is connected yet.
     pub fn new(config: &RedisConfig) -> Result<Self> {
+        Self::with_role(config, SentinelServerType::Master)
+    }
+
+    /// The replicas of `config`'s Sentinel master: each new connection goes to one of them,
+    /// chosen at random among those the sentinels list as up.
+    pub fn replicas(config: &RedisConfig) -> Result<Self> {
+        Self::with_role(config, SentinelServerType::Replica)
+    }
+
+    fn with_role(config: &RedisConfig, role: SentinelServerType) -> Result<Self> {
         let certs = match &config.tls {
             Some(tls) => {
                 install_crypto_provider();
@@ -55,11 +65,15 @@ impl Target {
                 Ok(Target::Fixed(client.map_err(|e| invalid(url, e))?))
             }
             Some(master) => {
-                let client = sentinel_client(config, master, certs)?;
+                let of = match role {
+                    SentinelServerType::Replica => "replicas of",
+                    _ => "master",
+                };
+                let client = sentinel_client(config, master, certs, role)?;
                 let sentinels: Vec<String> = config.urls.iter().map(|u| redact_url(u)).collect();
                 Ok(Target::Sentinel {
                     client: Mutex::new(client),
-                    described: format!("master {master:?} of sentinels {}", sentinels.join(", ")),
+                    described: format!("{} {master:?} of sentinels {}", of, sentinels.join(", ")),
                 })
             }
         }
@@ -148,6 +162,7 @@ fn sentinel_client(
     config: &RedisConfig,
     master: &str,
     certs: Option<TlsCertificates>,
+    role: SentinelServerType,
 ) -> Result<SentinelClient> {
     let invalid = |what: String| Error::Config(format!("Sentinel {what}"));
     let mut addrs = Vec::new();
@@ -181,8 +196,8 @@ fn sentinel_client(
         }
     };
     let insecure = config.tls.as_ref().is_some_and(|t| t.insecure);
-    let mut builder = SentinelClientBuilder::new(addrs, master, SentinelServerType::Master)
-        .map_err(|e| invalid(format!("{e}")))?;
+    let mut builder =
+        SentinelClientBuilder::new(addrs, master, role).map_err(|e| invalid(format!("{e}")))?;
     if let Some(user) = &config.user {
         builder = builder.set_client_to_redis_username(user);
     }

@@ -34,6 +34,8 @@ const RAISE_TAG: &str = "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1])
 pub struct RedisTier {
     config: RedisConfig,
     pool: Pool,
+    /// With Sentinel and replica reads: connections to the master's replicas.
+    replicas: Option<Pool>,
     breaker: Breaker,
     clock: Arc<dyn Clock>,
     /// Random id of this cache in invalidation messages.
@@ -55,6 +57,7 @@ impl RedisTier {
         on_remote: Arc<OnceLock<RemoteHook>>,
     ) -> Result<Self> {
         let pool = Pool::open(&config)?;
+        let replicas = Pool::replicas(&config)?;
         let instance = ahash::RandomState::new().hash_one(std::time::SystemTime::now());
         let stop = Arc::new(AtomicBool::new(false));
         if config.invalidation {
@@ -66,6 +69,7 @@ impl RedisTier {
             breaker: Breaker::new(config.breaker),
             config,
             pool,
+            replicas,
             clock,
             instance,
             stop,
@@ -169,6 +173,25 @@ impl RedisTier {
         if announce && let Some(msg) = self.message(&Remote::Key(key.to_vec())) {
             pipe.publish(self.config.channel(), msg).ignore();
         }
+    }
+
+    /// A read: from a replica when replica reads are on and one answers, else as
+    /// [`call`](Self::call) on the master. A replica's failure does not count towards the
+    /// breaker (the master may be fine); while the breaker is open nothing is tried.
+    fn read<T>(&self, op: &str, f: impl Fn(&mut Conn) -> RedisResult<T>) -> Result<T> {
+        if let Some(replicas) = &self.replicas {
+            if !self.breaker.allow() {
+                return Err(Error::RedisUnavailable { op: op.to_string() });
+            }
+            match replicas.get().and_then(|mut conn| f(&mut conn)) {
+                Ok(value) => return Ok(value),
+                Err(e) if !is_outage(&e) => return Err(redis_err(op, &e)),
+                Err(e) => {
+                    log::debug!("stratacache: no replica answered {op} ({e}); asking the master")
+                }
+            }
+        }
+        self.call(op, f)
     }
 
     fn write(&self, op: &str, pipe: &redis::Pipeline) -> Result<()> {
@@ -351,7 +374,7 @@ impl Tier for RedisTier {
 
     fn get(&self, key: &[u8]) -> Result<Option<TierValue>> {
         let rkey = self.config.value_key(key);
-        let reply = self.call("get", |conn| {
+        let reply = self.read("get", |conn| {
             redis::cmd("GET")
                 .arg(&rkey)
                 .query::<Option<Vec<u8>>>(conn.like())
@@ -372,7 +395,7 @@ impl Tier for RedisTier {
             return Ok(Vec::new());
         }
         let rkeys: Vec<Vec<u8>> = keys.iter().map(|k| self.config.value_key(k)).collect();
-        let replies = self.call("get_many", |conn| match conn {
+        let replies = self.read("get_many", |conn| match conn {
             // One MGET (keys of other types read as nil).
             Conn::Single(c) => redis::cmd("MGET")
                 .arg(&rkeys)
