@@ -114,6 +114,10 @@ pub fn user_of(config: &RedisConfig) -> String {
     if let Some(user) = &config.user {
         return user.clone();
     }
+    if config.sentinel_master.is_some() {
+        // The URLs are the sentinels': their user is not the master's.
+        return "default".to_string();
+    }
     config
         .urls
         .first()
