@@ -259,3 +259,33 @@ fn serve_finds_the_master_through_sentinel() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_password_protected_master_is_found_and_logged_in_to() {
+    let test = "a_password_protected_master_is_found_and_logged_in_to";
+    if !redis_available(test) || !sentinel_available(test) {
+        return;
+    }
+    let group = SentinelGroup::start_with_password(Some("sentinel-pw-1"));
+    let cache = Cache::builder()
+        .redis_config(config(&group).password("sentinel-pw-1"))
+        .open()
+        .unwrap();
+    cache.insert_bytes("doc/1", b"behind a password").unwrap();
+    assert_eq!(
+        group.cli(group.master_port(), &["EXISTS", "sen:v:doc/1"]),
+        "1"
+    );
+    // Without the password, or with a wrong one: refused at open, naming the user and the
+    // master, never the password.
+    for config in [config(&group), config(&group).password("wrong-pw-2")] {
+        let message = match Cache::builder().redis_config(config).open() {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("opened without the right password"),
+        };
+        eprintln!("{message}");
+        assert!(message.contains("\"default\""), "{message}");
+        assert!(message.contains("mymaster"), "{message}");
+        assert!(!message.contains("pw-"), "{message}");
+    }
+}

@@ -26,12 +26,25 @@ pub struct SentinelGroup {
     sentinels: Vec<(Child, u16)>,
     _dir: tempfile::TempDir,
     master_port: u16,
+    /// The `requirepass` of the master and the replica, when started with one.
+    password: Option<String>,
 }
 
 /// `redis-cli -p PORT ARGS...` on loopback; its trimmed output (empty on failure).
 fn cli(port: u16, args: &[&str]) -> String {
+    cli_auth(port, None, args)
+}
+
+/// `redis-cli -p PORT [-a PASSWORD] ARGS...` on loopback; its trimmed output (empty on
+/// failure). redis-cli exits 0 on an error reply: that reply is the output.
+fn cli_auth(port: u16, password: Option<&str>, args: &[&str]) -> String {
+    let auth: Vec<&str> = match password {
+        Some(password) => vec!["--no-auth-warning", "-a", password],
+        None => Vec::new(),
+    };
     Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(&auth)
         .args(args)
         .stderr(Stdio::null())
         .output()
@@ -54,9 +67,48 @@ impl SentinelGroup {
     /// Starts everything and waits (30 s at most) until the replica is in sync and every
     /// sentinel sees the replica and the two other sentinels.
     pub fn start() -> Self {
-        let master = RedisServer::start(&[]);
+        Self::start_with_password(None)
+    }
+
+    /// [`Self::start`], with `requirepass` (and `masterauth`) on the master and the replica
+    /// when `password` is given; the sentinels get `sentinel auth-pass` (the sentinels
+    /// themselves take no password). Ready in about 2 s: the master does not wait the
+    /// default 5 s for more replicas before a diskless sync, and the sentinels start once
+    /// the replica is in sync, so the master's first `INFO` (sentinels repeat it only every
+    /// 10 s) already lists the replica.
+    pub fn start_with_password(password: Option<&str>) -> Self {
+        let no_delay = ["--repl-diskless-sync-delay", "0"];
+        let master = RedisServer::start(&no_delay);
         let master_port = master.port;
-        let replica = RedisServer::start(&["--replicaof", "127.0.0.1", &master_port.to_string()]);
+        let replica = RedisServer::start(&[
+            no_delay[0],
+            no_delay[1],
+            "--replicaof",
+            "127.0.0.1",
+            &master_port.to_string(),
+        ]);
+        if let Some(password) = password {
+            // Set after the start (RedisServer's readiness PING carries no password);
+            // masterauth first, so the replica's next link to the master authenticates.
+            for port in [replica.port, master_port] {
+                for setting in ["masterauth", "requirepass"] {
+                    let reply = cli(port, &["CONFIG", "SET", setting, password]);
+                    assert_eq!(reply, "OK", "CONFIG SET {setting} on port {port}: {reply}");
+                }
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !cli_auth(replica.port, password, &["INFO", "replication"])
+            .contains("master_link_status:up")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the replica on port {} did not sync with the master on port {master_port} \
+                 in 10 s",
+                replica.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let mut sentinels = Vec::new();
         for i in 0..3 {
@@ -71,14 +123,18 @@ impl SentinelGroup {
                      sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
                      sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                      sentinel failover-timeout {MASTER_NAME} 5000\n\
-                     sentinel parallel-syncs {MASTER_NAME} 1\n",
-                    sentinel_dir.display()
+                     sentinel parallel-syncs {MASTER_NAME} 1\n{}",
+                    sentinel_dir.display(),
+                    password
+                        .map(|p| format!("sentinel auth-pass {MASTER_NAME} {p}\n"))
+                        .unwrap_or_default()
                 ),
             )
             .unwrap();
+            let log = std::fs::File::create(sentinel_dir.join("sentinel.log")).expect("log");
             let child = Command::new("redis-sentinel")
                 .arg(&conf)
-                .stdout(Stdio::null())
+                .stdout(log)
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("start redis-sentinel");
@@ -90,6 +146,7 @@ impl SentinelGroup {
             sentinels,
             _dir: dir,
             master_port,
+            password: password.map(str::to_string),
         };
         group.wait_ready();
         group
@@ -98,20 +155,40 @@ impl SentinelGroup {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let replica_up =
-                cli(self.replica.port, &["INFO", "replication"]).contains("master_link_status:up");
-            let sentinels_ready = self.sentinels.iter().all(|(_, port)| {
-                let reply = cli(*port, &["SENTINEL", "master", MASTER_NAME]);
-                field(&reply, "num-other-sentinels").as_deref() == Some("2")
-                    && field(&reply, "num-slaves").as_deref() == Some("1")
+            let replica_up = self
+                .cli(self.replica.port, &["INFO", "replication"])
+                .contains("master_link_status:up");
+            let seen: Vec<(u16, Option<String>, Option<String>)> = self
+                .sentinels
+                .iter()
+                .map(|(_, port)| {
+                    let reply = cli(*port, &["SENTINEL", "master", MASTER_NAME]);
+                    let others = field(&reply, "num-other-sentinels");
+                    (*port, others, field(&reply, "num-slaves"))
+                })
+                .collect();
+            let sentinels_ready = seen.iter().all(|(_, others, slaves)| {
+                others.as_deref() == Some("2") && slaves.as_deref() == Some("1")
             });
             if replica_up && sentinels_ready {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "the Sentinel group was not ready in 30 s (replica in sync: {replica_up})"
-            );
+            if Instant::now() >= deadline {
+                let logs: String = (0..self.sentinels.len())
+                    .map(|i| {
+                        let log = self._dir.path().join(format!("sentinel-{i}/sentinel.log"));
+                        format!(
+                            "--- sentinel {i}:\n{}\n",
+                            std::fs::read_to_string(log).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "the Sentinel group was not ready in 30 s (replica in sync: {replica_up}; \
+                     per sentinel (port, num-other-sentinels, num-slaves), 2 and 1 wanted: \
+                     {seen:?})\n{logs}"
+                );
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -139,9 +216,38 @@ impl SentinelGroup {
         self.replica.port
     }
 
-    /// Runs `redis-cli` against `port`; its trimmed output.
+    /// The password of the master and the replica, when started with one.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// `redis://[:PASSWORD@]127.0.0.1:PORT` of the first master.
+    pub fn master_url(&self) -> String {
+        self.url(self.master_port)
+    }
+
+    /// `redis://[:PASSWORD@]127.0.0.1:PORT` of the replica.
+    pub fn replica_url(&self) -> String {
+        self.url(self.replica.port)
+    }
+
+    fn url(&self, port: u16) -> String {
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{port}"),
+            None => format!("redis://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Runs `redis-cli` against `port` (with the password, unless `port` is a sentinel's);
+    /// its trimmed output.
     pub fn cli(&self, port: u16, args: &[&str]) -> String {
-        cli(port, args)
+        let sentinel = self.sentinels.iter().any(|(_, p)| *p == port);
+        let password = if sentinel {
+            None
+        } else {
+            self.password.as_deref()
+        };
+        cli_auth(port, password, args)
     }
 
     /// Kills the master (SIGKILL).
@@ -166,7 +272,7 @@ impl SentinelGroup {
                 .nth(1)
                 == Some(replica.as_str())
         });
-        let promoted = cli(self.replica.port, &["ROLE"]).lines().next() == Some("master");
+        let promoted = self.cli(self.replica.port, &["ROLE"]).lines().next() == Some("master");
         (named && promoted).then_some(self.replica.port)
     }
 

@@ -86,12 +86,25 @@ impl Target {
             Target::Fixed(client) => client.clone(),
             Target::Sentinel { client, described } => client.lock().get_client().map_err(|e| {
                 // Not knowing the master is an outage (the breaker backs off), unless the
-                // sentinels or the master refused our login or certificate.
+                // sentinels or the master refused our login or certificate (the lookup
+                // checks the master's role with our credentials, and wraps its errors).
+                let text = e.to_string();
+                let lower = text.to_ascii_lowercase();
+                let login = lower.contains("noauth")
+                    || lower.contains("wrongpass")
+                    || lower.contains("authentication");
                 let kind = match e.kind() {
                     k @ (ErrorKind::AuthenticationFailed | ErrorKind::InvalidClientConfig) => k,
+                    _ if login => ErrorKind::AuthenticationFailed,
+                    _ if tls_refusal(&e).is_some() => ErrorKind::InvalidClientConfig,
                     _ => ErrorKind::Io,
                 };
-                RedisError::from((kind, "no master from Sentinel", format!("{described}: {e}")))
+                let detail = if login {
+                    format!("user {user:?} could not log in at the {described}: {text}")
+                } else {
+                    format!("{described}: {text}")
+                };
+                RedisError::from((kind, "no master from Sentinel", detail))
             })?,
         };
         let address = client.get_connection_info().addr().to_string();
