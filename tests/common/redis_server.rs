@@ -247,6 +247,69 @@ pub fn free_cluster_port(taken: &[u16]) -> u16 {
     panic!("no free loopback port pair for a cluster node");
 }
 
+/// The arguments that make a `redis-server` a node of a test cluster.
+pub const CLUSTER_NODE_ARGS: [&str; 6] = [
+    "--cluster-enabled",
+    "yes",
+    "--cluster-config-file",
+    "nodes.conf",
+    "--cluster-node-timeout",
+    "2000",
+];
+
+/// Three nodes, each started by `start(port)` on a free port pair (another pair when a
+/// start fails because the port was taken meanwhile; 10 tries).
+pub fn start_three_nodes<N>(mut start: impl FnMut(u16) -> Option<N>) -> Vec<N> {
+    let mut tried = Vec::new();
+    let mut nodes = Vec::new();
+    while nodes.len() < 3 {
+        let port = free_cluster_port(&tried);
+        tried.push(port);
+        nodes.extend(start(port));
+        assert!(tried.len() < 10, "no cluster node started on 10 port pairs");
+    }
+    nodes
+}
+
+/// Joins the nodes on `ports` with `redis-cli <cli_args> --cluster create` (three primaries,
+/// no replicas), then waits (20 s at most) until `cluster_info(i)` of every node `i` says
+/// `cluster_state:ok`.
+pub fn join_cluster(
+    ports: &[u16],
+    cli_args: &[&std::ffi::OsStr],
+    mut cluster_info: impl FnMut(usize) -> String,
+) {
+    let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let out = Command::new("redis-cli")
+        .args(cli_args)
+        .args(["--cluster", "create"])
+        .args(&addrs)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run redis-cli --cluster create");
+    assert!(
+        out.status.success(),
+        "redis-cli {cli_args:?} --cluster create failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for (i, port) in ports.iter().enumerate() {
+        loop {
+            let info = cluster_info(i);
+            if info.contains("cluster_state:ok") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cluster node {port} not ok: {info}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 /// A 3-node Redis Cluster (three primaries, no replicas) on loopback; every node is killed
 /// when this is dropped.
 pub struct RedisCluster {
@@ -257,61 +320,15 @@ impl RedisCluster {
     /// Starts three `redis-server --cluster-enabled yes`, joins them with
     /// `redis-cli --cluster create`, and waits until every node says `cluster_state:ok`.
     pub fn start() -> Self {
-        let mut ports = Vec::new();
-        let mut nodes = Vec::new();
-        while nodes.len() < 3 {
-            // A port (or its bus port) taken between the check and the bind: another pair.
-            let port = free_cluster_port(&ports);
-            ports.push(port);
-            let node = RedisServer::try_start_on(
-                port,
-                &[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "2000",
-                ],
-            );
-            nodes.extend(node);
-            assert!(ports.len() < 10, "no cluster node started on 10 port pairs");
-        }
+        let nodes = start_three_nodes(|port| RedisServer::try_start_on(port, &CLUSTER_NODE_ARGS));
         let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
-        let cluster = Self { nodes };
-        let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-        let out = Command::new("redis-cli")
-            .args(["--cluster", "create"])
-            .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run redis-cli --cluster create");
-        assert!(
-            out.status.success(),
-            "redis-cli --cluster create failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        for node in &cluster.nodes {
-            loop {
-                let info: String = redis::cmd("CLUSTER")
-                    .arg("INFO")
-                    .query(&mut node.connection())
-                    .unwrap_or_default();
-                if info.contains("cluster_state:ok") {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "cluster node {} not ok: {info}",
-                    node.port
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        cluster
+        join_cluster(&ports, &[], |i| {
+            redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query(&mut nodes[i].connection())
+                .unwrap_or_default()
+        });
+        Self { nodes }
     }
 
     /// `redis://127.0.0.1:PORT` of every node.

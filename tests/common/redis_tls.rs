@@ -4,13 +4,14 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use super::redis_server::{free_cluster_port, free_port, wait_until_ready};
+use super::redis_server::{
+    CLUSTER_NODE_ARGS, free_port, join_cluster, start_three_nodes, wait_until_ready,
+};
 
 /// PEM files made for one test.
 pub struct TlsCerts {
@@ -276,64 +277,18 @@ impl TlsRedisCluster {
     /// waits until every node says `cluster_state:ok`.
     pub fn start() -> Self {
         let certs = Arc::new(TlsCerts::make());
-        let mut tried = Vec::new();
-        let mut nodes = Vec::new();
-        while nodes.len() < 3 {
-            let port = free_cluster_port(&tried);
-            tried.push(port);
-            let node = TlsRedisServer::try_start(
-                certs.clone(),
-                port,
-                None,
-                false,
-                &[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "2000",
-                    "--tls-cluster",
-                    "yes",
-                ],
-            );
-            nodes.extend(node);
-            assert!(
-                tried.len() < 10,
-                "no TLS cluster node started on 10 port pairs"
-            );
-        }
-        let addrs: Vec<String> = nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port))
-            .collect();
-        let out = Command::new("redis-cli")
-            .arg("--tls")
-            .arg("--cacert")
-            .arg(&certs.ca)
-            .args(["--cluster", "create"])
-            .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run redis-cli --cluster create");
-        assert!(
-            out.status.success(),
-            "redis-cli --tls --cluster create failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        for node in &nodes {
-            while !node.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok") {
-                assert!(
-                    Instant::now() < deadline,
-                    "TLS cluster node {} not ok",
-                    node.port
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
+        let mut args = CLUSTER_NODE_ARGS.to_vec();
+        args.extend(["--tls-cluster", "yes"]);
+        let nodes = start_three_nodes(|port| {
+            TlsRedisServer::try_start(certs.clone(), port, None, false, &args)
+        });
+        let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+        let tls = [
+            OsStr::new("--tls"),
+            OsStr::new("--cacert"),
+            certs.ca.as_os_str(),
+        ];
+        join_cluster(&ports, &tls, |i| nodes[i].cli(&["CLUSTER", "INFO"]));
         Self { nodes, certs }
     }
 
