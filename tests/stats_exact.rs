@@ -17,6 +17,23 @@ fn sizes(s: &Stats) -> (u64, u64) {
     (s.entries, s.live_bytes)
 }
 
+/// Stats before and after a flush, asserting that the first already counted what the
+/// flush committed; `label` names the moment in a failure.
+fn stats_around_a_flush(
+    store: &DiskStore,
+    label: &str,
+) -> Result<(Stats, Stats), Box<dyn std::error::Error>> {
+    let staged = store.stats()?;
+    store.flush()?;
+    let committed = store.stats()?;
+    assert_eq!(
+        sizes(&staged),
+        sizes(&committed),
+        "{label}: {staged:?} vs {committed:?}"
+    );
+    Ok((staged, committed))
+}
+
 #[test]
 fn stats_count_staged_changes_without_syncing() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -46,14 +63,7 @@ fn stats_count_staged_changes_without_syncing() -> TestResult {
     store.insert("still-writable", b"yes")?; // not poisoned: stats synced nothing
     faults.disarm();
     store.remove("still-writable")?;
-    let staged = store.stats()?;
-    store.flush()?;
-    let committed = store.stats()?;
-    assert_eq!(
-        sizes(&staged),
-        sizes(&committed),
-        "{staged:?} vs {committed:?}"
-    );
+    let (staged, committed) = stats_around_a_flush(&store, "after a removal")?;
     assert_eq!(staged.disk_bytes, committed.disk_bytes);
     Ok(())
 }
@@ -94,14 +104,7 @@ fn stats_agree_with_a_checkpoint_at_every_point_of_a_random_run() -> TestResult 
                 }
             }
         }
-        let staged = store.stats()?;
-        store.flush()?;
-        let committed = store.stats()?;
-        assert_eq!(
-            sizes(&staged),
-            sizes(&committed),
-            "round {round}: {staged:?} vs {committed:?}"
-        );
+        stats_around_a_flush(&store, &format!("round {round}"))?;
     }
     Ok(())
 }
