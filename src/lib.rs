@@ -72,8 +72,8 @@ pub use client::{Client, RemotePage, Reply};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, Compression};
 pub use engine::{
-    BadRecord, CompactReport, DiskStore, DiskStoreBuilder, EntryInfo, EntryRef, ListPage, Scan,
-    Stats, ValueRef, VerifyReport,
+    BadRecord, CompactReport, DiskStore, DiskStoreBuilder, EntryInfo, EntryRef, EvictionPolicy,
+    ListPage, Scan, Stats, ValueRef, VerifyReport,
 };
 pub use error::{Error, IndexError, Result};
 pub use permissions::Sharing;

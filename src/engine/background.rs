@@ -4,6 +4,7 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::engine::segment::Log;
 use crate::engine::state::{BackgroundSignal, Engine, Wakeup};
 
 /// Handle to the checkpoint thread; stops and joins it on [`Checkpointer::stop`].
@@ -97,7 +98,7 @@ impl Engine {
             if w.is_poisoned() {
                 return Ok(());
             }
-            self.make_room(&mut w, 0)?;
+            self.make_room(&mut w, 0, Log::Main)?;
         }
         self.compact_if_needed()
     }

@@ -8,7 +8,7 @@ use super::disk_store::DiskStore;
 use super::open::open_engine;
 use super::segment::Faults;
 use super::segment::format::RECORD_HEADER_LEN;
-use super::state::Settings;
+use super::state::{EvictionPolicy, Settings};
 use crate::clock::Clock;
 use crate::codec::Compression;
 use crate::error::{Error, Result};
@@ -132,6 +132,15 @@ impl DiskStoreBuilder {
     /// Default: 10 seconds.
     pub fn sweep_interval(mut self, interval: Option<Duration>) -> Self {
         self.settings.sweep_interval = interval;
+        self
+    }
+
+    /// How eviction chooses what to drop when the store is full. Default:
+    /// [`EvictionPolicy::S3Fifo`], which keeps one-hit wonders and scans to a tenth of the
+    /// capacity; [`EvictionPolicy::Lru`] is the policy of earlier versions. Either can
+    /// open a store the other wrote (what one policy saved about reads, the other ignores).
+    pub fn eviction_policy(mut self, policy: EvictionPolicy) -> Self {
+        self.settings.eviction_policy = policy;
         self
     }
 

@@ -26,5 +26,6 @@ pub use disk_store::{DiskStore, Scan};
 pub use list::{EntryInfo, EntryRef, ListPage};
 pub use maintenance::CompactReport;
 pub use read::ValueRef;
+pub use state::EvictionPolicy;
 pub use stats::Stats;
 pub use verify::{BadRecord, VerifyReport};

@@ -15,7 +15,7 @@ use crate::engine::index::{IndexDb, Outcome};
 use crate::engine::segment::format::FORMAT_VERSION;
 use crate::engine::segment::{SegmentMap, SegmentMeta, SegmentWriter, WriterConfig};
 use crate::engine::state::{
-    AccessBits, Counters, Engine, EngineParts, Settings, SpaceReserve, WriterState,
+    Counters, Engine, EngineParts, Eviction, Settings, SpaceReserve, WriterState,
 };
 use crate::error::{Error, Result, io_err};
 use crate::limits::DEFAULT_CAPACITY;
@@ -73,9 +73,9 @@ pub fn open_engine(
         meta.next_segment,
     )?;
     let counters = index.read(Counters::load)?;
-    let access = AccessBits::for_capacity(meta.capacity);
-    if let Some(bits) = index.read(load_access_bits)? {
-        access.restore(&bits);
+    let eviction = Eviction::new(settings.eviction_policy, meta.capacity);
+    if let Some(saved) = index.read(load_access_bits)? {
+        eviction.restore(&saved);
     }
     Ok(Engine::new(EngineParts {
         writer: WriterState::new(
@@ -89,7 +89,7 @@ pub fn open_engine(
         index,
         segments: map,
         counters,
-        access,
+        eviction,
         next_seq: meta.next_seq,
         lock,
     }))

@@ -149,7 +149,7 @@ impl Engine {
         self.check_key(key)?;
         let found = self.find_value(key)?;
         if found.is_some() {
-            self.access.mark(key);
+            self.eviction.read(key);
             Counters::bump(&self.counters.hits);
         } else {
             Counters::bump(&self.counters.misses);

@@ -4,6 +4,7 @@ use redb::ReadableTableMetadata;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::index::tables::ENTRIES;
+use crate::engine::segment::Log;
 use crate::engine::state::{Counters, Engine};
 use crate::error::Result;
 
@@ -45,6 +46,13 @@ pub struct Stats {
     pub expirations: u64,
     /// Bad records found by reads or verify.
     pub corruptions: u64,
+    /// The eviction policy the store runs with: `s3-fifo` or `lru`.
+    #[serde(default)]
+    pub eviction_policy: String,
+    /// Bytes of the segments of the probation log (S3-FIFO: new entries not yet read),
+    /// which eviction keeps to a tenth of the capacity; 0 under LRU.
+    #[serde(default)]
+    pub probation_bytes: u64,
 }
 
 impl Engine {
@@ -59,6 +67,7 @@ impl Engine {
         let changes = self.staged.read().final_changes();
         let segments = w.segments();
         let (live_bytes, segment_count) = (segments.live_bytes(), segments.count());
+        let probation_bytes = segments.file_bytes_of(Log::Probation);
         let (capacity, budget, disk_bytes) = (w.capacity(), w.budget(), self.used_bytes(&w));
         drop(w);
         let sizes = self.index.read_snapshot(&snapshot, |txn| {
@@ -88,6 +97,8 @@ impl Engine {
             evictions: Counters::get(&c.evictions),
             expirations: Counters::get(&c.expirations),
             corruptions: Counters::get(&c.corruptions),
+            eviction_policy: self.eviction.policy().name().to_string(),
+            probation_bytes,
         })
     }
 }

@@ -2,10 +2,10 @@
 
 use crate::codec::{Codec, maybe_compress};
 use crate::engine::index::EntryLoc;
-use crate::engine::segment::AppendFor;
 use crate::engine::segment::format::{
     RECORD_HEADER_LEN, RecordParts, SEGMENT_HEADER_LEN, encode_record_head,
 };
+use crate::engine::segment::{AppendFor, Log};
 use crate::engine::state::{Counters, Engine, Pending, WriterState};
 use crate::error::{Error, Result};
 
@@ -23,6 +23,17 @@ const SEPARATE_VALUE_WRITE: usize = 64 << 10;
 
 /// One item of a batch insert: key, metadata kept beside the value, value, expiry.
 pub type BatchItem<'a> = (&'a [u8], &'a [u8], &'a [u8], u64);
+
+/// A record of a batch, encoded into the batch's buffer.
+struct RunRecord<'k> {
+    key: &'k [u8],
+    /// Where its bytes start in the buffer.
+    start: usize,
+    /// Its location, but for segment and offset.
+    loc: EntryLoc,
+    /// The log it is appended to.
+    log: Log,
+}
 
 /// A record ready to append: `head` (header, key, metadata and, usually, the value), then
 /// `tail` (a large raw value, written without a copy).
@@ -130,7 +141,13 @@ impl Engine {
                 }
                 let start = buf.len();
                 let (loc, _) = self.encode_into(&mut buf, item, false);
-                records.push((item.0, start, loc));
+                let log = self.eviction.log_for_insert(item.0);
+                records.push(RunRecord {
+                    key: item.0,
+                    start,
+                    loc,
+                    log,
+                });
             }
             rest = &rest[records.len()..];
             self.append_run(&buf, &records)?;
@@ -142,31 +159,32 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes records encoded back to back in `buf` (`records`: key, start in `buf`,
-    /// location) under one writer lock, and stages their index entries.
-    fn append_run(&self, buf: &[u8], records: &[(&[u8], usize, EntryLoc)]) -> Result<()> {
+    /// Writes records encoded back to back in `buf` under one writer lock, and stages their
+    /// index entries.
+    fn append_run(&self, buf: &[u8], records: &[RunRecord<'_>]) -> Result<()> {
         let mut w = self.writer.lock();
         w.check_writable()?;
-        let end_of = |i: usize| records.get(i + 1).map_or(buf.len(), |r| r.1);
+        let end_of = |i: usize| records.get(i + 1).map_or(buf.len(), |r| r.start);
         let mut first = 0;
         while first < records.len() {
-            let start = records[first].1;
-            let room = w.segments().room_in_active() as usize;
-            // The longest run of records that fits the active segment; at least one
-            // (appending it rotates to a new segment when it does not fit).
+            let (start, log) = (records[first].start, records[first].log);
+            let room = w.segments().room_in(log) as usize;
+            // The longest run of records of one log that fits its active segment; at least
+            // one (appending it rotates to a new segment when it does not fit).
             let mut end = first + 1;
-            while end < records.len() && end_of(end) - start <= room {
+            while end < records.len() && records[end].log == log && end_of(end) - start <= room {
                 end += 1;
             }
-            let (segment, offset) = self.append(&mut w, &[&buf[start..end_of(end - 1)]])?;
+            let run = &buf[start..end_of(end - 1)];
+            let (segment, offset) = self.append(&mut w, &[run], log)?;
             let mut staged = self.staged.write();
-            for &(key, at, loc) in &records[first..end] {
+            for record in &records[first..end] {
                 let loc = EntryLoc {
                     segment,
-                    offset: offset + (at - start) as u32,
-                    ..loc
+                    offset: offset + (record.start - start) as u32,
+                    ..record.loc
                 };
-                staged.stage(key, Pending::Put(loc));
+                staged.stage(record.key, Pending::Put(loc));
             }
             drop(staged);
             w.mark_dirty();
@@ -181,7 +199,8 @@ impl Engine {
         {
             let mut w = self.writer.lock();
             w.check_writable()?;
-            let (segment, offset) = self.append(&mut w, &[&rec.head, rec.tail])?;
+            let log = self.eviction.log_for_insert(key);
+            let (segment, offset) = self.append(&mut w, &[&rec.head, rec.tail], log)?;
             let loc = EntryLoc {
                 segment,
                 offset,
@@ -221,16 +240,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Appends an insert's record (given as consecutive parts) to the active segment.
-    /// When it does not fit, the active segment is sealed (so eviction may take it too),
+    /// Appends an insert's record (given as consecutive parts) to the active segment of
+    /// `log`. When it does not fit, that segment is sealed (so eviction may take it too),
     /// eviction makes room for a new segment within the budget, then the segment writer
     /// rotates to it. Returns (segment id, offset).
     ///
     /// A file system that turns out to hold less than the budget (a full disk) lowers the
     /// budget to what it holds; eviction then makes room and the append is tried once more.
     /// Only when that fails too does the write fail ([`Error::DiskFull`]).
-    fn append(&self, w: &mut WriterState, parts: &[&[u8]]) -> Result<(u32, u32)> {
-        match self.append_within_budget(w, parts) {
+    fn append(&self, w: &mut WriterState, parts: &[&[u8]], log: Log) -> Result<(u32, u32)> {
+        match self.append_within_budget(w, parts, log) {
             Err(full @ Error::DiskFull { .. }) => {
                 self.keep_to_file_system(w);
                 let need = parts.iter().map(|p| p.len() as u64).sum();
@@ -238,26 +257,31 @@ impl Engine {
                 if !self.could_fit(w, need) {
                     return Err(full);
                 }
-                // The active segment too may go: the append starts a new one.
-                w.segments_mut().seal_active();
-                self.make_room(w, w.segments().reserve_for(need))?;
+                // The active segments too may go: the append starts a new one.
+                w.segments_mut().seal_all_active();
+                self.make_room(w, w.segments().reserve_for(need), log)?;
                 w.segments().wait_for_releases();
-                self.append_within_budget(w, parts)
+                self.append_within_budget(w, parts, log)
             }
             appended => appended,
         }
     }
 
-    fn append_within_budget(&self, w: &mut WriterState, parts: &[&[u8]]) -> Result<(u32, u32)> {
+    fn append_within_budget(
+        &self,
+        w: &mut WriterState,
+        parts: &[&[u8]],
+        log: Log,
+    ) -> Result<(u32, u32)> {
         let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
-        if w.segments().room_in_active() < need {
+        if w.segments().room_in(log) < need {
             self.check_fits(w, need)?;
-            w.segments_mut().seal_active();
+            w.segments_mut().seal_active(log);
             let reserve = w.segments().reserve_for(need);
-            self.make_room(w, reserve)?;
-            w.rotate_for_insert(reserve)?;
+            self.make_room(w, reserve, log)?;
+            w.rotate_for_insert(reserve, log)?;
         }
-        w.append(parts, AppendFor::Insert)
+        w.append(parts, AppendFor::Insert, log)
     }
 
     /// Refuses a record of `need` bytes that could not fit in the capacity even with

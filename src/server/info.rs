@@ -189,7 +189,7 @@ fn tiers(snap: &Snapshot<'_>) -> String {
         out,
         "disk_entries:{}\r\ndisk_live_bytes:{}\r\ndisk_bytes:{}\r\ndisk_capacity_bytes:{}\r\n\
          disk_effective_capacity_bytes:{}\r\ndisk_segments:{}\r\ndisk_evictions:{}\r\ndisk_expirations:{}\r\ndisk_corruptions:{}\r\n\
-         durability:{}\r\n",
+         disk_eviction_policy:{}\r\ndisk_probation_bytes:{}\r\ndurability:{}\r\n",
         disk.entries,
         disk.live_bytes,
         disk.disk_bytes,
@@ -199,6 +199,8 @@ fn tiers(snap: &Snapshot<'_>) -> String {
         disk.evictions,
         disk.expirations,
         disk.corruptions,
+        disk.eviction_policy,
+        disk.probation_bytes,
         if shared.durable_writes() {
             "always"
         } else {

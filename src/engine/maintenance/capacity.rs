@@ -7,10 +7,13 @@
 //! (redb grows its file by doubling). A segment of the budget is kept spare: the next
 //! eviction writes its second chances there, and compaction its copies, before the files
 //! they come from are deleted. Before a new segment is started, if it would not fit beside
-//! the spare, the oldest segments are drained (recently read entries move forward, the
-//! rest are evicted) until it does; each drained file goes after a durable commit.
+//! the spare, the oldest segments are drained (entries the eviction policy keeps move
+//! forward, the rest are evicted) until it does; each drained file goes after a durable
+//! commit. Under S3-FIFO the victim is the oldest segment of the probation log while that
+//! log takes more than its share, of the main log otherwise (see `state/eviction.rs`).
 
 use super::drain::{DrainMode, EvictionBatch};
+use crate::engine::segment::Log;
 use crate::engine::segment::format::SEGMENT_HEADER_LEN;
 use crate::engine::state::{Engine, LOW_SPACE, WriterState, index_bytes_limit};
 use crate::error::{Error, Result, free_bytes};
@@ -37,12 +40,12 @@ impl Engine {
         w.segments().spoken_for_bytes() + self.fixed_files_bytes(w) + self.index_growth()
     }
 
-    /// [`Self::spoken_for_bytes`] when `incoming` bytes start a new segment: the active one
-    /// (by then one that eviction's second chances started) is sealed first, so the rest
-    /// of it is not spoken for.
-    fn spoken_for_with(&self, w: &WriterState, incoming: u64) -> u64 {
+    /// [`Self::spoken_for_bytes`] when `incoming` bytes start a new segment of `log`: that
+    /// log's active segment (by then perhaps one that eviction's second chances started) is
+    /// sealed first, so the rest of it is not spoken for.
+    fn spoken_for_with(&self, w: &WriterState, incoming: u64, log: Log) -> u64 {
         let sealed_room = if incoming > 0 {
-            w.segments().room_in_active()
+            w.segments().room_in(log)
         } else {
             0
         };
@@ -61,21 +64,21 @@ impl Engine {
         self.index.file_len().min(4 << 30) + 2 * self.staged.read().index_bytes()
     }
 
-    /// Evicts until `incoming` more bytes fit in the budget with a spare segment beside
-    /// them. Returns true when anything was drained. The spare is what the next eviction's
+    /// Evicts until `incoming` more bytes (a new segment of `log`) fit in the budget with a
+    /// spare segment beside them. Returns true when anything was drained. The spare is what the next eviction's
     /// second chances and compaction's copies are written into before the files they come
     /// from are deleted. Eviction's own appends (second chances) never evict: they go
     /// through the segment writer directly.
-    pub fn make_room(&self, w: &mut WriterState, incoming: u64) -> Result<bool> {
+    pub fn make_room(&self, w: &mut WriterState, incoming: u64, log: Log) -> Result<bool> {
         let budget = w.budget();
         let target = budget.saturating_sub(spare_bytes(w.segments().segment_size(), budget));
         // A new segment must leave the spare; otherwise (at open, after a checkpoint) only
         // the budget itself makes eviction start.
         let trigger = if incoming > 0 { target } else { budget };
-        if self.spoken_for_with(w, incoming) <= trigger {
+        if self.spoken_for_with(w, incoming, log) <= trigger {
             return Ok(false);
         }
-        self.evict_down_to(w, incoming, target)
+        self.evict_down_to(w, (incoming, log), target)
     }
 
     /// Bytes that second chances may move forward now without the files passing the
@@ -95,7 +98,12 @@ impl Engine {
     /// Drained segments are released in batches: one durable index commit for several
     /// files. A batch is released once its moved copies reach a quarter segment (the
     /// originals still take space until then) or it holds [`MAX_BATCH`] segments.
-    fn evict_down_to(&self, w: &mut WriterState, incoming: u64, target: u64) -> Result<bool> {
+    fn evict_down_to(
+        &self,
+        w: &mut WriterState,
+        incoming: (u64, Log),
+        target: u64,
+    ) -> Result<bool> {
         let mut batch = EvictionBatch::with_budget(self.room_for_moves(w));
         let drained = self.drain_oldest(w, incoming, target, &mut batch);
         // Segments drained before a failure are released all the same, unless writes are
@@ -109,7 +117,7 @@ impl Engine {
     fn drain_oldest(
         &self,
         w: &mut WriterState,
-        incoming: u64,
+        (incoming, log): (u64, Log),
         target: u64,
         batch: &mut EvictionBatch,
     ) -> Result<bool> {
@@ -117,41 +125,57 @@ impl Engine {
         let mut drained = false;
         let mut moved = 0u64;
         let mut second_chances = true;
-        for _pass in 0..2 {
-            // Oldest first: segment ids grow with time, and moved entries go to the newest.
-            let victims = w.segments().sealed_oldest_first();
-            for id in victims {
-                // Drained segments left the accounting already; their files go at release.
-                if self.spoken_for_with(w, incoming) <= target {
-                    return Ok(drained);
+        // As many segments as are sealed now get second chances (a pass over the store);
+        // after that, or once a quarter of the capacity moved, segments are drained
+        // without, so the loop ends: without moves, every drain takes a segment away.
+        let mut with_chances = w.segments().sealed_count();
+        // Drained segments left the accounting already; their files go at release.
+        while self.spoken_for_with(w, incoming, log) > target {
+            let Some(id) = self.next_victim(w) else {
+                break;
+            };
+            second_chances &= with_chances > 0;
+            with_chances = with_chances.saturating_sub(1);
+            let mode = if second_chances {
+                DrainMode::KeepRecentlyRead
+            } else {
+                DrainMode::DropAll
+            };
+            let done = match self.drain_segment(w, id, mode, batch) {
+                // No room to move recently read records forward (a full disk): drop
+                // them instead, so eviction still frees the segment.
+                Err(Error::DiskFull { .. }) if mode == DrainMode::KeepRecentlyRead => {
+                    second_chances = false;
+                    self.drain_segment(w, id, DrainMode::DropAll, batch)?
                 }
-                let mode = if second_chances {
-                    DrainMode::KeepRecentlyRead
-                } else {
-                    DrainMode::DropAll
-                };
-                let done = match self.drain_segment(w, id, mode, batch) {
-                    // No room to move recently read records forward (a full disk): drop
-                    // them instead, so eviction still frees the segment.
-                    Err(Error::DiskFull { .. }) if mode == DrainMode::KeepRecentlyRead => {
-                        second_chances = false;
-                        self.drain_segment(w, id, DrainMode::DropAll, batch)?
-                    }
-                    result => result?,
-                };
-                moved += done.moved_bytes;
-                drained = true;
-                second_chances &= moved < w.capacity() / 4;
-                if batch.moved_bytes >= w.segments().segment_size() / 4 || batch.len() >= MAX_BATCH
-                {
-                    let full = std::mem::take(batch);
-                    self.release_evicted(w, full)?;
-                    *batch = EvictionBatch::with_budget(self.room_for_moves(w));
-                }
+                result => result?,
+            };
+            moved += done.moved_bytes;
+            drained = true;
+            second_chances &= moved < w.capacity() / 4;
+            if batch.moved_bytes >= w.segments().segment_size() / 4 || batch.len() >= MAX_BATCH {
+                let full = std::mem::take(batch);
+                self.release_evicted(w, full)?;
+                *batch = EvictionBatch::with_budget(self.room_for_moves(w));
             }
-            second_chances = false;
         }
         Ok(drained)
+    }
+
+    /// The segment eviction drains next: the oldest sealed one, of the probation log while
+    /// it takes more than its share of the budget (S3-FIFO), of the main log otherwise.
+    fn next_victim(&self, w: &WriterState) -> Option<u32> {
+        let segments = w.segments();
+        let Some(share) = self.eviction.probation_share(w.budget()) else {
+            return segments.oldest_sealed(None);
+        };
+        let probation = segments.oldest_sealed(Some(Log::Probation));
+        let main = segments.oldest_sealed(Some(Log::Main));
+        if segments.spoken_for_by(Log::Probation) > share {
+            probation.or(main)
+        } else {
+            main.or(probation)
+        }
     }
 
     /// Sets the disk budget from the file system: what the store's files take plus what is
@@ -187,7 +211,7 @@ impl Engine {
         let mut w = self.writer.lock();
         if !w.is_poisoned() {
             self.keep_to_file_system(&mut w);
-            self.make_room(&mut w, 0)?;
+            self.make_room(&mut w, 0, Log::Main)?;
         }
         Ok(())
     }
@@ -205,11 +229,11 @@ impl Engine {
         // the new bound.
         w.set_capacity(capacity, self.settings.segment_size_for(capacity));
         (self.staged.write()).set_index_bytes_limit(index_bytes_limit(capacity));
-        self.access.set_capacity(capacity);
+        self.eviction.set_capacity(capacity);
         // Down to the new budget at once.
         let budget = w.budget();
         if self.spoken_for_bytes(&w) > budget {
-            self.evict_down_to(&mut w, 0, budget)?;
+            self.evict_down_to(&mut w, (0, Log::Main), budget)?;
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ use redb::ReadableTable;
 use crate::engine::index::EntryLoc;
 use crate::engine::index::tables::{ENTRIES, EXPIRY};
 use crate::engine::segment::scan::RecordScan;
-use crate::engine::segment::{AppendFor, Segment};
+use crate::engine::segment::{AppendFor, Log, Segment};
 use crate::engine::state::{
     Counters, Engine, Pending, Source, Staged, WriterState, index_bytes_of,
 };
@@ -31,7 +31,8 @@ use crate::error::Result;
 pub enum DrainMode {
     /// Keep every live record (compaction).
     KeepAll,
-    /// Keep only records read recently, drop the rest (eviction).
+    /// Keep the records the eviction policy keeps (read recently, or read while on
+    /// probation), moving them into the main log; drop the rest (eviction).
     KeepRecentlyRead,
     /// Drop every record (eviction when second chances cannot free enough).
     DropAll,
@@ -121,6 +122,13 @@ impl Engine {
         batch: &mut EvictionBatch,
     ) -> Result<Drained> {
         let mut done = Drained::default();
+        // Compaction keeps a record in its log; eviction's second chances go to main.
+        let from = w.segments().log_of(id);
+        let to = if mode == DrainMode::KeepAll {
+            from
+        } else {
+            Log::Main
+        };
         // Never append into the segment being drained: moved records go to a fresh one.
         w.segments_mut().stop_appending_to(id);
         // Always scan: the accounting is a hint, the records are the truth.
@@ -129,11 +137,11 @@ impl Engine {
             // needs listing for removal from the index.
             let indexed = w.segments().is_indexed(id);
             let (listed, budget) = (batch.removals.len(), batch.move_budget);
-            let plan = self.plan_drain(&seg, id, mode, indexed, &mut done, batch)?;
+            let plan = self.plan_drain(&seg, (id, from), mode, indexed, &mut done, batch)?;
             // All moved records go out in one positional write.
             let base = match plan.moved.is_empty() {
                 true => None,
-                false => match w.append(&[&plan.moved], AppendFor::Maintenance) {
+                false => match w.append(&[&plan.moved], AppendFor::Maintenance, to) {
                     Ok(at) => Some(at),
                     Err(e) => {
                         // Nothing of this segment is settled: it stays live, unlisted.
@@ -201,7 +209,8 @@ impl Engine {
         for id in ids {
             w.segments_mut().delete(id);
         }
-        self.access.note_drained(decided_bytes + evicted_bytes);
+        let live_entries = w.segments().live_count();
+        (self.eviction).note_drained(decided_bytes + evicted_bytes, live_entries);
         Ok(())
     }
 
@@ -269,7 +278,7 @@ impl Engine {
     fn plan_drain(
         &self,
         seg: &Segment,
-        id: u32,
+        id: (u32, Log),
         mode: DrainMode,
         indexed: bool,
         done: &mut Drained,
@@ -287,7 +296,7 @@ impl Engine {
         &self,
         table: &redb::ReadOnlyTable<&'static [u8], EntryLoc>,
         seg: &Segment,
-        id: u32,
+        (id, log): (u32, Log),
         mode: DrainMode,
         indexed: bool,
         done: &mut Drained,
@@ -304,6 +313,9 @@ impl Engine {
         // Staged changes only change under the writer lock, which the caller holds.
         let staged = self.staged.read();
         for (offset, view) in RecordScan::new(bytes) {
+            // What the eviction policy said about this record, once asked (asking takes
+            // the read that earns a move).
+            let mut policy_kept = None;
             let staged_loc = staged.find(view.key);
             let here = |l: &EntryLoc| l.segment == id && l.offset == offset;
             let mut list = |undecided: bool| {
@@ -330,12 +342,16 @@ impl Engine {
                     let may_keep = mode == DrainMode::KeepRecentlyRead
                         && !header_expired
                         && view.header.record_len() as u64 <= batch.move_budget
-                        && self.access.recently_read(view.key);
+                        && self.eviction.keeps(view.key, log);
                     if !may_keep {
+                        if !header_expired {
+                            self.eviction.dropped(view.key, log);
+                        }
                         list(true);
                         continue;
                     }
                     list(false);
+                    policy_kept = Some(true);
                     (table.get(view.key)?.map(|g| g.value()), Source::Index)
                 }
                 None => (table.get(view.key)?.map(|g| g.value()), Source::Index),
@@ -349,7 +365,7 @@ impl Engine {
                     DrainMode::KeepAll => true,
                     DrainMode::KeepRecentlyRead => {
                         view.header.record_len() as u64 <= batch.move_budget
-                            && self.access.recently_read(view.key)
+                            && policy_kept.unwrap_or_else(|| self.eviction.keeps(view.key, log))
                     }
                     DrainMode::DropAll => false,
                 };
@@ -365,6 +381,9 @@ impl Engine {
             } else if expired {
                 done.expired += 1;
             } else {
+                if evicting {
+                    self.eviction.dropped(view.key, log);
+                }
                 done.evicted += 1;
                 done.evicted_bytes += record.len() as u64;
             }

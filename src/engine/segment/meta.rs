@@ -8,10 +8,35 @@
 //!     16    8 live record count
 //!     24    8 last access (ms since the Unix epoch, approximate)
 //!     32    1 state: 0 active, 1 sealed
-//!     33    7 reserved
+//!     33    1 log: 0 main, 1 probation (see [`Log`]; stores from before it have only 0)
+//!     34    6 reserved
 //! ```
 
 use redb::{TypeName, Value};
+
+/// Which of the two logs a segment belongs to. Under the LRU policy every segment is in
+/// the main log. Under S3-FIFO, new entries are appended to the probation log, and
+/// records that earn their place (read while on probation, or read again in main) move
+/// forward into the main log; eviction drains the probation log's oldest segment while
+/// that log holds more than its share, the main log's otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum Log {
+    /// Entries that were read (or were ghosts), and everything under the LRU policy.
+    #[default]
+    Main,
+    /// New entries on probation (S3-FIFO).
+    Probation,
+}
+
+impl Log {
+    /// Both logs.
+    pub const ALL: [Log; 2] = [Log::Main, Log::Probation];
+
+    /// Position in per-log arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// Accounting for one segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,6 +51,8 @@ pub struct SegmentMeta {
     pub last_access: u64,
     /// Whether the segment is full (no more appends).
     pub sealed: bool,
+    /// The log the segment belongs to.
+    pub log: Log,
 }
 
 const SEGMENT_META_LEN: usize = 40;
@@ -39,6 +66,7 @@ impl SegmentMeta {
         b[16..24].copy_from_slice(&self.live_count.to_le_bytes());
         b[24..32].copy_from_slice(&self.last_access.to_le_bytes());
         b[32] = self.sealed as u8;
+        b[33] = (self.log == Log::Probation) as u8;
         b
     }
 
@@ -54,6 +82,13 @@ impl SegmentMeta {
             live_count: u64_at(16),
             last_access: u64_at(24),
             sealed: b[32] != 0,
+            // Anything else than 1 (a foreign or damaged row) is the main log: the log only
+            // decides how soon eviction reaches the segment.
+            log: if b[33] == 1 {
+                Log::Probation
+            } else {
+                Log::Main
+            },
         }
     }
 }
@@ -97,6 +132,7 @@ mod tests {
             live_count: 3,
             last_access: 4,
             sealed: true,
+            log: Log::Probation,
         };
         assert_eq!(SegmentMeta::decode(&meta.encode()), meta);
     }

@@ -14,5 +14,5 @@ mod writer;
 pub use faults::{FaultPoint, Faults, check as check_fault};
 pub use file::Segment;
 pub use map::SegmentMap;
-pub use meta::SegmentMeta;
+pub use meta::{Log, SegmentMeta};
 pub use writer::{AppendFor, SegmentWriter, Unsynced, WriterConfig};

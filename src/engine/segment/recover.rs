@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::file::{Segment, parse_segment_file_name};
 use super::map::SegmentMap;
-use super::meta::SegmentMeta;
+use super::meta::{Log, SegmentMeta};
 use super::writer::{SegmentWriter, WriterConfig};
 use crate::error::{Error, Result, io_err};
 
@@ -47,16 +47,16 @@ impl SegmentWriter {
         }
         map.replace_all(open);
         let mut writer = SegmentWriter::new(dir, config, map, meta, next_id);
-        if let Some(active) = active {
-            writer.set_active(active);
+        for (segment, log) in active {
+            writer.set_active(segment, log);
         }
         writer.recovered(dirty_rows, dir_changed);
         Ok(writer)
     }
 }
 
-/// Opens the segments the index knows. The newest unsealed one is the active segment (cut
-/// back to its recorded length); any other unsealed one is sealed. A missing file with no
+/// Opens the segments the index knows. The newest unsealed one of each log is that log's
+/// active segment (cut back to its recorded length); any other unsealed one is sealed. A missing file with no
 /// live records is forgotten; one with live records is kept sealed, its entries reading
 /// as misses.
 fn open_known(
@@ -64,17 +64,17 @@ fn open_known(
     meta: &mut BTreeMap<u32, SegmentMeta>,
     dirty_rows: &mut BTreeSet<u32>,
     segment_size: u64,
-) -> (HashMap<u32, Arc<Segment>>, Option<Arc<Segment>>) {
+) -> (HashMap<u32, Arc<Segment>>, Vec<(Arc<Segment>, Log)>) {
     let mut open = HashMap::new();
-    let mut active = None;
+    let mut active = Vec::new();
     let mut empty_and_gone = Vec::new();
-    let active_id = meta
-        .iter()
-        .rev()
-        .find(|(_, m)| !m.sealed)
-        .map(|(id, _)| *id);
+    let newest_unsealed = |log: Log| {
+        let found = meta.iter().rev().find(|(_, m)| !m.sealed && m.log == log);
+        found.map(|(id, _)| *id)
+    };
+    let active_ids = Log::ALL.map(newest_unsealed);
     for (&id, m) in meta.iter_mut() {
-        let is_active = Some(id) == active_id;
+        let is_active = active_ids.contains(&Some(id));
         if !is_active && !m.sealed {
             m.sealed = true;
             dirty_rows.insert(id);
@@ -87,7 +87,7 @@ fn open_known(
             Ok(seg) => {
                 let seg = Arc::new(seg);
                 if is_active {
-                    active = Some(seg.clone());
+                    active.push((seg.clone(), m.log));
                 }
                 open.insert(id, seg);
             }

@@ -21,7 +21,7 @@ use super::faults::{FaultPoint, Faults, check};
 use super::file::Segment;
 use super::format::SEGMENT_HEADER_LEN;
 use super::map::SegmentMap;
-use super::meta::SegmentMeta;
+use super::meta::{Log, SegmentMeta};
 use super::reaper::Reaper;
 use crate::clock::Clock;
 use crate::error::{Result, write_err};
@@ -60,8 +60,8 @@ pub struct SegmentWriter {
     faults: Option<Arc<Faults>>,
     map: Arc<SegmentMap>,
     reaper: Reaper,
-    /// Segment receiving appends.
-    active: Option<Arc<Segment>>,
+    /// The segment receiving appends, per log ([`Log::index`]).
+    active: [Option<Arc<Segment>>; 2],
     /// Next segment id to allocate.
     next_id: u32,
     /// Target size of a new segment.
@@ -112,7 +112,7 @@ impl SegmentWriter {
             faults,
             map,
             reaper: Reaper::start(),
-            active: None,
+            active: [None, None],
             next_id,
             segment_size,
             indexed: meta.keys().copied().collect(),
@@ -130,16 +130,32 @@ impl SegmentWriter {
         &self.dir
     }
 
-    /// Id of the active segment, if any.
-    pub fn active_id(&self) -> Option<u32> {
-        self.active.as_ref().map(|s| s.id())
+    /// True when segment `id` receives appends (it is the active segment of a log).
+    pub fn is_active(&self, id: u32) -> bool {
+        self.active.iter().flatten().any(|s| s.id() == id)
     }
 
-    /// Bytes still free in the active segment.
-    pub fn room_in_active(&self) -> u64 {
-        self.active
+    /// Bytes still free in the active segment of `log`.
+    pub fn room_in(&self, log: Log) -> u64 {
+        self.active[log.index()]
             .as_ref()
             .map_or(0, |s| s.reserved_len().saturating_sub(s.readable_len()))
+    }
+
+    /// Bytes still free in the active segments of both logs.
+    pub fn room_in_active(&self) -> u64 {
+        Log::ALL.iter().map(|log| self.room_in(*log)).sum()
+    }
+
+    /// Bytes the live segments of `log` take.
+    pub fn file_bytes_of(&self, log: Log) -> u64 {
+        let of_log = self.meta.values().filter(|m| m.log == log);
+        of_log.map(|m| m.len).sum()
+    }
+
+    /// Bytes the segments of `log` take, with what its active segment may still grow by.
+    pub fn spoken_for_by(&self, log: Log) -> u64 {
+        self.file_bytes_of(log) + self.room_in(log)
     }
 
     /// Size of the segment a record of `need` bytes would start: at least a segment.
@@ -152,13 +168,13 @@ impl SegmentWriter {
         self.segment_size
     }
 
-    /// Writes a record (given as consecutive parts) at the end of the active segment,
-    /// rotating to a new segment when it does not fit. Returns (segment id, offset).
-    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor) -> Result<(u32, u32)> {
+    /// Writes a record (given as consecutive parts) at the end of the active segment of
+    /// `log`, rotating to a new segment when it does not fit. Returns (segment id, offset).
+    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor, log: Log) -> Result<(u32, u32)> {
         let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
-        let seg = match &self.active {
+        let seg = match &self.active[log.index()] {
             Some(s) if s.readable_len() + need <= s.reserved_len() => s.clone(),
-            _ => self.rotate(self.reserve_for(need), by)?,
+            _ => self.rotate(self.reserve_for(need), by, log)?,
         };
         let offset = seg.readable_len();
         let mut at = offset;
@@ -181,9 +197,14 @@ impl SegmentWriter {
         Ok((seg.id(), offset as u32))
     }
 
-    /// Seals the active segment (if any): later appends start a new one.
-    pub fn seal_active(&mut self) {
-        if let Some(old) = self.active.take() {
+    /// Seals the active segments of both logs: later appends start new ones.
+    pub fn seal_all_active(&mut self) {
+        Log::ALL.iter().for_each(|log| self.seal_active(*log));
+    }
+
+    /// Seals the active segment of `log` (if any): later appends to it start a new one.
+    pub fn seal_active(&mut self, log: Log) {
+        if let Some(old) = self.active[log.index()].take() {
             self.seal(old.id());
             // Filled by maintenance: sync it while maintenance fills the next one. (Not
             // segments of inserts: at capacity most of them are evicted before a
@@ -194,9 +215,9 @@ impl SegmentWriter {
         }
     }
 
-    /// Seals the active segment and starts a new one of `reserve` bytes.
-    pub fn rotate(&mut self, reserve: u64, by: AppendFor) -> Result<Arc<Segment>> {
-        self.seal_active();
+    /// Seals the active segment of `log` and starts a new one of `reserve` bytes.
+    pub fn rotate(&mut self, reserve: u64, by: AppendFor, log: Log) -> Result<Arc<Segment>> {
+        self.seal_active(log);
         let id = self.next_id;
         // Used even if creating fails: a half-made file that could not be removed must
         // not make the next attempt fail on an existing name (recovery deletes it).
@@ -224,6 +245,7 @@ impl SegmentWriter {
         let meta = SegmentMeta {
             len: SEGMENT_HEADER_LEN as u64,
             last_access: self.clock.now_ms(),
+            log,
             ..Default::default()
         };
         self.meta.insert(id, meta);
@@ -231,13 +253,13 @@ impl SegmentWriter {
         self.unsynced.insert(id);
         self.dir_changed = true;
         self.map.insert(seg.clone());
-        self.active = Some(seg.clone());
+        self.active[log.index()] = Some(seg.clone());
         Ok(seg)
     }
 
-    /// Sets the active segment (recovery found it).
-    pub(super) fn set_active(&mut self, segment: Arc<Segment>) {
-        self.active = Some(segment);
+    /// Sets the active segment of `log` (recovery found it).
+    pub(super) fn set_active(&mut self, segment: Arc<Segment>, log: Log) {
+        self.active[log.index()] = Some(segment);
     }
 
     /// Marks segment `id` full: no more appends.
@@ -246,10 +268,12 @@ impl SegmentWriter {
         self.dirty_rows.insert(id);
     }
 
-    /// Seals the active segment when `pred` holds for it; later appends start a new one.
-    pub fn seal_active_if(&mut self, pred: impl FnOnce(&Segment) -> bool) {
-        if let Some(active) = self.active.take_if(|a| pred(a)) {
-            self.seal(active.id());
+    /// Seals each active segment for which `pred` holds; later appends start new ones.
+    pub fn seal_active_if(&mut self, pred: impl Fn(&Segment) -> bool) {
+        for slot in 0..self.active.len() {
+            if let Some(active) = self.active[slot].take_if(|a| pred(a)) {
+                self.seal(active.id());
+            }
         }
     }
 
@@ -308,6 +332,11 @@ impl SegmentWriter {
         metas.map(|m| m.live_bytes).sum()
     }
 
+    /// Live records of all live segments.
+    pub fn live_count(&self) -> u64 {
+        self.meta.values().map(|m| m.live_count).sum()
+    }
+
     /// Live bytes of segment `id` (0 when it is not live).
     pub fn live_bytes_of(&self, id: u32) -> u64 {
         self.meta.get(&id).map_or(0, |m| m.live_bytes)
@@ -333,31 +362,40 @@ impl SegmentWriter {
         self.indexed.contains(&id)
     }
 
-    /// Live segments other than the active one, oldest first (ids grow with time).
-    pub fn sealed_oldest_first(&self) -> Vec<u32> {
-        let active = self.active_id();
+    /// The oldest live segment that is not active, of `log` or of either log (ids grow
+    /// with time).
+    pub fn oldest_sealed(&self, log: Option<Log>) -> Option<u32> {
+        let in_log = |m: &SegmentMeta| log.is_none_or(|l| m.log == l);
         self.meta
-            .keys()
-            .copied()
-            .filter(|id| Some(*id) != active)
-            .collect()
+            .iter()
+            .find(|(id, m)| in_log(m) && !self.is_active(**id))
+            .map(|(id, _)| *id)
+    }
+
+    /// The log of live segment `id` (the main log when it is not live).
+    pub fn log_of(&self, id: u32) -> Log {
+        self.meta.get(&id).map_or(Log::Main, |m| m.log)
+    }
+
+    /// Live segments that are not active.
+    pub fn sealed_count(&self) -> usize {
+        self.meta.keys().filter(|id| !self.is_active(**id)).count()
     }
 
     /// Live segments `pick` selects, given their accounting and whether each is active.
     pub fn select(&self, pick: impl Fn(u32, &SegmentMeta, bool) -> bool) -> Vec<u32> {
-        let active = self.active_id();
         let chosen = self
             .meta
             .iter()
-            .filter(|(id, m)| pick(**id, m, Some(**id) == active));
+            .filter(|(id, m)| pick(**id, m, self.is_active(**id)));
         chosen.map(|(id, _)| *id).collect()
     }
 
-    /// Stops appending to segment `id` if it is the active one (it is about to be
+    /// Stops appending to segment `id` if it is an active one (it is about to be
     /// drained: records moved out of it must go to another segment).
     pub fn stop_appending_to(&mut self, id: u32) {
-        if self.active_id() == Some(id) {
-            self.active = None;
+        for slot in &mut self.active {
+            slot.take_if(|s| s.id() == id);
         }
     }
 

@@ -10,11 +10,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use super::key_hash::KeyHash;
+
 /// Two generations of atomic bitsets indexed by a stable hash of the key.
 pub struct AccessBits {
     generations: [Vec<AtomicU64>; 2],
     current: AtomicUsize,
-    hasher: ahash::RandomState,
+    hash: KeyHash,
     changed: AtomicBool,
     drained: AtomicU64,
     lap_bytes: AtomicU64,
@@ -28,13 +30,7 @@ impl AccessBits {
         Self {
             generations: [words(), words()],
             current: AtomicUsize::new(0),
-            // Fixed seeds: the bit of a key must be the same after a restart.
-            hasher: ahash::RandomState::with_seeds(
-                0x5354_5241,
-                0x5441_4341,
-                0x4348_4531,
-                0x6269_7473,
-            ),
+            hash: KeyHash::stable(),
             changed: AtomicBool::new(false),
             drained: AtomicU64::new(0),
             lap_bytes: AtomicU64::new(capacity / 2),
@@ -42,7 +38,7 @@ impl AccessBits {
     }
 
     fn slot(&self, key: &[u8]) -> (usize, u64) {
-        let bit = (self.hasher.hash_one(key) as usize) % (self.generations[0].len() * 64);
+        let bit = (self.hash.of(key) as usize) % (self.generations[0].len() * 64);
         (bit / 64, 1u64 << (bit % 64))
     }
 

@@ -16,7 +16,7 @@ use redb::WriteTransaction;
 
 use super::{Engine, Pending, Staged, WriterState};
 use crate::engine::index::tables::{ACCESS, ENTRIES, EXPIRY, META, SEGMENTS, meta_keys};
-use crate::engine::segment::{FaultPoint, Unsynced, check_fault};
+use crate::engine::segment::{FaultPoint, Log, Unsynced, check_fault};
 use crate::error::{Result, io_err};
 
 impl Engine {
@@ -50,7 +50,7 @@ impl Engine {
         w.is_clean()
             && self.staged.read().is_empty()
             && !self.counters.changed()
-            && !(w.is_closing() && self.access.changed())
+            && !(w.is_closing() && self.eviction.changed())
     }
 
     /// Step 1: hands the staged changes to this checkpoint; returns what to sync and the
@@ -108,7 +108,7 @@ impl Engine {
         // The commit may have grown the index, and the file system may have filled or
         // emptied since the last look: keep to the budget now, not only at the next rotation.
         self.keep_to_file_system(&mut w);
-        if let Err(e) = self.make_room(&mut w, 0) {
+        if let Err(e) = self.make_room(&mut w, 0, Log::Main) {
             log::error!(
                 "stratacache at {}: eviction after a checkpoint failed: {e}",
                 self.dir.display()
@@ -136,7 +136,7 @@ impl Engine {
 
     /// Saves the access bits, lz4-compressed (they are mostly zeros), in 64 KiB chunks.
     fn save_access_bits(&self, txn: &WriteTransaction) -> Result<(), redb::Error> {
-        if let Some(bits) = self.access.snapshot_if_changed() {
+        if let Some(bits) = self.eviction.snapshot_if_changed() {
             let packed = lz4_flex::block::compress_prepend_size(&bits);
             let mut table = txn.open_table(ACCESS)?;
             let chunks = packed.chunks(64 << 10).count() as u32;

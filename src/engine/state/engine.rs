@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
-use super::{AccessBits, BackgroundSignal, Counters, LocCache, Settings, Staged, WriterState};
+use super::{BackgroundSignal, Counters, Eviction, LocCache, Settings, Staged, WriterState};
 use crate::engine::index::IndexDb;
 use crate::engine::segment::SegmentMap;
 use crate::error::Result;
@@ -35,8 +35,8 @@ pub struct Engine {
     pub settings: Settings,
     /// The redb index.
     pub index: IndexDb,
-    /// Recently-read marks for eviction.
-    pub access: AccessBits,
+    /// The read history eviction decides by.
+    pub eviction: Eviction,
     /// The open segments, for readers.
     pub segments: Arc<SegmentMap>,
     /// Index changes waiting for the next checkpoint.
@@ -77,7 +77,7 @@ pub struct EngineParts {
     /// Counters loaded from the index.
     pub counters: Counters,
     /// Access bits, restored when saved.
-    pub access: AccessBits,
+    pub eviction: Eviction,
     /// The next write sequence number.
     pub next_seq: u64,
     /// The held lock file.
@@ -94,7 +94,7 @@ impl Engine {
             dir: parts.dir,
             settings: parts.settings,
             index: parts.index,
-            access: parts.access,
+            eviction: parts.eviction,
             segments: parts.segments,
             staged: RwLock::new(staged),
             checkpoint_lock: Mutex::new(()),

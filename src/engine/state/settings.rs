@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::EvictionPolicy;
 use crate::clock::{Clock, SystemClock};
 use crate::codec::Compression;
 use crate::engine::segment::Faults;
@@ -43,6 +44,8 @@ pub struct Settings {
     pub sweep_interval: Option<Duration>,
     /// Whether the background thread evicts and compacts.
     pub background_maintenance: bool,
+    /// How eviction chooses what goes.
+    pub eviction_policy: EvictionPolicy,
     /// The time source for expiry.
     pub clock: Arc<dyn Clock>,
     /// Who may read the files the store creates.
@@ -66,6 +69,7 @@ impl Default for Settings {
             compaction_threshold: 0.5,
             sweep_interval: Some(Duration::from_secs(10)),
             background_maintenance: true,
+            eviction_policy: EvictionPolicy::default(),
             clock: Arc::new(SystemClock),
             sharing: Sharing::Owner,
             faults: None,

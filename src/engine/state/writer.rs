@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::SpaceReserve;
-use crate::engine::segment::{AppendFor, SegmentWriter};
+use crate::engine::segment::{AppendFor, Log, SegmentWriter};
 use crate::error::{Error, Result};
 
 /// Access bits are saved at a checkpoint at most this often (and always at close).
@@ -64,7 +64,7 @@ impl WriterState {
 
     /// Appends a record through the segment writer. A full disk fails only this write;
     /// any other failure poisons the store.
-    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor) -> Result<(u32, u32)> {
+    pub fn append(&mut self, parts: &[&[u8]], by: AppendFor, log: Log) -> Result<(u32, u32)> {
         let need: u64 = parts.iter().map(|p| p.len() as u64).sum();
         if let Err(available) = self.reserve.check_room(need) {
             return Err(Error::DiskFull {
@@ -74,14 +74,14 @@ impl WriterState {
                 source: std::io::Error::from_raw_os_error(libc::ENOSPC),
             });
         }
-        let appended = self.segments.append(parts, by);
+        let appended = self.segments.append(parts, by, log);
         appended.map_err(|e| self.poison_unless_full(e))
     }
 
-    /// Starts a new segment of `reserve` bytes for inserts. A full disk fails only this
-    /// write; any other failure poisons the store.
-    pub fn rotate_for_insert(&mut self, reserve: u64) -> Result<()> {
-        let rotated = self.segments.rotate(reserve, AppendFor::Insert);
+    /// Starts a new segment of `reserve` bytes in `log` for inserts. A full disk fails
+    /// only this write; any other failure poisons the store.
+    pub fn rotate_for_insert(&mut self, reserve: u64, log: Log) -> Result<()> {
+        let rotated = self.segments.rotate(reserve, AppendFor::Insert, log);
         rotated.map(|_| ()).map_err(|e| self.poison_unless_full(e))
     }
 

@@ -1,0 +1,136 @@
+//! S3-FIFO's ghost list: keys recently evicted from probation, remembered (as one bit per
+//! key hash) for about as many evictions as the store holds entries. A key inserted again
+//! while it is a ghost was evicted too soon: it goes straight to the main log.
+//!
+//! Two generations of bits: a ghost is added to the current one and found in either; once
+//! the current one has taken half the limit, the older one is cleared and becomes current.
+//! A key that shares a bit with a ghost is taken for one, which only lets it skip probation.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use super::key_hash::KeyHash;
+
+/// Two generations of ghost bits indexed by a stable hash of the key.
+pub struct Ghosts {
+    generations: [Vec<AtomicU64>; 2],
+    current: AtomicUsize,
+    hash: KeyHash,
+    added: AtomicU64,
+    limit: AtomicU64,
+    changed: AtomicBool,
+}
+
+impl Ghosts {
+    /// About one bit per 128 bytes of capacity, between 2^16 and 2^24 bits per
+    /// generation; remembering `limit` keys until told otherwise.
+    pub fn for_capacity(capacity: u64, limit: u64) -> Self {
+        let bits = (capacity / 128).clamp(1 << 16, 1 << 24).next_power_of_two() as usize;
+        let words = || (0..bits / 64).map(|_| AtomicU64::new(0)).collect();
+        Self {
+            generations: [words(), words()],
+            current: AtomicUsize::new(0),
+            hash: KeyHash::stable(),
+            added: AtomicU64::new(0),
+            limit: AtomicU64::new(limit.max(1)),
+            changed: AtomicBool::new(false),
+        }
+    }
+
+    fn slot(&self, key: &[u8]) -> (usize, u64) {
+        let bit = (self.hash.of(key) as usize) % (self.generations[0].len() * 64);
+        (bit / 64, 1u64 << (bit % 64))
+    }
+
+    /// Remembers `key` as a ghost.
+    pub fn add(&self, key: &[u8]) {
+        let (word, mask) = self.slot(key);
+        let current = self.current.load(Ordering::Relaxed);
+        self.generations[current][word].fetch_or(mask, Ordering::Relaxed);
+        self.changed.store(true, Ordering::Relaxed);
+        let added = self.added.fetch_add(1, Ordering::Relaxed) + 1;
+        if added >= self.limit.load(Ordering::Relaxed).div_ceil(2) {
+            self.added.store(0, Ordering::Relaxed);
+            let next = 1 - current;
+            let older = &self.generations[next];
+            older.iter().for_each(|w| w.store(0, Ordering::Relaxed));
+            self.current.store(next, Ordering::Relaxed);
+        }
+    }
+
+    /// True when `key` is a ghost.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        let (word, mask) = self.slot(key);
+        self.generations
+            .iter()
+            .any(|g| g[word].load(Ordering::Relaxed) & mask != 0)
+    }
+
+    /// Remembers about `limit` keys from now on (the entries the store holds).
+    pub fn set_limit(&self, limit: u64) {
+        self.limit.store(limit.max(1), Ordering::Relaxed);
+    }
+
+    /// True when ghosts changed since the last snapshot.
+    pub fn changed(&self) -> bool {
+        self.changed.load(Ordering::Relaxed)
+    }
+
+    /// Byte length of a snapshot.
+    pub fn snapshot_len(&self) -> usize {
+        self.generations[0].len() * 16
+    }
+
+    /// Both generations (older, then current) as little-endian bytes (clears the changed
+    /// flag).
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.changed.store(false, Ordering::Relaxed);
+        let current = self.current.load(Ordering::Relaxed);
+        let order = [&self.generations[1 - current], &self.generations[current]];
+        let words = order.into_iter().flatten();
+        words
+            .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
+            .collect()
+    }
+
+    /// Restores a snapshot of [`Self::snapshot_len`] bytes.
+    pub fn restore(&self, bytes: &[u8]) {
+        let current = self.current.load(Ordering::Relaxed);
+        let targets = self.generations[1 - current]
+            .iter()
+            .chain(self.generations[current].iter());
+        for (word, chunk) in targets.zip(bytes.chunks_exact(8)) {
+            word.store(
+                u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ghosts_are_forgotten_after_about_the_limit() {
+        let ghosts = Ghosts::for_capacity(1 << 20, 4);
+        ghosts.add(b"first");
+        assert!(ghosts.contains(b"first") && !ghosts.contains(b"other"));
+        ghosts.add(b"2"); // the current generation is full: the older one becomes current
+        ghosts.add(b"3");
+        assert!(ghosts.contains(b"first"));
+        ghosts.add(b"4"); // and again: the generation holding "first" is cleared
+        assert!(!ghosts.contains(b"first") && ghosts.contains(b"4"));
+    }
+
+    #[test]
+    fn snapshot_round_trips() {
+        let ghosts = Ghosts::for_capacity(1 << 20, 100);
+        ghosts.add(b"a");
+        let saved = ghosts.snapshot();
+        assert_eq!(saved.len(), ghosts.snapshot_len());
+        let restored = Ghosts::for_capacity(1 << 20, 100);
+        restored.restore(&saved);
+        assert!(restored.contains(b"a"));
+    }
+}
