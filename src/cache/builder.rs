@@ -226,6 +226,8 @@ impl CacheBuilder {
             slots,
             #[cfg(feature = "redis")]
             redis: redis.clone(),
+            #[cfg(feature = "redis")]
+            remote_waits: Default::default(),
             memory,
             tags: TagRegistry::load(disk.clone(), clock.clone())?,
             disk,

@@ -50,6 +50,9 @@ pub(crate) struct CacheInner {
     /// The Redis tier, also in `slots`, when configured (for its health).
     #[cfg(feature = "redis")]
     pub redis: Option<Arc<crate::cache::tier::redis::RedisTier>>,
+    /// Keys whose value another process is loading, waited for by this one.
+    #[cfg(feature = "redis")]
+    pub remote_waits: crate::cache::load::RemoteWaits,
     pub clock: Arc<dyn Clock>,
     pub policies: Policies,
     pub flights: Arc<Flights>,

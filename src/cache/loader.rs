@@ -116,12 +116,26 @@ impl Cache {
                         Ok(value) => return Ok(value),
                         Err(leader) => leader,
                     };
+                    // Another process may be loading it: wait for its value, or lease it.
+                    #[cfg(feature = "redis")]
+                    let (leader, lease) = match inner.lead_across(key, leader) {
+                        Ok(value) => return Ok(value),
+                        Err(handed_back) => handed_back,
+                    };
                     let loader = loader.take().expect("a caller leads at most one load");
                     bump(&inner.counters.loader_calls);
-                    let loaded = {
+                    let run = || {
                         let _watch = PanicWatch(&inner.counters.loader_panics);
                         loader()
                     };
+                    #[cfg(feature = "redis")]
+                    let loaded = match &lease {
+                        Some(lease) => lease.hold_while(run),
+                        None => run(),
+                    };
+                    #[cfg(not(feature = "redis"))]
+                    let loaded = run();
+                    // The lease (if any) goes after the value is stored, when it drops.
                     return inner.finish_load(key, options, loaded, leader);
                 }
                 Role::Waiter(waiter) => {

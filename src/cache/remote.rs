@@ -16,6 +16,8 @@ impl CacheInner {
         };
         match change {
             Remote::Key(key) => {
+                #[cfg(feature = "redis")]
+                self.remote_waits.wake(&key);
                 self.clear_dirty(&key);
                 for slot in local() {
                     if let Err(e) = slot.tier.remove(&key) {
@@ -50,6 +52,8 @@ impl CacheInner {
                 if let Some(memory) = &self.memory {
                     memory.clear();
                 }
+                #[cfg(feature = "redis")]
+                self.remote_waits.wake_all();
             }
         }
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use stratacache::EvictionPolicy;
 
 use crate::units::{parse_size, parse_ttl};
 
@@ -45,6 +46,12 @@ pub struct Cli {
     /// what it evicted. Reading never changes a store.
     #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     pub capacity: Option<u64>,
+
+    /// How eviction picks what goes when the store is full: s3-fifo (default: new entries
+    /// wait on probation, a tenth of the capacity, so scans and one-time reads do not push
+    /// out what is read again) or lru
+    #[arg(long, global = true, value_name = "POLICY", value_parser = parse_policy)]
+    pub eviction_policy: Option<EvictionPolicy>,
 
     /// Wait up to this long for a store another process holds, e.g. 30s (else exit 4)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_ttl)]
@@ -443,4 +450,9 @@ pub struct CompactArgs {
     /// Rewrite every segment, not only the sparse ones.
     #[arg(long)]
     pub all: bool,
+}
+
+/// `--eviction-policy`: `s3-fifo` or `lru`.
+fn parse_policy(text: &str) -> Result<EvictionPolicy, String> {
+    text.parse()
 }

@@ -58,6 +58,7 @@ fn run(cli: Cli) -> CmdResult {
     if let Command::Serve(args) = cli.command {
         let store = commands::serve::StoreOptions {
             capacity: cli.capacity,
+            eviction_policy: cli.eviction_policy,
             max_value_size: cli.max_value_size,
             shared_group: cli.shared_group,
         };
@@ -80,6 +81,7 @@ fn run(cli: Cli) -> CmdResult {
         mode,
         open::Options {
             capacity: cli.capacity,
+            eviction_policy: cli.eviction_policy,
             wait: cli.wait,
             max_value_size: cli.max_value_size,
             shared_group: cli.shared_group,

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use stratacache::{Cache, DiskStore, DiskStoreBuilder, Sharing};
+use stratacache::{Cache, DiskStore, DiskStoreBuilder, EvictionPolicy, Sharing};
 
 use crate::store::Store;
 
@@ -30,6 +30,8 @@ pub enum Mode {
 pub struct Options {
     /// Capacity of a new store, or the new capacity of an existing one.
     pub capacity: Option<u64>,
+    /// The eviction policy, when not the default.
+    pub eviction_policy: Option<EvictionPolicy>,
     /// How long to wait for a store another process holds.
     pub wait: Option<std::time::Duration>,
     /// The value limit.
@@ -51,6 +53,14 @@ pub struct Options {
 /// keeps most of its work.
 pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<Store, Fatal> {
     if let Some(remote) = Store::remote_if_served(dir)? {
+        if let Some(policy) = options.eviction_policy {
+            return Err(Fatal::msg(format!(
+                "{} is served by `stratacache serve`, which chose its eviction policy; \
+                 --eviction-policy {} applies only to a store this command opens itself",
+                dir.display(),
+                policy.name()
+            )));
+        }
         if let Some(bytes) = options.capacity {
             change_capacity(&remote, bytes)?;
         }
@@ -58,6 +68,7 @@ pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<Store, Fatal> {
     }
     let Options {
         capacity,
+        eviction_policy,
         wait,
         max_value_size,
         shared_group,
@@ -76,6 +87,9 @@ pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<Store, Fatal> {
         .background_maintenance(false);
     if let Some(bytes) = capacity.filter(|_| is_new) {
         builder = builder.capacity_bytes(bytes);
+    }
+    if let Some(policy) = eviction_policy {
+        builder = builder.eviction_policy(policy);
     }
     let store = open_waiting(dir, builder, wait)?;
     if let Some(bytes) = capacity.filter(|_| !is_new || store.is_remote()) {

@@ -48,6 +48,7 @@ pub(crate) struct CacheCounters {
     pub loader_calls: AtomicU64,
     pub loader_errors: AtomicU64,
     pub loader_panics: AtomicU64,
+    pub lease_waits: AtomicU64,
     pub refreshes: AtomicU64,
     pub refreshes_dropped: AtomicU64,
     pub errors: AtomicU64,
@@ -154,6 +155,10 @@ pub struct CacheStats {
     pub loader_errors: u64,
     /// Loader runs that panicked.
     pub loader_panics: u64,
+    /// `get_with` misses answered by a load another process ran: they waited on its
+    /// lease in the Redis tier instead of loading.
+    #[serde(default)]
+    pub lease_waits: u64,
     /// Background refresh-ahead reloads started (queued for the cache's refresh threads).
     pub refreshes: u64,
     /// Refresh-ahead reloads not started because the refresh queue was full (the hit was
@@ -194,6 +199,7 @@ impl CacheCounters {
             loader_calls: load(&self.loader_calls),
             loader_errors: load(&self.loader_errors),
             loader_panics: load(&self.loader_panics),
+            lease_waits: load(&self.lease_waits),
             refreshes: load(&self.refreshes),
             refreshes_dropped: load(&self.refreshes_dropped),
             stale_by_tag: load(&self.stale_tags),

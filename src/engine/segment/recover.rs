@@ -55,6 +55,9 @@ impl SegmentWriter {
     }
 }
 
+/// An active segment recovery found, and its log.
+type ActiveSegment = (Arc<Segment>, Log);
+
 /// Opens the segments the index knows. The newest unsealed one of each log is that log's
 /// active segment (cut back to its recorded length); any other unsealed one is sealed. A missing file with no
 /// live records is forgotten; one with live records is kept sealed, its entries reading
@@ -64,7 +67,7 @@ fn open_known(
     meta: &mut BTreeMap<u32, SegmentMeta>,
     dirty_rows: &mut BTreeSet<u32>,
     segment_size: u64,
-) -> (HashMap<u32, Arc<Segment>>, Vec<(Arc<Segment>, Log)>) {
+) -> (HashMap<u32, Arc<Segment>>, Vec<ActiveSegment>) {
     let mut open = HashMap::new();
     let mut active = Vec::new();
     let mut empty_and_gone = Vec::new();

@@ -14,6 +14,8 @@ use crate::secrets::read_secret;
 pub struct StoreOptions {
     /// `--capacity`.
     pub capacity: Option<u64>,
+    /// `--eviction-policy`.
+    pub eviction_policy: Option<stratacache::EvictionPolicy>,
     /// `--max-value-size`.
     pub max_value_size: u64,
     /// `--shared-group`.
@@ -83,6 +85,9 @@ pub fn run(dir: &Path, store: StoreOptions, args: ServeArgs) -> CmdResult {
         });
     if let Some(bytes) = store.capacity.filter(|_| is_new) {
         disk = disk.capacity_bytes(bytes);
+    }
+    if let Some(policy) = store.eviction_policy {
+        disk = disk.eviction_policy(policy);
     }
     let cache = with_redis(Cache::builder().memory(args.memory).disk(disk), &args)?.open()?;
     if let Some(bytes) = store.capacity.filter(|_| !is_new)

@@ -53,6 +53,7 @@ fn human(s: &Stats) -> String {
         ("inserts", grouped(s.inserts)),
         ("removes", grouped(s.removes)),
         ("evictions", grouped(s.evictions)),
+        ("eviction policy", policy_line(s)),
         ("expirations", grouped(s.expirations)),
         ("corruptions", grouped(s.corruptions)),
     ];
@@ -65,4 +66,16 @@ fn human(s: &Stats) -> String {
         .iter()
         .map(|(label, value)| format!("{label:<width$}  {value}\n"))
         .collect()
+}
+
+/// The policy, and under S3-FIFO what its probation log holds.
+fn policy_line(s: &stratacache::Stats) -> String {
+    match s.probation_bytes {
+        0 => s.eviction_policy.clone(),
+        bytes => format!(
+            "{}  ({} on probation)",
+            s.eviction_policy,
+            human_size(bytes)
+        ),
+    }
 }

@@ -8,6 +8,9 @@ use std::time::Duration;
 use crate::cache::tier::redis::breaker::BreakerConfig;
 use crate::cache::tier::redis::tls::RedisTls;
 
+/// Default time to live of a loader's lease ([`RedisConfig::loader_lease`]).
+const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(5);
+
 /// How to reach Redis and how to behave when it is slow or down.
 ///
 /// ```
@@ -55,12 +58,14 @@ pub struct RedisConfig {
     pub(crate) compression_threshold: usize,
     pub(crate) breaker: BreakerConfig,
     pub(crate) invalidation: bool,
+    /// Time to live of a loader's lease (`None`: no leases, single-flight per process).
+    pub(crate) lease_ttl: Option<Duration>,
 }
 
 impl RedisConfig {
     /// A standalone server at `url` (`redis://host:port[/db]`), with defaults: key prefix
     /// `stratacache:`, pool of 8 connections, 250 ms connect and 250 ms command timeouts, no
-    /// TTL cap, lz4 from 1 KiB, invalidation messages on.
+    /// TTL cap, lz4 from 1 KiB, invalidation messages on, loader leases of 5 s.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             urls: vec![url.into()],
@@ -78,6 +83,7 @@ impl RedisConfig {
             compression_threshold: 1024,
             breaker: BreakerConfig::default(),
             invalidation: true,
+            lease_ttl: Some(DEFAULT_LEASE_TTL),
         }
     }
 
@@ -200,6 +206,26 @@ impl RedisConfig {
         self
     }
 
+    /// Single-flight across processes: `get_with` on a key missing everywhere takes a lease
+    /// on it in Redis (`SET NX PX ttl`), renewed every third of `ttl` while the loader runs;
+    /// caches in other processes asking for that key wait for the value instead of loading
+    /// it too. A holder that dies stops renewing, its lease expires within `ttl`, and a
+    /// waiter takes over. `None` turns leases off (single-flight within each process
+    /// only). Default: 5 s.
+    pub fn loader_lease(mut self, ttl: Option<Duration>) -> Self {
+        self.lease_ttl = ttl.map(|t| t.max(Duration::from_millis(30)));
+        self
+    }
+
+    /// The Redis key of a loader's lease on a cache key: `<prefix>l:<key>`.
+    pub(crate) fn lease_key(&self, key: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.key_prefix.len() + 2 + key.len());
+        k.extend_from_slice(self.key_prefix.as_bytes());
+        k.extend_from_slice(b"l:");
+        k.extend_from_slice(key);
+        k
+    }
+
     /// The pub/sub channel of this key prefix.
     pub(crate) fn channel(&self) -> String {
         format!("{}invalidate", self.key_prefix)
@@ -254,6 +280,7 @@ impl fmt::Debug for RedisConfig {
             .field("compression_threshold", &self.compression_threshold)
             .field("breaker", &self.breaker)
             .field("invalidation", &self.invalidation)
+            .field("lease_ttl", &self.lease_ttl)
             .finish()
     }
 }

@@ -13,6 +13,8 @@ mod conn;
 pub(crate) mod frame;
 #[cfg(feature = "redis")]
 mod health;
+#[cfg(feature = "redis")]
+pub(crate) mod lease;
 pub(crate) mod messages;
 #[cfg(feature = "redis")]
 pub(crate) mod pubsub;

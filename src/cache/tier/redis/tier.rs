@@ -32,7 +32,7 @@ const RAISE_TAG: &str = "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1])
 
 /// The Redis tier of a [`Cache`](crate::Cache).
 pub struct RedisTier {
-    config: RedisConfig,
+    pub(super) config: RedisConfig,
     pool: Pool,
     /// With Sentinel and replica reads: connections to the master's replicas.
     replicas: Option<Pool>,
@@ -94,7 +94,11 @@ impl RedisTier {
     /// Runs `f` on a pooled connection through the circuit breaker. While the breaker is
     /// open, `f` is not run and the call fails with [`Error::RedisUnavailable`], so that
     /// nobody mistakes a skipped write for a done one.
-    fn call<T>(&self, op: &str, f: impl FnOnce(&mut Conn) -> RedisResult<T>) -> Result<T> {
+    pub(super) fn call<T>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&mut Conn) -> RedisResult<T>,
+    ) -> Result<T> {
         if !self.breaker.allow() {
             return Err(Error::RedisUnavailable { op: op.to_string() });
         }
