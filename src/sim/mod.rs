@@ -9,7 +9,7 @@ mod tinylfu;
 mod traces;
 
 pub use lru::ExactLru;
-pub use replay::{References, Replay, reference_hit_ratios, replay, replay_same_bytes, value_for};
+pub use replay::{References, Replay, reference_hit_ratios, replay_same_bytes, value_for};
 pub use s3fifo::S3Fifo;
 pub use tinylfu::WTinyLfu;
 pub use traces::{Rng, Trace, Zipf, policy_traces, scan_mix_trace, sliding_trace, zipf_trace};

@@ -69,42 +69,12 @@ pub fn value_for(key: u64, size: usize) -> Vec<u8> {
     v
 }
 
-/// Replays `trace` through `store` (get; insert on miss) and through exact LRU, W-TinyLFU and S3-FIFO
-/// with `capacity` bytes, every value `value_size` bytes. The first `warmup` requests are not
-/// counted.
-pub fn replay(
-    store: &DiskStore,
-    trace: &Trace,
-    capacity: u64,
-    value_size: usize,
-    warmup: usize,
-) -> Result<Replay> {
-    let (mut store_hits, mut counted) = (0u64, 0u64);
-    let started = std::time::Instant::now();
-    for (i, &key) in trace.keys.iter().enumerate() {
-        let hit = store_request(store, key, value_size)?;
-        if i >= warmup {
-            counted += 1;
-            store_hits += hit as u64;
-        }
-    }
-    let store_time = started.elapsed();
-    let references = reference_hit_ratios(trace, capacity, value_size as u64, warmup);
-    Ok(Replay {
-        trace: trace.name.clone(),
-        requests: counted,
-        store_hit_ratio: store_hits as f64 / counted.max(1) as f64,
-        lru_hit_ratio: references.lru,
-        lru_bytes: capacity,
-        references,
-        store_time,
-    })
-}
-
-/// Like [`replay`], but the reference policies hold as many value bytes as the store held on average
-/// after the warmup (sampled from `stats().live_bytes` every `sample_every` requests), not
-/// the store's capacity: this compares which entries each keeps, apart from how much room
-/// the store's own files (index, headers, the room it keeps free) take out of the capacity.
+/// Replays `trace` through `store` (get; insert on miss), every value `value_size` bytes,
+/// then through exact LRU, W-TinyLFU and S3-FIFO holding as many value bytes as the store
+/// held on average after the first `warmup` requests (which are not counted; sampled from
+/// `stats().live_bytes` every `sample_every` requests), not the store's capacity: this
+/// compares which entries each keeps, apart from how much room the store's own files
+/// (index, headers, the room it keeps free) take out of the capacity.
 pub fn replay_same_bytes(
     store: &DiskStore,
     trace: &Trace,

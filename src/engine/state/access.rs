@@ -8,15 +8,13 @@
 //! sharing a bit can only make eviction keep an extra entry, never drop a hot one.
 //! Saved approximately at checkpoints, so a reopened cache does not evict its hot set first.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::key_hash::KeyHash;
+use super::key_bits::KeyBits;
 
-/// Two generations of atomic bitsets indexed by a stable hash of the key.
+/// Two generations of "read" bits, rotated by eviction's progress.
 pub struct AccessBits {
-    generations: [Vec<AtomicU64>; 2],
-    current: AtomicUsize,
-    hash: KeyHash,
+    bits: KeyBits,
     changed: AtomicBool,
     drained: AtomicU64,
     lap_bytes: AtomicU64,
@@ -26,38 +24,24 @@ impl AccessBits {
     /// About one bit per 512 bytes of capacity, between 2^16 and 2^24 bits per generation.
     pub fn for_capacity(capacity: u64) -> Self {
         let bits = (capacity / 512).clamp(1 << 16, 1 << 24).next_power_of_two() as usize;
-        let words = || (0..bits / 64).map(|_| AtomicU64::new(0)).collect();
         Self {
-            generations: [words(), words()],
-            current: AtomicUsize::new(0),
-            hash: KeyHash::stable(),
+            bits: KeyBits::with_bits(bits),
             changed: AtomicBool::new(false),
             drained: AtomicU64::new(0),
             lap_bytes: AtomicU64::new(capacity / 2),
         }
     }
 
-    fn slot(&self, key: &[u8]) -> (usize, u64) {
-        let bit = (self.hash.of(key) as usize) % (self.generations[0].len() * 64);
-        (bit / 64, 1u64 << (bit % 64))
-    }
-
     /// Marks `key` as recently read.
     pub fn mark(&self, key: &[u8]) {
-        let (word, mask) = self.slot(key);
-        let current = &self.generations[self.current.load(Ordering::Relaxed)][word];
-        if current.load(Ordering::Relaxed) & mask == 0 {
-            current.fetch_or(mask, Ordering::Relaxed);
+        if self.bits.set(key) {
             self.changed.store(true, Ordering::Relaxed);
         }
     }
 
     /// Whether `key` was read in the current or the previous generation.
     pub fn recently_read(&self, key: &[u8]) -> bool {
-        let (word, mask) = self.slot(key);
-        self.generations
-            .iter()
-            .any(|g| g[word].load(Ordering::Relaxed) & mask != 0)
+        self.bits.contains(key)
     }
 
     /// Records `bytes` drained by eviction; starts a new generation every half capacity.
@@ -65,11 +49,7 @@ impl AccessBits {
         let total = self.drained.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if total >= self.lap_bytes.load(Ordering::Relaxed) {
             self.drained.store(0, Ordering::Relaxed);
-            let next = 1 - self.current.load(Ordering::Relaxed);
-            self.generations[next]
-                .iter()
-                .for_each(|w| w.store(0, Ordering::Relaxed));
-            self.current.store(next, Ordering::Relaxed);
+            self.bits.rotate();
             self.changed.store(true, Ordering::Relaxed);
         }
     }
@@ -87,37 +67,15 @@ impl AccessBits {
     /// Both generations (previous, then current) as little-endian bytes, if they changed
     /// since the last call.
     pub fn snapshot_if_changed(&self) -> Option<Vec<u8>> {
-        if !self.changed.swap(false, Ordering::Relaxed) {
-            return None;
-        }
-        let current = self.current.load(Ordering::Relaxed);
-        let order = [&self.generations[1 - current], &self.generations[current]];
-        Some(
-            order
-                .iter()
-                .flat_map(|g| g.iter())
-                .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
-                .collect(),
-        )
+        self.changed
+            .swap(false, Ordering::Relaxed)
+            .then(|| self.bits.to_bytes())
     }
 
     /// Restores bits saved by [`Self::snapshot_if_changed`]; ignored when the size differs
     /// (the capacity changed), which only costs the recency of one lap.
     pub fn restore(&self, bytes: &[u8]) {
-        let words = self.generations[0].len();
-        if bytes.len() != words * 16 {
-            return;
-        }
-        let current = self.current.load(Ordering::Relaxed);
-        let targets = self.generations[1 - current]
-            .iter()
-            .chain(self.generations[current].iter());
-        for (word, chunk) in targets.zip(bytes.chunks_exact(8)) {
-            word.store(
-                u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
-                Ordering::Relaxed,
-            );
-        }
+        self.bits.restore(bytes);
     }
 }
 

@@ -6,15 +6,13 @@
 //! the current one has taken half the limit, the older one is cleared and becomes current.
 //! A key that shares a bit with a ghost is taken for one, which only lets it skip probation.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use super::key_hash::KeyHash;
+use super::key_bits::KeyBits;
 
-/// Two generations of ghost bits indexed by a stable hash of the key.
+/// Two generations of ghost bits, rotated by the number of ghosts added.
 pub struct Ghosts {
-    generations: [Vec<AtomicU64>; 2],
-    current: AtomicUsize,
-    hash: KeyHash,
+    bits: KeyBits,
     added: AtomicU64,
     limit: AtomicU64,
     changed: AtomicBool,
@@ -25,44 +23,28 @@ impl Ghosts {
     /// generation; remembering `limit` keys until told otherwise.
     pub fn for_capacity(capacity: u64, limit: u64) -> Self {
         let bits = (capacity / 128).clamp(1 << 16, 1 << 24).next_power_of_two() as usize;
-        let words = || (0..bits / 64).map(|_| AtomicU64::new(0)).collect();
         Self {
-            generations: [words(), words()],
-            current: AtomicUsize::new(0),
-            hash: KeyHash::stable(),
+            bits: KeyBits::with_bits(bits),
             added: AtomicU64::new(0),
             limit: AtomicU64::new(limit.max(1)),
             changed: AtomicBool::new(false),
         }
     }
 
-    fn slot(&self, key: &[u8]) -> (usize, u64) {
-        let bit = (self.hash.of(key) as usize) % (self.generations[0].len() * 64);
-        (bit / 64, 1u64 << (bit % 64))
-    }
-
     /// Remembers `key` as a ghost.
     pub fn add(&self, key: &[u8]) {
-        let (word, mask) = self.slot(key);
-        let current = self.current.load(Ordering::Relaxed);
-        self.generations[current][word].fetch_or(mask, Ordering::Relaxed);
+        self.bits.set(key);
         self.changed.store(true, Ordering::Relaxed);
         let added = self.added.fetch_add(1, Ordering::Relaxed) + 1;
         if added >= self.limit.load(Ordering::Relaxed).div_ceil(2) {
             self.added.store(0, Ordering::Relaxed);
-            let next = 1 - current;
-            let older = &self.generations[next];
-            older.iter().for_each(|w| w.store(0, Ordering::Relaxed));
-            self.current.store(next, Ordering::Relaxed);
+            self.bits.rotate();
         }
     }
 
     /// True when `key` is a ghost.
     pub fn contains(&self, key: &[u8]) -> bool {
-        let (word, mask) = self.slot(key);
-        self.generations
-            .iter()
-            .any(|g| g[word].load(Ordering::Relaxed) & mask != 0)
+        self.bits.contains(key)
     }
 
     /// Remembers about `limit` keys from now on (the entries the store holds).
@@ -77,33 +59,19 @@ impl Ghosts {
 
     /// Byte length of a snapshot.
     pub fn snapshot_len(&self) -> usize {
-        self.generations[0].len() * 16
+        self.bits.byte_len()
     }
 
     /// Both generations (older, then current) as little-endian bytes (clears the changed
     /// flag).
     pub fn snapshot(&self) -> Vec<u8> {
         self.changed.store(false, Ordering::Relaxed);
-        let current = self.current.load(Ordering::Relaxed);
-        let order = [&self.generations[1 - current], &self.generations[current]];
-        let words = order.into_iter().flatten();
-        words
-            .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
-            .collect()
+        self.bits.to_bytes()
     }
 
     /// Restores a snapshot of [`Self::snapshot_len`] bytes.
     pub fn restore(&self, bytes: &[u8]) {
-        let current = self.current.load(Ordering::Relaxed);
-        let targets = self.generations[1 - current]
-            .iter()
-            .chain(self.generations[current].iter());
-        for (word, chunk) in targets.zip(bytes.chunks_exact(8)) {
-            word.store(
-                u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
-                Ordering::Relaxed,
-            );
-        }
+        self.bits.restore(bytes);
     }
 }
 

@@ -7,6 +7,7 @@ mod counters;
 mod engine;
 mod eviction;
 mod ghosts;
+mod key_bits;
 mod key_hash;
 mod loc_cache;
 mod read_counts;

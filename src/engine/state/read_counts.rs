@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::key_bits::{restore_words, words_to_bytes};
 use super::key_hash::KeyHash;
 
 const MAX: u64 = 3;
@@ -86,18 +87,12 @@ impl ReadCounts {
     /// The counters as little-endian bytes (clears the changed flag).
     pub fn snapshot(&self) -> Vec<u8> {
         self.changed.store(false, Ordering::Relaxed);
-        let words = self.words.iter().map(|w| w.load(Ordering::Relaxed));
-        words.flat_map(u64::to_le_bytes).collect()
+        words_to_bytes(self.words.iter())
     }
 
     /// Restores a snapshot of [`Self::snapshot_len`] bytes.
     pub fn restore(&self, bytes: &[u8]) {
-        for (word, chunk) in self.words.iter().zip(bytes.chunks_exact(8)) {
-            word.store(
-                u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
-                Ordering::Relaxed,
-            );
-        }
+        restore_words(self.words.iter(), bytes);
     }
 }
 
