@@ -1,16 +1,9 @@
 //! Criterion benchmarks of [`stratacache::DiskStore`], each against a baseline measured in the
 //! same run (timings on shared machines are noisy; only same-run ratios are meaningful).
 //!
-//! Groups (benchmark ids are `group/variant`):
+//! Groups (benchmark ids are `group/variant`; the read path is in `benches/read_path.rs`):
 //!
-//! 1. `get_4k`: warm random-order reads of 4 KiB incompressible values (~20k keys, 1 thread).
-//!    - `stratacache`: `get()` and copy the value into a `Vec`;
-//!    - `stratacache_ref`: `get()` and touch the borrowed (mmapped) value without copying;
-//!    - `redb_inline`: the same values inline in a redb table, one read txn per get, copied out;
-//!    - `mmap_copy`: a 4 KiB copy out of an mmapped file holding the same bytes (the floor).
-//!
-//!    Goal: well ahead of `redb_inline` and close to `mmap_copy`.
-//! 2. `insert_4k`: inserts of 4 KiB incompressible values under fresh keys, default durability
+//! 1. `insert_4k`: inserts of 4 KiB incompressible values under fresh keys, default durability
 //!    (background checkpoint every second). Every 256 MiB of values ([`CHUNK_BYTES`]) the
 //!    store (or file) is closed, synced and replaced, untimed: this bounds disk use and keeps
 //!    the comparison about the code rather than the kernel's dirty-page throttling.
@@ -20,19 +13,19 @@
 //!    - `raw_buffered`: `BufWriter<File>` appends of the same 4 KiB chunks, no fsync.
 //!
 //!    Targets: `stratacache_1t` >= 5x `redb_per_value` and >= 0.3x `raw_buffered` throughput.
-//! 3. `insert_1m`: 1 MiB incompressible values: `stratacache` vs `raw_write` (bytes/s), chunked
+//! 2. `insert_1m`: 1 MiB incompressible values: `stratacache` vs `raw_write` (bytes/s), chunked
 //!    the same way.
-//! 4. `flush_after_10k`: 10k 4 KiB inserts into a fresh store then one `flush()`.
+//! 3. `flush_after_10k`: 10k 4 KiB inserts into a fresh store then one `flush()`.
 //!    - `insert_then_flush` (both timed) vs `raw_write_then_fsync` (BufWriter + `sync_data`)
 //!      and `redb_one_txn` (10k inserts in one `Immediate` redb transaction);
 //!    - `flush_only` (inserts untimed) vs `raw_fsync_only` (writes untimed, `sync_data` timed).
-//! 5. `open`: open of a cleanly closed store of N entries (100-byte values), N = 10_000 and
+//! 4. `open`: open of a cleanly closed store of N entries (100-byte values), N = 10_000 and
 //!    200_000 (`STRATACACHE_BENCH_OPEN_ENTRIES=1000000` raises the larger one to the 1M target).
 //!    - `stratacache/N`: `open()` only; `stratacache_open_close/N`: `open()` + close (drop);
 //!    - `redb_inline/N`: `Database::create()` of a redb file holding the same entries inline.
 //!
 //!    Goal: open time independent of N (no scan of entries at open).
-//! 6. `space`: not a timing. Prints disk bytes / value bytes for 100k random 4 KiB values after
+//! 5. `space`: not a timing. Prints disk bytes / value bytes for 100k random 4 KiB values after
 //!    `flush()` (from `stats().disk_bytes` and from walking the directory, apparent and
 //!    allocated), next to redb holding the same values inline; then benches `stats()`.
 //!
@@ -40,130 +33,28 @@
 //! by this run) is printed at the end.
 //!
 //! Smoke mode: under `cargo test --benches` (criterion's test mode, each bench runs once) or
-//! with `STRATACACHE_BENCH_QUICK=1`, data sets shrink (2k get keys, 1k values per flush,
+//! with `STRATACACHE_BENCH_QUICK=1`, data sets shrink (1k values per flush,
 //! 1k/5k open entries, 2k space values) so the run stays short even in a debug build.
 //! `STRATACACHE_BENCH_DIR` sets where temporary stores are created (default: the system temp
 //! directory; use a real disk, not tmpfs, or fsync costs nothing).
 
 use std::cell::OnceCell;
 use std::fs::File;
-use std::hint::black_box;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
-use memmap2::Mmap;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::{RngCore, SeedableRng};
-use redb::{Database, Durability, ReadableDatabase, TableDefinition};
+use redb::{Database, Durability};
 use stratacache::DiskStore;
 use tempfile::TempDir;
 
-const KIB: usize = 1 << 10;
-const MIB: usize = 1 << 20;
-/// Capacity of every bench store: far above anything written, so nothing is evicted.
-const BIG_CAPACITY: u64 = 1 << 40;
-/// The baseline table: values stored inline in redb.
-const REDB_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("values");
+#[path = "common/store_fixtures.rs"]
+mod fixtures;
 
-// ---------------------------------------------------------------------------------------
-// Shared helpers
-// ---------------------------------------------------------------------------------------
-
-/// True when criterion really measures (`cargo bench`), not in test or list mode.
-fn bench_mode() -> bool {
-    let args: Vec<String> = std::env::args().collect();
-    let has = |flag: &str| args.iter().any(|a| a == flag);
-    has("--bench") && !has("--test") && !has("--list")
-}
-
-/// True in smoke mode: criterion's test mode (`cargo test --benches`, or no `--bench` flag),
-/// `--list`, or `STRATACACHE_BENCH_QUICK=1`.
-fn quick() -> bool {
-    static QUICK: OnceLock<bool> = OnceLock::new();
-    *QUICK.get_or_init(|| {
-        let env = std::env::var("STRATACACHE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
-        !bench_mode() || env
-    })
-}
-
-/// `full` normally, `small` in smoke mode.
-fn scaled(full: usize, small: usize) -> usize {
-    if quick() { small } else { full }
-}
-
-/// A fresh temporary directory (under `STRATACACHE_BENCH_DIR` when set).
-fn tempdir() -> TempDir {
-    match std::env::var_os("STRATACACHE_BENCH_DIR") {
-        Some(root) => tempfile::tempdir_in(root),
-        None => tempfile::tempdir(),
-    }
-    .expect("create temp dir")
-}
-
-/// A 16-byte key: writer id and counter, big-endian (sorted in insertion order).
-fn key(thread: u64, i: u64) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&thread.to_be_bytes());
-    k[8..].copy_from_slice(&i.to_be_bytes());
-    k
-}
-
-/// `count` random (incompressible) values of `size` bytes in one buffer.
-struct ValuePool {
-    data: Vec<u8>,
-    size: usize,
-}
-
-impl ValuePool {
-    fn new(count: usize, size: usize, seed: u64) -> Self {
-        let mut data = vec![0u8; count * size];
-        StdRng::seed_from_u64(seed).fill_bytes(&mut data);
-        Self { data, size }
-    }
-
-    fn len(&self) -> usize {
-        self.data.len() / self.size
-    }
-
-    /// Value `i` (modulo the pool size).
-    fn get(&self, i: usize) -> &[u8] {
-        let i = i % self.len();
-        &self.data[i * self.size..(i + 1) * self.size]
-    }
-}
-
-/// Opens (or creates) a store with default settings apart from a huge capacity.
-fn open_store(dir: &Path) -> DiskStore {
-    DiskStore::builder(dir)
-        .capacity_bytes(BIG_CAPACITY)
-        .open()
-        .expect("open store")
-}
-
-/// Creates a redb database with the baseline table.
-fn create_redb(path: &Path) -> Database {
-    let db = Database::create(path).expect("create redb");
-    let txn = db.begin_write().unwrap();
-    txn.open_table(REDB_TABLE).unwrap();
-    txn.commit().unwrap();
-    db
-}
-
-/// Inserts `count` values (keys `key(0, i)`, values from `pool`) in one redb transaction.
-fn fill_redb(db: &Database, count: usize, pool: &ValuePool) {
-    let txn = db.begin_write().unwrap();
-    {
-        let mut table = txn.open_table(REDB_TABLE).unwrap();
-        for i in 0..count {
-            table.insert(&key(0, i as u64)[..], pool.get(i)).unwrap();
-        }
-    }
-    txn.commit().unwrap();
-}
+use fixtures::*;
 
 /// Splits `total` items over `parts` workers: how many worker `part` gets.
 fn share(total: u64, parts: u64, part: u64) -> u64 {
@@ -289,125 +180,7 @@ fn dir_size(dir: &Path) -> (u64, u64) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 1. get_4k
-// ---------------------------------------------------------------------------------------
-
-/// The same 4 KiB values in a store, in redb and in a flat mmapped file.
-struct GetFixture {
-    keys: Vec<[u8; 16]>,
-    /// Random order of key indexes; every variant cycles through it.
-    order: Vec<usize>,
-    store: DiskStore,
-    redb: Database,
-    flat: Mmap,
-    _dir: TempDir,
-}
-
-impl GetFixture {
-    fn build(count: usize) -> Self {
-        let dir = tempdir();
-        let pool = ValuePool::new(count, 4 * KIB, 1);
-        let keys: Vec<[u8; 16]> = (0..count as u64).map(|i| key(0, i)).collect();
-        let mut order: Vec<usize> = (0..count).collect();
-        order.shuffle(&mut StdRng::seed_from_u64(2));
-
-        let store = open_store(&dir.path().join("store"));
-        for (i, k) in keys.iter().enumerate() {
-            store.insert(k, pool.get(i)).unwrap();
-        }
-        store.flush().unwrap();
-
-        let redb = create_redb(&dir.path().join("inline.redb"));
-        fill_redb(&redb, count, &pool);
-
-        let flat_path = dir.path().join("flat.bin");
-        let mut flat_file = File::create(&flat_path).unwrap();
-        flat_file.write_all(&pool.data).unwrap();
-        flat_file.sync_all().unwrap();
-        // SAFETY: the file is private to this fixture and never modified while mapped.
-        let flat = unsafe { Mmap::map(&File::open(&flat_path).unwrap()) }.unwrap();
-
-        // Warm every path (page cache, stratacache's location cache) and check they agree.
-        let txn = redb.begin_read().unwrap();
-        let table = txn.open_table(REDB_TABLE).unwrap();
-        for &i in &order {
-            let from_store = store.get(keys[i]).unwrap().expect("value in store");
-            let from_redb = table.get(&keys[i][..]).unwrap().expect("value in redb");
-            assert!(*from_store == *pool.get(i) && from_redb.value() == pool.get(i));
-            assert!(&flat[i * 4 * KIB..(i + 1) * 4 * KIB] == pool.get(i));
-        }
-        drop((table, txn));
-        Self {
-            keys,
-            order,
-            store,
-            redb,
-            flat,
-            _dir: dir,
-        }
-    }
-}
-
-fn bench_get_4k(c: &mut Criterion) {
-    let count = scaled(20_000, 2_000);
-    let fixture = OnceCell::new();
-    let fx = || fixture.get_or_init(|| GetFixture::build(count));
-    let mut group = c.benchmark_group("get_4k");
-    group.throughput(Throughput::Elements(1));
-
-    group.bench_function("stratacache", |b| {
-        let fx = fx();
-        let mut next = fx.order.iter().cycle();
-        b.iter(|| {
-            let i = *next.next().unwrap();
-            fx.store.get(fx.keys[i]).unwrap().unwrap().to_vec()
-        })
-    });
-    group.bench_function("stratacache_ref", |b| {
-        let fx = fx();
-        let mut next = fx.order.iter().cycle();
-        b.iter(|| {
-            let i = *next.next().unwrap();
-            let v = fx.store.get(fx.keys[i]).unwrap().unwrap();
-            black_box(v[v.len() - 1])
-        })
-    });
-    group.bench_function("redb_inline", |b| {
-        let fx = fx();
-        let mut next = fx.order.iter().cycle();
-        b.iter(|| {
-            let i = *next.next().unwrap();
-            let txn = fx.redb.begin_read().unwrap();
-            let table = txn.open_table(REDB_TABLE).unwrap();
-            let guard = table.get(&fx.keys[i][..]).unwrap().unwrap();
-            guard.value().to_vec()
-        })
-    });
-    // The stronger baseline: one read transaction and table opened once, reused.
-    group.bench_function("redb_inline_reused_txn", |b| {
-        let fx = fx();
-        let txn = fx.redb.begin_read().unwrap();
-        let table = txn.open_table(REDB_TABLE).unwrap();
-        let mut next = fx.order.iter().cycle();
-        b.iter(|| {
-            let i = *next.next().unwrap();
-            let guard = table.get(&fx.keys[i][..]).unwrap().unwrap();
-            guard.value().to_vec()
-        })
-    });
-    group.bench_function("mmap_copy", |b| {
-        let fx = fx();
-        let mut next = fx.order.iter().cycle();
-        b.iter(|| {
-            let i = *next.next().unwrap();
-            fx.flat[i * 4 * KIB..(i + 1) * 4 * KIB].to_vec()
-        })
-    });
-    group.finish();
-}
-
-// ---------------------------------------------------------------------------------------
-// 2. insert_4k and 3. insert_1m
+// 1. insert_4k and 2. insert_1m
 // ---------------------------------------------------------------------------------------
 
 fn bench_insert_4k(c: &mut Criterion) {
@@ -466,7 +239,7 @@ fn bench_insert_1m(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 4. flush_after_10k
+// 3. flush_after_10k
 // ---------------------------------------------------------------------------------------
 
 /// What part of "write `count` values, then make them durable" a variant times.
@@ -561,7 +334,7 @@ fn bench_flush_after_10k(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 5. open
+// 4. open
 // ---------------------------------------------------------------------------------------
 
 /// A cleanly closed store and a redb file holding the same `n` small entries.
@@ -655,7 +428,7 @@ fn bench_open(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 6. space
+// 5. space
 // ---------------------------------------------------------------------------------------
 
 /// Fills a store and a redb table with the same random 4 KiB values, prints the space ratios
@@ -794,15 +567,6 @@ fn print_summary(since: SystemTime) {
         })
         .collect();
     let mut rows: Vec<(&str, String, String, &str)> = vec![
-        ("get_4k", "stratacache".into(), "redb_inline".into(), ""),
-        (
-            "get_4k",
-            "stratacache".into(),
-            "redb_inline_reused_txn".into(),
-            ">= 2x (not yet)",
-        ),
-        ("get_4k", "stratacache".into(), "mmap_copy".into(), ""),
-        ("get_4k", "stratacache_ref".into(), "mmap_copy".into(), ""),
         (
             "insert_4k",
             "stratacache_1t".into(),
@@ -887,7 +651,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_get_4k, bench_insert_4k, bench_insert_1m, bench_flush_after_10k,
+    targets = bench_insert_4k, bench_insert_1m, bench_flush_after_10k,
         bench_open, bench_space
 }
 

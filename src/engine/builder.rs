@@ -108,7 +108,10 @@ impl DiskStoreBuilder {
     }
 
     /// How many entry locations to keep in memory for fast reads (0 turns it off).
-    /// Default: 262144.
+    /// Default: 262144. Each takes a 64-byte slot (16 MiB for the default), in memory the
+    /// kernel hands out as the slots are first used. Slots come in pairs chosen by the key's
+    /// hash: up to about a quarter of this many keys nearly all stay; beyond that, reads of
+    /// some keys go to the index now and then.
     pub fn location_cache_entries(mut self, entries: usize) -> Self {
         self.settings.location_cache_entries = entries;
         self

@@ -13,6 +13,7 @@ pub(crate) mod index;
 mod list;
 mod maintenance;
 mod open;
+pub(crate) mod prefetch;
 mod read;
 pub(crate) mod segment;
 mod state;

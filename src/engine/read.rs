@@ -6,13 +6,16 @@ use std::sync::Arc;
 use crate::codec::{Codec, decompress};
 use crate::engine::index::EntryLoc;
 use crate::engine::index::tables::ENTRIES;
+use crate::engine::prefetch::prefetch;
 use crate::engine::segment::Segment;
-use crate::engine::segment::format::{RecordView, decode_record};
+use crate::engine::segment::format::{RecordView, decode_record, decode_split_record};
 use crate::engine::state::{Counters, Engine};
 use crate::error::Result;
 
-/// A value read from the store. Uncompressed values borrow the segment mapping (no copy);
-/// the mapping stays valid as long as this guard lives, even if the segment is deleted.
+/// A value read from the store. Short values (records up to 64 KiB) are copied out of the
+/// segment and checked in the copy; longer uncompressed values borrow the segment mapping
+/// (no copy), which stays valid as long as this guard lives, even if the segment is
+/// deleted; compressed values are decoded into memory of their own.
 pub struct ValueRef {
     repr: Repr,
     expires_at: u64,
@@ -40,6 +43,15 @@ impl ValueRef {
     /// Copies the value into a `Vec`.
     pub fn to_vec(&self) -> Vec<u8> {
         self.deref().to_vec()
+    }
+
+    /// The value as a `Vec`: no copy when it already owns one (short and compressed
+    /// values), a copy of the mapped bytes otherwise.
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.repr {
+            Repr::Owned(value) => value,
+            Repr::Mapped { .. } => self.to_vec(),
+        }
     }
 
     /// Absolute expiry in ms since the Unix epoch (on the store's clock); `None` when the
@@ -94,21 +106,48 @@ impl std::fmt::Debug for ValueRef {
     }
 }
 
+/// Raw records up to this many bytes are copied out of the mapping and checked in the copy
+/// (see [`ValueRef`]); longer ones are checked in place and lent out.
+const COPY_LIMIT: u64 = 64 << 10;
+
+/// The bytes of the record at `loc` in `segment`.
+fn record_bytes<'a>(segment: &'a Segment, loc: &EntryLoc) -> Result<&'a [u8], String> {
+    (segment.bytes(loc.offset as u64, loc.record_len() as usize)).ok_or_else(|| {
+        format!(
+            "record past the end of segment {} (truncated file?)",
+            segment.id()
+        )
+    })
+}
+
 /// Checks the record at `loc` in `segment` against the index entry and the key.
 pub fn check_record<'a>(
     segment: &'a Segment,
     loc: &EntryLoc,
     key: &[u8],
 ) -> Result<RecordView<'a>, String> {
-    let bytes = segment
-        .bytes(loc.offset as u64, loc.record_len() as usize)
-        .ok_or_else(|| {
-            format!(
-                "record past the end of segment {} (truncated file?)",
-                segment.id()
-            )
-        })?;
+    let bytes = record_bytes(segment, loc)?;
+    prefetch(bytes);
+    check_record_bytes(bytes, loc, key)
+}
+
+/// Checks a record's bytes (CRC, header) against the index entry that led to them and the
+/// key.
+fn check_record_bytes<'a>(
+    bytes: &'a [u8],
+    loc: &EntryLoc,
+    key: &[u8],
+) -> Result<RecordView<'a>, String> {
     let view = decode_record(bytes).map_err(|e| format!("record: {e}"))?;
+    check_view(view, loc, key)
+}
+
+/// Checks a decoded record (its CRC held) against the index entry and the key.
+fn check_view<'a>(
+    view: RecordView<'a>,
+    loc: &EntryLoc,
+    key: &[u8],
+) -> Result<RecordView<'a>, String> {
     let h = &view.header;
     if h.crc != loc.crc
         || h.stored_len != loc.stored_len
@@ -127,13 +166,13 @@ pub fn check_record<'a>(
 impl Engine {
     /// Current location of `key`: staged change, then location cache, then redb.
     pub fn lookup(&self, key: &[u8]) -> Result<Option<EntryLoc>> {
-        if let Some(op) = self.staged.read().get(key) {
-            return Ok(op.loc());
+        if let Some(loc) = self.staged.change_of(key) {
+            return Ok(loc);
         }
-        let (cached, epoch) = self.locs.get(key);
-        if cached.is_some() {
-            return Ok(cached);
-        }
+        let epoch = match self.locs.get(key) {
+            Ok(cached) => return Ok(Some(cached)),
+            Err(epoch) => epoch,
+        };
         let loc = self.index.read(|txn| {
             let table = txn.open_table(ENTRIES)?;
             Ok(table.get(key)?.map(|g| g.value()))
@@ -147,6 +186,7 @@ impl Engine {
     /// Reads `key`, counting hits, misses and corruption.
     pub fn get(&self, key: &[u8]) -> Result<Option<ValueRef>> {
         self.check_key(key)?;
+        self.eviction.prefetch(key);
         let found = self.find_value(key)?;
         if found.is_some() {
             self.eviction.read(key);
@@ -162,17 +202,20 @@ impl Engine {
     /// location that is still current is corruption.
     fn find_value(&self, key: &[u8]) -> Result<Option<ValueRef>> {
         for _ in 0..3 {
-            let now = self.now_ms();
-            let Some(loc) = self.lookup(key)?.filter(|l| !l.is_expired(now)) else {
+            let Some(loc) = self.lookup(key)?.filter(|l| !self.has_expired(l)) else {
                 return Ok(None);
             };
             match self.read_value(key, &loc) {
                 Ok(value) => return Ok(Some(value)),
-                Err(reason) if self.lookup(key)? == Some(loc) => {
-                    self.report_corruption(key, &loc, &reason);
-                    return Ok(None);
+                Err(reason) => {
+                    // The cached location may be another key's (same hash) or stale:
+                    // ask the index again before calling it corruption.
+                    self.locs.forget(key);
+                    if self.lookup(key)? == Some(loc) {
+                        self.report_corruption(key, &loc, &reason);
+                        return Ok(None);
+                    }
                 }
-                Err(_) => continue,
             }
         }
         Ok(None)
@@ -181,17 +224,26 @@ impl Engine {
     /// True when `key` is present and not expired (no record check).
     pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
         self.check_key(key)?;
-        let now = self.now_ms();
-        Ok(self.lookup(key)?.is_some_and(|loc| !loc.is_expired(now)))
+        Ok(self.lookup(key)?.is_some_and(|loc| !self.has_expired(&loc)))
+    }
+
+    /// True when `loc` has an expiry and it has passed (reads the clock only then).
+    fn has_expired(&self, loc: &EntryLoc) -> bool {
+        loc.expires_at != 0 && loc.is_expired(self.now_ms())
     }
 
     /// Reads and verifies the value at `loc`; the error says what is wrong with it.
     fn read_value(&self, key: &[u8], loc: &EntryLoc) -> Result<ValueRef, String> {
-        let segment = self.segments.get(loc.segment);
-        match &segment {
-            Some(seg) => check_record(seg, loc, key).and_then(|view| value_of(seg, loc, &view)),
-            None => Err(format!("segment {} is missing", loc.segment)),
+        let missing = || format!("segment {} is missing", loc.segment);
+        if loc.codec == Codec::Raw as u8 && loc.record_len() <= COPY_LIMIT {
+            // The copy needs the segment only while it copies: no reference to keep.
+            let copied = self
+                .segments
+                .with(loc.segment, |seg| copied_value(seg, loc, key));
+            return copied.unwrap_or_else(|| Err(missing()));
         }
+        let seg = self.segments.get(loc.segment).ok_or_else(missing)?;
+        check_record(&seg, loc, key).and_then(|view| value_of(&seg, loc, &view))
     }
 
     /// Counts, logs and drops a corrupt entry.
@@ -205,6 +257,45 @@ impl Engine {
             loc.offset
         );
         self.drop_if_at(key, loc);
+    }
+}
+
+/// Record heads (header, key, metadata) up to this long are copied onto the stack.
+const SMALL_HEAD: usize = 512;
+
+/// The value of a short raw record: one pass copies it out of the mapping (as fast as a
+/// plain copy streams it from memory), and the check runs on the copy, in the CPU's cache;
+/// what is handed out is exactly what was checked, in a `Vec` of its own.
+fn copied_value(seg: &Segment, loc: &EntryLoc, key: &[u8]) -> Result<ValueRef, String> {
+    let bytes = record_bytes(seg, loc)?;
+    // A raw record ends with its value, `raw_len` bytes long: where the value starts is
+    // known without waiting for the header (the check below confirms it).
+    let start = bytes.len().saturating_sub(loc.raw_len as usize);
+    prefetch(bytes);
+    let (mut small, mut large) = ([0u8; SMALL_HEAD], Vec::new());
+    let head = if start <= SMALL_HEAD {
+        &mut small[..start]
+    } else {
+        large.resize(start, 0);
+        &mut large[..]
+    };
+    head.copy_from_slice(&bytes[..start]);
+    let value = bytes[start..].to_vec();
+    let view = decode_split_record(head, &value).map_err(|e| format!("record: {e}"))?;
+    let meta = meta_of(&check_view(view, loc, key)?);
+    Ok(ValueRef {
+        repr: Repr::Owned(value),
+        expires_at: loc.expires_at,
+        meta,
+    })
+}
+
+/// What a checked record keeps beside its value.
+fn meta_of(view: &RecordView<'_>) -> Meta {
+    if view.header.is_legacy() {
+        Meta::Legacy
+    } else {
+        Meta::Beside(view.meta.into())
     }
 }
 
@@ -223,14 +314,9 @@ fn value_of(seg: &Arc<Segment>, loc: &EntryLoc, view: &RecordView<'_>) -> Result
                 .map_err(|e| format!("lz4: {e}"))?,
         ),
     };
-    let meta = if view.header.is_legacy() {
-        Meta::Legacy
-    } else {
-        Meta::Beside(view.meta.into())
-    };
     Ok(ValueRef {
         repr,
         expires_at: loc.expires_at,
-        meta,
+        meta: meta_of(view),
     })
 }

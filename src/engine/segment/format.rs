@@ -258,6 +258,7 @@ pub fn encode_record_head(out: &mut Vec<u8>, parts: &RecordParts<'_>) -> u32 {
 }
 
 /// CRC of a full record's bytes (the crc field itself excluded).
+#[cfg(test)]
 fn record_crc(record: &[u8]) -> u32 {
     crc32fast::hash(&record[REC_CRC + 4..])
 }
@@ -311,7 +312,39 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordView<'_>, FormatError> {
     let header = decode_record_header(bytes)?;
     let total = header.record_len();
     need(bytes, total)?;
-    let computed = record_crc(&bytes[..total]);
+    let value_start = header.value_offset();
+    decode_split_record(&bytes[..value_start], &bytes[value_start..total])
+}
+
+/// Decodes a record given as two parts, the bytes before its stored value (`head`) and the
+/// stored value, and verifies the CRC over both.
+pub fn decode_split_record<'a>(
+    head: &'a [u8],
+    stored: &'a [u8],
+) -> Result<RecordView<'a>, FormatError> {
+    let mut hasher = head_crc(head);
+    hasher.update(stored);
+    decode_split_record_with_crc(head, stored, hasher.finalize())
+}
+
+/// The record CRC's state after the bytes before the stored value (the CRC field itself
+/// excluded; a head too short to hold it fails to decode anyway).
+fn head_crc(head: &[u8]) -> crc32fast::Hasher {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(head.get(REC_CRC + 4..).unwrap_or_default());
+    hasher
+}
+
+/// [`decode_split_record`] with the CRC already computed.
+fn decode_split_record_with_crc<'a>(
+    head: &'a [u8],
+    stored: &'a [u8],
+    computed: u32,
+) -> Result<RecordView<'a>, FormatError> {
+    let header = decode_record_header(head)?;
+    if head.len() != header.value_offset() || head.len() + stored.len() != header.record_len() {
+        return Err(FormatError::BadField("record length"));
+    }
     if computed != header.crc {
         return Err(FormatError::CrcMismatch {
             stored: header.crc,
@@ -319,12 +352,11 @@ pub fn decode_record(bytes: &[u8]) -> Result<RecordView<'_>, FormatError> {
         });
     }
     let key_end = RECORD_HEADER_LEN + header.key_len as usize;
-    let value_start = header.value_offset();
     Ok(RecordView {
         header,
-        key: &bytes[RECORD_HEADER_LEN..key_end],
-        meta: &bytes[key_end..value_start],
-        stored: &bytes[value_start..total],
+        key: &head[RECORD_HEADER_LEN..key_end],
+        meta: &head[key_end..],
+        stored,
     })
 }
 

@@ -21,6 +21,13 @@ impl SegmentMap {
         self.open.read().get(&id).cloned()
     }
 
+    /// Runs `f` on the open segment `id`, if any, without taking a reference to it: the
+    /// segment stays open until `f` returns (keep `f` short; it holds off the writer's
+    /// changes to the map).
+    pub fn with<T>(&self, id: u32, f: impl FnOnce(&Segment) -> T) -> Option<T> {
+        self.open.read().get(&id).map(|segment| f(segment))
+    }
+
     /// A copy of the whole map (for a long scan that should not hold the lock).
     pub fn snapshot(&self) -> HashMap<u32, Arc<Segment>> {
         self.open.read().clone()

@@ -8,14 +8,15 @@
 //! sharing a bit can only make eviction keep an extra entry, never drop a hot one.
 //! Saved approximately at checkpoints, so a reopened cache does not evict its hot set first.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::dirty::Dirty;
 use super::key_bits::KeyBits;
 
 /// Two generations of "read" bits, rotated by eviction's progress.
 pub struct AccessBits {
     bits: KeyBits,
-    changed: AtomicBool,
+    changed: Dirty,
     drained: AtomicU64,
     lap_bytes: AtomicU64,
 }
@@ -26,7 +27,7 @@ impl AccessBits {
         let bits = (capacity / 512).clamp(1 << 16, 1 << 24).next_power_of_two() as usize;
         Self {
             bits: KeyBits::with_bits(bits),
-            changed: AtomicBool::new(false),
+            changed: Dirty::default(),
             drained: AtomicU64::new(0),
             lap_bytes: AtomicU64::new(capacity / 2),
         }
@@ -35,8 +36,13 @@ impl AccessBits {
     /// Marks `key` as recently read.
     pub fn mark(&self, key: &[u8]) {
         if self.bits.set(key) {
-            self.changed.store(true, Ordering::Relaxed);
+            self.changed.mark();
         }
+    }
+
+    /// Starts loading the word [`Self::mark`] touches.
+    pub fn prefetch(&self, key: &[u8]) {
+        self.bits.prefetch(key);
     }
 
     /// Whether `key` was read in the current or the previous generation.
@@ -50,7 +56,7 @@ impl AccessBits {
         if total >= self.lap_bytes.load(Ordering::Relaxed) {
             self.drained.store(0, Ordering::Relaxed);
             self.bits.rotate();
-            self.changed.store(true, Ordering::Relaxed);
+            self.changed.mark();
         }
     }
 
@@ -61,15 +67,13 @@ impl AccessBits {
 
     /// True when bits changed since the last snapshot.
     pub fn changed(&self) -> bool {
-        self.changed.load(Ordering::Relaxed)
+        self.changed.is_set()
     }
 
     /// Both generations (previous, then current) as little-endian bytes, if they changed
     /// since the last call.
     pub fn snapshot_if_changed(&self) -> Option<Vec<u8>> {
-        self.changed
-            .swap(false, Ordering::Relaxed)
-            .then(|| self.bits.to_bytes())
+        self.changed.take().then(|| self.bits.to_bytes())
     }
 
     /// Restores bits saved by [`Self::snapshot_if_changed`]; ignored when the size differs

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::striped_counter::StripedCounter;
+
 use redb::ReadTransaction;
 
 use crate::engine::index::tables::META;
@@ -9,19 +11,19 @@ use crate::engine::index::tables::META;
 /// Lifetime totals of a store.
 #[derive(Debug, Default)]
 pub struct Counters {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
-    pub inserts: AtomicU64,
-    pub removes: AtomicU64,
-    pub evictions: AtomicU64,
-    pub expirations: AtomicU64,
-    pub corruptions: AtomicU64,
+    pub hits: StripedCounter,
+    pub misses: StripedCounter,
+    pub inserts: StripedCounter,
+    pub removes: StripedCounter,
+    pub evictions: StripedCounter,
+    pub expirations: StripedCounter,
+    pub corruptions: StripedCounter,
     /// Sum of all counters when last saved (to skip saving when nothing moved).
     saved_sum: AtomicU64,
 }
 
 impl Counters {
-    fn fields(&self) -> [(&'static str, &AtomicU64); 7] {
+    fn fields(&self) -> [(&'static str, &StripedCounter); 7] {
         [
             ("counter.hits", &self.hits),
             ("counter.misses", &self.misses),
@@ -34,10 +36,7 @@ impl Counters {
     }
 
     fn sum(&self) -> u64 {
-        self.fields()
-            .iter()
-            .map(|(_, v)| v.load(Ordering::Relaxed))
-            .sum()
+        self.fields().iter().map(|(_, v)| v.get()).sum()
     }
 
     /// True when a counter moved since the last save (or load).
@@ -51,7 +50,7 @@ impl Counters {
         let meta = txn.open_table(META)?;
         for (name, value) in counters.fields() {
             if let Some(v) = meta.get(name)? {
-                value.store(v.value(), Ordering::Relaxed);
+                value.set(v.value());
             }
         }
         counters.saved_sum.store(counters.sum(), Ordering::Relaxed);
@@ -62,7 +61,7 @@ impl Counters {
     pub fn save(&self, meta: &mut redb::Table<&str, u64>) -> Result<(), redb::StorageError> {
         let mut sum = 0;
         for (name, value) in self.fields() {
-            let v = value.load(Ordering::Relaxed);
+            let v = value.get();
             meta.insert(name, v)?;
             sum += v;
         }
@@ -71,19 +70,19 @@ impl Counters {
     }
 
     /// Adds one to a counter.
-    pub fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+    pub fn bump(counter: &StripedCounter) {
+        counter.add(1);
     }
 
     /// Adds `n` to a counter.
-    pub fn add(counter: &AtomicU64, n: u64) {
+    pub fn add(counter: &StripedCounter, n: u64) {
         if n > 0 {
-            counter.fetch_add(n, Ordering::Relaxed);
+            counter.add(n);
         }
     }
 
     /// Reads a counter.
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+    pub fn get(counter: &StripedCounter) -> u64 {
+        counter.get()
     }
 }

@@ -20,9 +20,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
-use super::{BackgroundSignal, Counters, Eviction, LocCache, Settings, Staged, WriterState};
+use super::{
+    BackgroundSignal, Counters, Eviction, LocCache, Settings, Staged, StagedLock, WriterState,
+};
 use crate::engine::index::IndexDb;
 use crate::engine::segment::SegmentMap;
 use crate::error::Result;
@@ -40,7 +42,7 @@ pub struct Engine {
     /// The open segments, for readers.
     pub segments: Arc<SegmentMap>,
     /// Index changes waiting for the next checkpoint.
-    pub staged: RwLock<Staged>,
+    pub staged: StagedLock,
     /// One checkpoint at a time.
     pub checkpoint_lock: Mutex<()>,
     /// Committed locations kept in memory.
@@ -96,7 +98,7 @@ impl Engine {
             index: parts.index,
             eviction: parts.eviction,
             segments: parts.segments,
-            staged: RwLock::new(staged),
+            staged: StagedLock::new(staged),
             checkpoint_lock: Mutex::new(()),
             writer: Mutex::new(parts.writer),
             counters: parts.counters,

@@ -102,6 +102,15 @@ impl Eviction {
         }
     }
 
+    /// Starts loading the memory [`Self::read`] of `key` will touch (call it early in a
+    /// read, so the load overlaps the rest).
+    pub fn prefetch(&self, key: &[u8]) {
+        match &self.tables {
+            Tables::Lru(bits) => bits.prefetch(key),
+            Tables::S3Fifo { reads, .. } => reads.prefetch(key),
+        }
+    }
+
     /// The log a new record of `key` is appended to.
     pub fn log_for_insert(&self, key: &[u8]) -> Log {
         match &self.tables {

@@ -6,8 +6,9 @@
 //! the current one has taken half the limit, the older one is cleared and becomes current.
 //! A key that shares a bit with a ghost is taken for one, which only lets it skip probation.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::dirty::Dirty;
 use super::key_bits::KeyBits;
 
 /// Two generations of ghost bits, rotated by the number of ghosts added.
@@ -15,7 +16,7 @@ pub struct Ghosts {
     bits: KeyBits,
     added: AtomicU64,
     limit: AtomicU64,
-    changed: AtomicBool,
+    changed: Dirty,
 }
 
 impl Ghosts {
@@ -27,14 +28,14 @@ impl Ghosts {
             bits: KeyBits::with_bits(bits),
             added: AtomicU64::new(0),
             limit: AtomicU64::new(limit.max(1)),
-            changed: AtomicBool::new(false),
+            changed: Dirty::default(),
         }
     }
 
     /// Remembers `key` as a ghost.
     pub fn add(&self, key: &[u8]) {
         self.bits.set(key);
-        self.changed.store(true, Ordering::Relaxed);
+        self.changed.mark();
         let added = self.added.fetch_add(1, Ordering::Relaxed) + 1;
         if added >= self.limit.load(Ordering::Relaxed).div_ceil(2) {
             self.added.store(0, Ordering::Relaxed);
@@ -54,7 +55,7 @@ impl Ghosts {
 
     /// True when ghosts changed since the last snapshot.
     pub fn changed(&self) -> bool {
-        self.changed.load(Ordering::Relaxed)
+        self.changed.is_set()
     }
 
     /// Byte length of a snapshot.
@@ -65,7 +66,7 @@ impl Ghosts {
     /// Both generations (older, then current) as little-endian bytes (clears the changed
     /// flag).
     pub fn snapshot(&self) -> Vec<u8> {
-        self.changed.store(false, Ordering::Relaxed);
+        self.changed.take();
         self.bits.to_bytes()
     }
 

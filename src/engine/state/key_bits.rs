@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::key_hash::KeyHash;
+use crate::engine::prefetch::prefetch_word;
 
 /// Two generations of atomic bitsets; see the module doc.
 pub struct KeyBits {
@@ -28,6 +29,12 @@ impl KeyBits {
     fn slot(&self, key: &[u8]) -> (usize, u64) {
         let bit = (self.hash.of(key) as usize) % (self.generations[0].len() * 64);
         (bit / 64, 1u64 << (bit % 64))
+    }
+
+    /// Starts loading `key`'s word of the current generation.
+    pub fn prefetch(&self, key: &[u8]) {
+        let (word, _) = self.slot(key);
+        prefetch_word(&self.generations[self.current.load(Ordering::Relaxed)][word]);
     }
 
     /// Sets `key`'s bit in the current generation; true when it was not set there.

@@ -4,6 +4,7 @@
 mod access;
 mod checkpoint;
 mod counters;
+mod dirty;
 mod engine;
 mod eviction;
 mod ghosts;
@@ -15,6 +16,8 @@ mod reserve;
 mod settings;
 mod signal;
 mod staged;
+mod staged_lock;
+mod striped_counter;
 mod writer;
 
 pub use access::AccessBits;
@@ -26,4 +29,5 @@ pub use reserve::{LOW_SPACE, SpaceReserve};
 pub use settings::Settings;
 pub use signal::{BackgroundSignal, Wakeup};
 pub use staged::{Pending, Source, Staged, index_bytes_of};
+pub use staged_lock::StagedLock;
 pub use writer::WriterState;

@@ -3,10 +3,12 @@
 //! since its last pass goes around again) or, for a record leaving probation, resets it.
 //! Keys sharing a counter only make eviction keep an extra record now and then.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::dirty::Dirty;
 use super::key_bits::{restore_words, words_to_bytes};
 use super::key_hash::KeyHash;
+use crate::engine::prefetch::prefetch_word;
 
 const MAX: u64 = 3;
 
@@ -14,7 +16,7 @@ const MAX: u64 = 3;
 pub struct ReadCounts {
     words: Vec<AtomicU64>,
     hash: KeyHash,
-    changed: AtomicBool,
+    changed: Dirty,
 }
 
 impl ReadCounts {
@@ -24,7 +26,7 @@ impl ReadCounts {
         Self {
             words: (0..counters / 32).map(|_| AtomicU64::new(0)).collect(),
             hash: KeyHash::stable(),
-            changed: AtomicBool::new(false),
+            changed: Dirty::default(),
         }
     }
 
@@ -40,6 +42,11 @@ impl ReadCounts {
         (word.load(Ordering::Relaxed) >> shift) & MAX
     }
 
+    /// Starts loading `key`'s counter word.
+    pub fn prefetch(&self, key: &[u8]) {
+        prefetch_word(self.slot(key).0);
+    }
+
     /// Counts a read of `key` (up to 3).
     pub fn add(&self, key: &[u8]) {
         let (word, shift) = self.slot(key);
@@ -48,7 +55,7 @@ impl ReadCounts {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, bump)
             .is_ok()
         {
-            self.changed.store(true, Ordering::Relaxed);
+            self.changed.mark();
         }
     }
 
@@ -58,7 +65,7 @@ impl ReadCounts {
         let drop_one = |w: u64| ((w >> shift) & MAX > 0).then(|| w - (1 << shift));
         let taken = (word.fetch_update(Ordering::Relaxed, Ordering::Relaxed, drop_one)).is_ok();
         if taken {
-            self.changed.store(true, Ordering::Relaxed);
+            self.changed.mark();
         }
         taken
     }
@@ -69,14 +76,14 @@ impl ReadCounts {
         let before = word.fetch_and(!(MAX << shift), Ordering::Relaxed);
         let was_read = (before >> shift) & MAX > 0;
         if was_read {
-            self.changed.store(true, Ordering::Relaxed);
+            self.changed.mark();
         }
         was_read
     }
 
     /// True when counts changed since the last snapshot.
     pub fn changed(&self) -> bool {
-        self.changed.load(Ordering::Relaxed)
+        self.changed.is_set()
     }
 
     /// Byte length of a snapshot.
@@ -86,7 +93,7 @@ impl ReadCounts {
 
     /// The counters as little-endian bytes (clears the changed flag).
     pub fn snapshot(&self) -> Vec<u8> {
-        self.changed.store(false, Ordering::Relaxed);
+        self.changed.take();
         words_to_bytes(self.words.iter())
     }
 
