@@ -66,7 +66,8 @@ pub mod sim;
 pub use cache::{BreakerState, RedisConfig, RedisHealth, RedisTier, RedisTls};
 pub use cache::{
     Cache, CacheBuilder, CacheStats, CachedBytes, Evictions, HistogramSnapshot, InsertOptions,
-    LoadError, PayloadKind, Placement, Promotion, TierKind, TierStats, ValueCodec, WritePolicy,
+    LoadError, MemoryAdmission, PayloadKind, Placement, Promotion, TierKind, TierStats, ValueCodec,
+    WritePolicy,
 };
 pub use client::{Client, RemotePage, Reply};
 pub use clock::{Clock, ManualClock, SystemClock};

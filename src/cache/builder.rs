@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use crate::cache::core::{CacheInner, Policies, Slot};
 use crate::cache::handle::Cache;
 use crate::cache::load::Flights;
-use crate::cache::policy::{Promotion, WritePolicy};
+use crate::cache::policy::{MemoryAdmission, Promotion, WritePolicy};
 use crate::cache::promote::{HitSketch, MAX_COUNT};
 use crate::cache::stats::CacheCounters;
 use crate::cache::tags::TagRegistry;
@@ -40,6 +40,7 @@ pub struct CacheBuilder {
     order: Option<Vec<TierKind>>,
     promotion: Promotion,
     write: WritePolicy,
+    memory_admission: MemoryAdmission,
     default_ttl: Option<Duration>,
     refresh_ahead: Option<f64>,
     clock: Option<Arc<dyn Clock>>,
@@ -84,6 +85,13 @@ impl CacheBuilder {
     /// When lower-tier hits are copied up. Default: [`Promotion::Always`].
     pub fn promotion(mut self, promotion: Promotion) -> Self {
         self.promotion = promotion;
+        self
+    }
+
+    /// When a write-through insert also goes to the memory tier. Default:
+    /// [`MemoryAdmission::OnRead`] (once the key is read).
+    pub fn memory_admission(mut self, admission: MemoryAdmission) -> Self {
+        self.memory_admission = admission;
         self
     }
 
@@ -235,6 +243,7 @@ impl CacheBuilder {
             policies: Policies {
                 promotion: self.promotion,
                 write: self.write,
+                memory_admission: self.memory_admission,
                 default_ttl: self.default_ttl,
                 refresh_ahead: self.refresh_ahead,
                 max_key_len,

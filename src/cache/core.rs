@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use crate::cache::envelope;
 
 use crate::cache::load::{Flights, Refresher};
-use crate::cache::policy::{InsertOptions, Placement, Promotion, WritePolicy};
+use crate::cache::policy::{InsertOptions, MemoryAdmission, Placement, Promotion, WritePolicy};
 use crate::cache::promote::HitSketch;
 use crate::cache::stats::{CacheCounters, TierCounters, bump};
 use crate::cache::tags::TagRegistry;
@@ -32,11 +32,21 @@ pub(crate) struct Slot {
 pub(crate) struct Policies {
     pub promotion: Promotion,
     pub write: WritePolicy,
+    pub memory_admission: MemoryAdmission,
     pub default_ttl: Option<Duration>,
     pub refresh_ahead: Option<f64>,
     pub max_key_len: usize,
     /// The codec of typed values written by this cache.
     pub codec: ValueCodec,
+}
+
+/// Who produced a value being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The caller (`insert` and friends).
+    Caller,
+    /// A loader (`get_with` and friends, refresh-ahead).
+    Loader,
 }
 
 /// Everything a cache handle shares.
@@ -389,8 +399,15 @@ impl CacheInner {
         })
     }
 
-    /// Writes a prepared value to the tiers its placement and the write policy choose.
-    pub fn store(&self, key: &[u8], value: &Prepared, placement: Placement) -> Result<()> {
+    /// Writes a prepared value to the tiers its placement, the write policy and the memory
+    /// admission choose.
+    pub fn store(
+        &self,
+        key: &[u8],
+        value: &Prepared,
+        placement: Placement,
+        origin: Origin,
+    ) -> Result<()> {
         let memory_only = match placement {
             Placement::MemoryOnly => true,
             Placement::Default => self.write_back(),
@@ -420,7 +437,8 @@ impl CacheInner {
         self.clear_dirty(key);
         // Lowest tier first, so a value is never in memory without being below it.
         for slot in self.slots.iter().rev() {
-            let bypassed = is_memory(slot) && placement == Placement::SkipMemory;
+            let bypassed = is_memory(slot)
+                && (placement == Placement::SkipMemory || !self.admits_now(key, origin));
             let written = if is_memory(slot) {
                 if bypassed {
                     slot.tier.remove(key).map(|_| ())
@@ -449,6 +467,20 @@ impl CacheInner {
             }
         }
         Ok(())
+    }
+
+    /// Whether a write-through write of `key` goes to the memory tier now (see
+    /// [`MemoryAdmission`]).
+    fn admits_now(&self, key: &[u8], origin: Origin) -> bool {
+        let waits = match self.policies.memory_admission {
+            MemoryAdmission::OnInsert => false,
+            MemoryAdmission::OnRead => true,
+            MemoryAdmission::LoadsOnRead => origin == Origin::Loader,
+        };
+        !waits
+            || self.policies.promotion == Promotion::Never
+            || self.slots.len() == 1
+            || self.memory.as_ref().is_some_and(|m| m.holds(key))
     }
 
     /// Removes `key` from every tier; true when any tier had it.

@@ -8,7 +8,7 @@ use quanta::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cache::core::{CacheInner, Found};
+use crate::cache::core::{CacheInner, Found, Origin};
 use crate::cache::policy::InsertOptions;
 use crate::cache::stats::{CacheStats, Op, bump};
 use crate::cache::tier::CachedBytes;
@@ -137,7 +137,9 @@ impl Cache {
         let started = Instant::now();
         self.inner.check_key(key)?;
         let prepared = self.inner.prepare_typed(key, options, value)?;
-        let result = self.inner.store(key, &prepared, options.placement);
+        let result = self
+            .inner
+            .store(key, &prepared, options.placement, Origin::Caller);
         bump(&self.inner.counters.inserts);
         self.inner.record(Op::Insert, started);
         result
@@ -173,7 +175,9 @@ impl Cache {
         let started = Instant::now();
         self.inner.check_key(key)?;
         let prepared = self.inner.prepare_payload(options, kind, payload)?;
-        let result = self.inner.store(key, &prepared, options.placement);
+        let result = self
+            .inner
+            .store(key, &prepared, options.placement, Origin::Caller);
         bump(&self.inner.counters.inserts);
         self.inner.record(Op::Insert, started);
         result

@@ -10,7 +10,7 @@ use quanta::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cache::core::CacheInner;
+use crate::cache::core::{CacheInner, Origin};
 use crate::cache::handle::{Cache, serialization};
 use crate::cache::load::LoadError;
 use crate::cache::load::{Leader, Outcome, Role};
@@ -220,7 +220,7 @@ impl CacheInner {
         leader: Leader,
     ) -> crate::error::Result<()> {
         let prepared = self.prepare_typed(key, options, value)?;
-        if let Err(e) = self.store(key, &prepared, options.placement) {
+        if let Err(e) = self.store(key, &prepared, options.placement, Origin::Loader) {
             bump(&self.counters.errors);
             log::warn!(
                 "stratacache: loaded value of {:?} could not be cached: {e}",

@@ -6,7 +6,7 @@ use quanta::Instant;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cache::core::{CacheInner, Found, Prepared};
+use crate::cache::core::{CacheInner, Found, Origin, Prepared};
 use crate::cache::handle::Cache;
 use crate::cache::policy::{InsertOptions, Placement};
 use crate::cache::stats::{Op, bump};
@@ -138,7 +138,7 @@ impl CacheInner {
         if self.write_back() {
             return items
                 .iter()
-                .try_for_each(|(k, p)| self.store(k, p, Placement::Default));
+                .try_for_each(|(k, p)| self.store(k, p, Placement::Default, Origin::Caller));
         }
         for (key, _) in items {
             self.clear_dirty(key);

@@ -30,7 +30,7 @@ mod write_back;
 pub use builder::CacheBuilder;
 pub use handle::Cache;
 pub use load::LoadError;
-pub use policy::{InsertOptions, Placement, Promotion, WritePolicy};
+pub use policy::{InsertOptions, MemoryAdmission, Placement, Promotion, WritePolicy};
 pub use stats::{CacheStats, HistogramSnapshot, TierStats};
 pub use tier::{CachedBytes, Evictions, TierKind};
 pub use value_codec::{PayloadKind, ValueCodec};

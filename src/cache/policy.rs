@@ -20,6 +20,26 @@ pub enum Promotion {
     Never,
 }
 
+/// When a write-through write also puts the value in the memory tier.
+///
+/// Holding a value back from memory until it is read again keeps one-hit wonders (a value
+/// written and never read again, like most loads in a scan) out of one of the two tiers,
+/// and sends its first read to the disk tier, whose eviction policy then sees that the key
+/// is read: a value served only from memory looks unread to the disk tier, which lets it go
+/// first. A key the memory tier already holds always has its value replaced there. Every
+/// variant acts as `OnInsert` with [`Promotion::Never`] or without a tier below memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum MemoryAdmission {
+    /// Values a loader produced (`get_with` and friends) go to memory once read again (as
+    /// [`Promotion`] says); values the caller inserts go to memory at once (the default).
+    #[default]
+    LoadsOnRead,
+    /// Every value goes to memory once read again, inserted or loaded.
+    OnRead,
+    /// Every value goes to memory when written.
+    OnInsert,
+}
+
 /// Where writes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum WritePolicy {
@@ -35,7 +55,7 @@ pub enum WritePolicy {
 /// Which tiers one insert goes to (overrides the write policy for that call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Placement {
-    /// As the write policy says (the default).
+    /// As the write policy and the memory admission say (the default).
     #[default]
     Default,
     /// The memory tier only, for short-lived values; older copies in other tiers are removed.

@@ -185,6 +185,12 @@ impl MemoryTier {
         None
     }
 
+    /// True when the tier holds a value under `key` (expired or not; nothing is counted
+    /// and the key's standing in the tier is unchanged).
+    pub fn holds(&self, key: &[u8]) -> bool {
+        self.map.contains_key(key)
+    }
+
     /// Removes the value under `key` if it is (still) expired: a fresh one may have
     /// replaced it meanwhile.
     fn drop_if_expired(&self, key: &[u8]) {
