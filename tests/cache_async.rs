@@ -176,7 +176,10 @@ fn a_dropped_leader_is_taken_over() {
                     .await
             })
         };
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Until the leader's loader runs (a loaded machine may start the task late).
+        while calls.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let waiter = {
             let (cache, calls) = (cache.clone(), calls.clone());
             tokio::spawn(async move {

@@ -41,6 +41,15 @@ fn on_disk(cache: &Cache, key: &str) -> bool {
     cache.disk_store().unwrap().contains_key(key).unwrap()
 }
 
+/// Returns once `b` has applied every change `a` announced so far: `a` removes a marker
+/// that `b` holds on its disk only, and the channel delivers `a`'s announcements in order.
+fn settle(a: &Cache, b: &Cache) {
+    let marker = "settle/marker";
+    b.disk_store().unwrap().insert(marker, b"x").unwrap();
+    a.remove(marker).unwrap();
+    within_a_second("b applies a's announcements", || !on_disk(b, marker));
+}
+
 fn get(cache: &Cache, key: &str) -> Option<String> {
     cache.get::<String>(key).unwrap()
 }
@@ -53,8 +62,11 @@ fn two_caches_stay_coherent(order: Option<[TierKind; 3]>) {
     let b = open(&server, b_dir.path(), order);
     let disk_above_redis = order.is_some_and(|o| o[1] == TierKind::Disk);
 
-    // Written by a, read by b (from Redis, then from its memory).
+    // Written by a, read by b (from Redis, then from its memory). Once a's announcement of
+    // the write has reached b: arriving after b's first read, it would drop the copy that
+    // read made.
     a.insert("doc/1", &"one".to_string()).unwrap();
+    settle(&a, &b);
     assert_eq!(get(&b, "doc/1").as_deref(), Some("one"));
     assert_eq!(tier(&b, TierKind::Redis).hits, 1);
     assert_eq!(get(&b, "doc/1").as_deref(), Some("one"));

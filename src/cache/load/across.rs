@@ -33,7 +33,7 @@ impl CacheInner {
         key: &[u8],
         mut leader: Leader,
     ) -> Result<T, (Leader, Option<Lease<'_>>)> {
-        let Some(redis) = self.redis.as_deref() else {
+        let Some(redis) = self.redis.as_deref().filter(|r| r.leases_on()) else {
             return Err((leader, None));
         };
         let registration = self.remote_waits.register(key);

@@ -90,6 +90,11 @@ impl RedisTier {
         });
         result.is_ok_and(|n| n == 1)
     }
+
+    /// True when `get_with` takes leases (a lease TTL is configured).
+    pub(crate) fn leases_on(&self) -> bool {
+        self.config.lease_ttl.is_some()
+    }
 }
 
 impl Lease<'_> {

@@ -1,0 +1,145 @@
+//! How the disk tier's costs grow with the number of entries: fills a fresh store with
+//! `insert_many` (batches of 1000, 20-byte keys), reopens it, and reads random keys. Prints,
+//! per size: inserts per second, disk bytes per payload byte (payload = key + value), index
+//! file bytes per entry, the process's anonymous memory after the fill, open time, and
+//! random gets per second.
+//!
+//! ```text
+//! cargo run --release --example scale                       # 100k and 1M entries, 100-byte values
+//! cargo run --release --example scale -- 100000 10000000    # any sizes
+//! STRATACACHE_SCALE_VALUE=4096 cargo run --release --example scale -- 100000 1000000
+//! ```
+//!
+//! Rates are for data in the page cache (the machine has the memory); each size runs in a
+//! fresh directory under `STRATACACHE_BENCH_DIR` (default: the system temp directory).
+
+use std::path::Path;
+use std::time::Instant;
+
+use stratacache::DiskStore;
+
+const BATCH: usize = 1000;
+const GETS: usize = 500_000;
+const KEY_LEN: usize = 20;
+
+/// The 20-byte key of entry `i`.
+fn key(i: u64) -> [u8; KEY_LEN] {
+    let mut k = *b"key:0000000000000000";
+    k[4..].copy_from_slice(format!("{:016x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).as_bytes());
+    k
+}
+
+/// Bytes of anonymous memory the process holds (Linux: `RssAnon` in /proc/self/status).
+fn anon_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib << 10)
+}
+
+/// Apparent size of the files under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn open(dir: &Path) -> DiskStore {
+    DiskStore::builder(dir)
+        .capacity_bytes(1 << 40)
+        .open()
+        .expect("open store")
+}
+
+fn run(entries: u64, value_len: usize) {
+    let root = std::env::var_os("STRATACACHE_BENCH_DIR");
+    let dir = match root {
+        Some(root) => tempfile::tempdir_in(root),
+        None => tempfile::tempdir(),
+    }
+    .expect("temp dir");
+    let value = vec![0xa5u8; value_len];
+
+    let store = open(dir.path());
+    let start = Instant::now();
+    let mut batch: Vec<([u8; KEY_LEN], &[u8])> = Vec::with_capacity(BATCH);
+    for i in 0..entries {
+        batch.push((key(i), &value));
+        if batch.len() == BATCH || i + 1 == entries {
+            store.insert_many(&batch).expect("insert_many");
+            batch.clear();
+        }
+    }
+    store.flush().expect("flush");
+    let insert_rate = entries as f64 / start.elapsed().as_secs_f64();
+    let anon = anon_rss().unwrap_or(0);
+    store.close().expect("close");
+
+    let payload = entries * (KEY_LEN + value_len) as u64;
+    let disk = dir_bytes(dir.path());
+    let index = std::fs::metadata(dir.path().join("index.redb")).map_or(0, |m| m.len());
+
+    let start = Instant::now();
+    let store = open(dir.path());
+    let open_ms = start.elapsed().as_secs_f64() * 1e3;
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let start = Instant::now();
+    for _ in 0..GETS {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let found = store.get(key(x % entries)).expect("get");
+        assert_eq!(found.map(|v| v.len()), Some(value_len));
+    }
+    let get_rate = GETS as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "| {entries} | {value_len} B | {:.0}k | {:.2}x | {:.0} B | {} MiB | {open_ms:.1} ms | {:.0}k |",
+        insert_rate / 1e3,
+        disk as f64 / payload as f64,
+        index as f64 / entries as f64,
+        anon >> 20,
+        get_rate / 1e3,
+    );
+}
+
+fn main() {
+    let sizes: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![100_000, 1_000_000]
+    } else {
+        sizes
+    };
+    let value_len = std::env::var("STRATACACHE_SCALE_VALUE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    if std::env::var_os("STRATACACHE_SCALE_CHILD").is_some() {
+        return sizes.iter().for_each(|&n| run(n, value_len));
+    }
+    println!(
+        "| entries | value | insert/s | disk bytes / payload | index bytes / entry | anon RSS after fill | open | random get/s |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    // One process per size, so each memory reading is that size's alone.
+    let me = std::env::current_exe().expect("own path");
+    for entries in sizes {
+        let status = std::process::Command::new(&me)
+            .arg(entries.to_string())
+            .env("STRATACACHE_SCALE_CHILD", "1")
+            .status()
+            .expect("run a size");
+        assert!(status.success(), "the run of {entries} entries failed");
+    }
+}
