@@ -641,16 +641,9 @@ fn print_summary(since: SystemTime) {
 // Entry point
 // ---------------------------------------------------------------------------------------
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = criterion_config();
     targets = bench_insert_4k, bench_insert_1m, bench_flush_after_10k,
         bench_open, bench_space
 }

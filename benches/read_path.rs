@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
 use fixtures::{
-    KIB, REDB_TABLE, ValuePool, bench_mode, create_redb, fill_redb, key, open_store, scaled,
-    tempdir,
+    KIB, REDB_TABLE, ValuePool, bench_mode, create_redb, criterion_config, fill_redb, key,
+    open_store, scaled, tempdir,
 };
 use memmap2::Mmap;
 use pairs::{Pair, rounds, run_pairs};
@@ -276,16 +276,9 @@ fn benches(c: &mut Criterion) {
     interleaved_table(c, &fixture);
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-}
-
 criterion_group! {
     name = read_path;
-    config = config();
+    config = criterion_config();
     targets = benches
 }
 

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 use std::sync::OnceLock;
+use std::time::Duration;
 
+use criterion::Criterion;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use redb::{Database, TableDefinition};
@@ -108,4 +110,12 @@ pub fn fill_redb(db: &Database, count: usize, pool: &ValuePool) {
         }
     }
     txn.commit().unwrap();
+}
+
+/// Criterion settings of the store benches: 10 samples, 1 s warm-up, 3 s of measurement.
+pub fn criterion_config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
 }

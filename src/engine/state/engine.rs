@@ -6,10 +6,10 @@
 //! | part | invariant | kept by |
 //! |---|---|---|
 //! | `index` | the only source of truth; a durable commit never points at unsynced bytes (DESIGN 1) | the checkpoint (`state/checkpoint.rs`): sync, then commit |
-//! | `staged` | every acknowledged change not yet in redb is here; changes only under the writer lock | [`Staged`]'s methods |
+//! | `staged` | every acknowledged change not yet in redb is here; changes only under the writer lock; its "nothing staged" flag is never set while something is | [`Staged`]'s methods, [`StagedLock`]'s write guard |
 //! | `writer` | appends, rotation, accounting, deletion of segments; poisoning after a failed write or sync | [`WriterState`] and the segment writer |
 //! | `segments` | every segment an index entry may point at is open; only the writer adds or removes | [`SegmentMap`] |
-//! | `locs` | a cached location is never staler than redb | [`LocCache`]'s epochs |
+//! | `locs` | a cached location is never staler than redb | [`LocCache`]'s bucket versions |
 //! | `counters` | lifetime totals, saved at each commit | [`Counters`] |
 //!
 //! Lock order: `checkpoint_lock`, then `writer`, then `staged`; `segments` and the
