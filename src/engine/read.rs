@@ -208,8 +208,8 @@ impl Engine {
             match self.read_value(key, &loc) {
                 Ok(value) => return Ok(Some(value)),
                 Err(reason) => {
-                    // The cached location may be another key's (same hash) or stale:
-                    // ask the index again before calling it corruption.
+                    // The cached location may be stale (or, against odds of 2^-128,
+                    // another key's): ask the index again before calling it corruption.
                     self.locs.forget(key);
                     if self.lookup(key)? == Some(loc) {
                         self.report_corruption(key, &loc, &reason);

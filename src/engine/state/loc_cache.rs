@@ -8,10 +8,11 @@
 //! move ignores what it read. Everything is an atomic word, so a torn read is only ever
 //! discarded, never undefined.
 //!
-//! Entries are keyed by the hash of the key, not the key: the record a location points at
-//! holds its key, which the read path compares anyway. Two keys sharing a hash can only
-//! make a read find the other key's record; the reader then calls [`LocCache::forget`] and
-//! asks redb, which is the source of truth.
+//! Entries are keyed by two independent 64-bit hashes of the key (a 128-bit tag), not the
+//! key itself: a slot keeps no key bytes, and two keys share a tag with odds of about
+//! 2^-128, so every caller of a lookup can take a hit as the key's own location. The read
+//! path compares the key the record holds all the same; on a mismatch it calls
+//! [`LocCache::forget`] and asks redb, which is the source of truth.
 //!
 //! Staleness: every committed change of a key bumps the versions of its bucket. A reader
 //! that missed here and then read redb fills the slot only if its version did not move
@@ -25,13 +26,17 @@ use crate::engine::prefetch::prefetch_word;
 /// Words of an encoded location.
 const LOC_WORDS: usize = 4;
 
+/// A key's two hashes.
+type Tag = [u64; 2];
+
 /// One cached location, alone in its cache line.
 #[repr(align(64))]
 struct Slot {
     /// Even when stable, odd while being written; every write adds 2 in all.
     version: AtomicU64,
-    /// The key's hash with its low bit set (0 means empty).
-    tag: AtomicU64,
+    /// The key's two hashes, the first with its low bit set (a first word of 0 means
+    /// empty).
+    tag: [AtomicU64; 2],
     loc: [AtomicU64; LOC_WORDS],
 }
 
@@ -58,12 +63,12 @@ fn decode(words: [u64; LOC_WORDS]) -> EntryLoc {
 
 impl Slot {
     /// What the slot holds, if it is stable: (version, tag, location words).
-    fn read(&self) -> Option<(u64, u64, [u64; LOC_WORDS])> {
+    fn read(&self) -> Option<(u64, Tag, [u64; LOC_WORDS])> {
         let before = self.version.load(Ordering::Acquire);
         if before & 1 == 1 {
             return None;
         }
-        let tag = self.tag.load(Ordering::Relaxed);
+        let tag = std::array::from_fn(|i| self.tag[i].load(Ordering::Relaxed));
         let loc = std::array::from_fn(|i| self.loc[i].load(Ordering::Relaxed));
         fence(Ordering::Acquire);
         (self.version.load(Ordering::Relaxed) == before).then_some((before, tag, loc))
@@ -98,8 +103,10 @@ impl Slot {
     }
 
     /// Writes while locked.
-    fn write(&self, tag: u64, loc: &[u64; LOC_WORDS]) {
-        self.tag.store(tag, Ordering::Relaxed);
+    fn write(&self, tag: Tag, loc: &[u64; LOC_WORDS]) {
+        for (word, value) in self.tag.iter().zip(tag) {
+            word.store(value, Ordering::Relaxed);
+        }
         for (word, value) in self.loc.iter().zip(loc) {
             word.store(*value, Ordering::Relaxed);
         }
@@ -154,7 +161,7 @@ impl Buckets {
 /// Bounded location cache (see the module doc).
 pub struct LocCache {
     buckets: Buckets,
-    hasher: ahash::RandomState,
+    hashers: [ahash::RandomState; 2],
 }
 
 impl LocCache {
@@ -166,19 +173,19 @@ impl LocCache {
         };
         Self {
             buckets: Buckets::new(buckets),
-            hasher: ahash::RandomState::new(),
+            hashers: [ahash::RandomState::new(), ahash::RandomState::new()],
         }
     }
 
     /// The key's tag and bucket (`None` when the cache is off).
-    fn bucket(&self, key: &[u8]) -> Option<(u64, &Bucket)> {
+    fn bucket(&self, key: &[u8]) -> Option<(Tag, &Bucket)> {
         let buckets = self.buckets.as_slice();
         if buckets.is_empty() {
             return None;
         }
-        let hash = self.hasher.hash_one(key);
-        let index = (hash >> 32) as usize & (buckets.len() - 1);
-        Some((hash | 1, &buckets[index]))
+        let [first, second] = self.hashers.each_ref().map(|h| h.hash_one(key));
+        let index = (first >> 32) as usize & (buckets.len() - 1);
+        Some(([first | 1, second], &buckets[index]))
     }
 
     /// The cached location, or the epoch to pass to [`Self::fill`] after reading redb.
@@ -209,7 +216,7 @@ impl LocCache {
             return;
         };
         let [a, b] = &bucket.0;
-        let empty = |slot: &Slot| slot.tag.load(Ordering::Relaxed) == 0;
+        let empty = |slot: &Slot| slot.tag[0].load(Ordering::Relaxed) == 0;
         let (slot, seen) = match (empty(a), empty(b)) {
             (true, _) => (a, epoch.0[0]),
             (false, true) => (b, epoch.0[1]),
@@ -234,10 +241,11 @@ impl LocCache {
         };
         for slot in &bucket.0 {
             slot.lock();
-            if slot.tag.load(Ordering::Relaxed) == tag {
+            let held: Tag = std::array::from_fn(|i| slot.tag[i].load(Ordering::Relaxed));
+            if held == tag {
                 match &loc {
                     Some(loc) => slot.write(tag, &encode(loc)),
-                    None => slot.write(0, &[0; LOC_WORDS]),
+                    None => slot.write([0; 2], &[0; LOC_WORDS]),
                 }
             }
             slot.unlock();
@@ -253,7 +261,9 @@ impl LocCache {
     #[cfg(test)]
     pub fn len(&self) -> usize {
         let slots = self.buckets.as_slice().iter().flat_map(|b| &b.0);
-        slots.filter(|s| s.tag.load(Ordering::Relaxed) != 0).count()
+        slots
+            .filter(|s| s.tag[0].load(Ordering::Relaxed) != 0)
+            .count()
     }
 }
 
