@@ -322,29 +322,14 @@ pub fn decode_split_record<'a>(
     head: &'a [u8],
     stored: &'a [u8],
 ) -> Result<RecordView<'a>, FormatError> {
-    let mut hasher = head_crc(head);
-    hasher.update(stored);
-    decode_split_record_with_crc(head, stored, hasher.finalize())
-}
-
-/// The record CRC's state after the bytes before the stored value (the CRC field itself
-/// excluded; a head too short to hold it fails to decode anyway).
-fn head_crc(head: &[u8]) -> crc32fast::Hasher {
-    let mut hasher = crc32fast::Hasher::new();
-    hasher.update(head.get(REC_CRC + 4..).unwrap_or_default());
-    hasher
-}
-
-/// [`decode_split_record`] with the CRC already computed.
-fn decode_split_record_with_crc<'a>(
-    head: &'a [u8],
-    stored: &'a [u8],
-    computed: u32,
-) -> Result<RecordView<'a>, FormatError> {
     let header = decode_record_header(head)?;
     if head.len() != header.value_offset() || head.len() + stored.len() != header.record_len() {
         return Err(FormatError::BadField("record length"));
     }
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&head[REC_CRC + 4..]);
+    hasher.update(stored);
+    let computed = hasher.finalize();
     if computed != header.crc {
         return Err(FormatError::CrcMismatch {
             stored: header.crc,
