@@ -1,8 +1,9 @@
 //! How the disk tier's costs grow with the number of entries: fills a fresh store with
 //! `insert_many` (batches of 1000, 20-byte keys), reopens it, and reads random keys. Prints,
 //! per size: inserts per second, disk bytes per payload byte (payload = key + value), index
-//! file bytes per entry, the process's anonymous memory after the fill, open time, and
-//! random gets per second.
+//! file bytes per entry, the process's peak anonymous memory during the fill (sampled every
+//! 5 ms) and the engine's own count of its memory (`stats().memory_bytes`, within the
+//! default 128 MiB budget), open time, and random gets per second.
 //!
 //! ```text
 //! cargo run --release --example scale                       # 100k and 1M entries, 100-byte values
@@ -14,7 +15,9 @@
 //! fresh directory under `STRATACACHE_BENCH_DIR` (default: the system temp directory).
 
 use std::path::Path;
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use stratacache::DiskStore;
 
@@ -70,6 +73,17 @@ fn run(entries: u64, value_len: usize) {
     let value = vec![0xa5u8; value_len];
 
     let store = open(dir.path());
+    let peak = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(anon_rss().unwrap_or(0), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
     let start = Instant::now();
     let mut batch: Vec<([u8; KEY_LEN], &[u8])> = Vec::with_capacity(BATCH);
     for i in 0..entries {
@@ -81,7 +95,10 @@ fn run(entries: u64, value_len: usize) {
     }
     store.flush().expect("flush");
     let insert_rate = entries as f64 / start.elapsed().as_secs_f64();
-    let anon = anon_rss().unwrap_or(0);
+    done.store(true, Ordering::Relaxed);
+    sampler.join().expect("sampler");
+    let peak_anon = peak.load(Ordering::Relaxed);
+    let engine_memory = store.stats().expect("stats").memory_bytes;
     store.close().expect("close");
 
     let payload = entries * (KEY_LEN + value_len) as u64;
@@ -101,12 +118,16 @@ fn run(entries: u64, value_len: usize) {
         assert_eq!(found.map(|v| v.len()), Some(value_len));
     }
     let get_rate = GETS as f64 / start.elapsed().as_secs_f64();
+    if std::env::var_os("XKEEP").is_some() {
+        let _ = dir.keep();
+    }
     println!(
-        "| {entries} | {value_len} B | {:.0}k | {:.2}x | {:.0} B | {} MiB | {open_ms:.1} ms | {:.0}k |",
+        "| {entries} | {value_len} B | {:.0}k | {:.2}x | {:.0} B | {} MiB | {} MiB | {open_ms:.1} ms | {:.0}k |",
         insert_rate / 1e3,
         disk as f64 / payload as f64,
         index as f64 / entries as f64,
-        anon >> 20,
+        peak_anon >> 20,
+        engine_memory >> 20,
         get_rate / 1e3,
     );
 }
@@ -129,9 +150,9 @@ fn main() {
         return sizes.iter().for_each(|&n| run(n, value_len));
     }
     println!(
-        "| entries | value | insert/s | disk bytes / payload | index bytes / entry | anon RSS after fill | open | random get/s |"
+        "| entries | value | insert/s | disk bytes / payload | index bytes / entry | peak anon RSS during fill | engine memory (stats) | open | random get/s |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     // One process per size, so each memory reading is that size's alone.
     let me = std::env::current_exe().expect("own path");
     for entries in sizes {

@@ -182,7 +182,7 @@ fn compacting_twice_changes_nothing_more() -> TestResult {
     let once = store.stats()?;
     let report = store.compact()?;
     let twice = store.stats()?;
-    println!("{report:?}");
+    println!("{report:?}\nonce {once:?}\ntwice {twice:?}");
     assert_eq!(report.segments_compacted, 0, "nothing is sparse any more");
     assert_eq!(twice.live_bytes, once.live_bytes);
     assert!(twice.disk_bytes <= once.disk_bytes + (64 << 10));

@@ -8,7 +8,7 @@ use super::disk_store::DiskStore;
 use super::open::open_engine;
 use super::segment::Faults;
 use super::segment::format::RECORD_HEADER_LEN;
-use super::state::{EvictionPolicy, Settings};
+use super::state::{EvictionPolicy, MIN_MEMORY_BUDGET, Settings};
 use crate::clock::Clock;
 use crate::codec::Compression;
 use crate::error::{Error, Result};
@@ -78,11 +78,21 @@ impl DiskStoreBuilder {
         self
     }
 
-    /// Bytes of index pages kept in memory. Listing or scanning the whole index reads it
-    /// through this cache, so it bounds what a listing of millions of keys holds. Default:
-    /// 32 MiB.
+    /// Bytes of anonymous memory the store's bookkeeping may take: the index's page cache,
+    /// the location cache, staged index changes and the eviction policy's tables, with
+    /// room for what the index and the allocator add beyond their caches. Values are not
+    /// in it: the kernel's page cache holds them. `stats()` reports what each part holds.
+    /// Default: 128 MiB; at least 4 MiB.
+    pub fn memory_budget(mut self, bytes: u64) -> Self {
+        self.settings.memory_budget = bytes;
+        self
+    }
+
+    /// Bytes of index pages kept in memory, instead of the memory budget's share (1/16 of
+    /// it). Listing or scanning the whole index reads it through this cache, so it bounds
+    /// what a listing of millions of keys holds.
     pub fn index_cache_bytes(mut self, bytes: usize) -> Self {
-        self.settings.index_cache_bytes = bytes;
+        self.settings.memory_overrides.index_cache_bytes = Some(bytes);
         self
     }
 
@@ -100,20 +110,20 @@ impl DiskStoreBuilder {
     }
 
     /// Index changes staged in memory before an insert runs a checkpoint itself (normally
-    /// the background checkpoint comes first; this bounds the memory they take).
-    /// Default: 262144.
+    /// the background checkpoint comes first). Default: no count; the memory budget's share
+    /// for staged changes decides (about 230k changes of 20-byte keys for the default).
     pub fn commit_batch(mut self, ops: usize) -> Self {
-        self.settings.commit_batch = ops;
+        self.settings.memory_overrides.staged_changes = Some(ops);
         self
     }
 
-    /// How many entry locations to keep in memory for fast reads (0 turns it off).
-    /// Default: 262144. Each takes a 64-byte slot (16 MiB for the default), in memory the
-    /// kernel hands out as the slots are first used. Slots come in pairs chosen by the key's
+    /// How many entry locations to keep in memory for fast reads (0 turns it off), instead
+    /// of the memory budget's share (1/8 of it: 262144 for the default budget). Each takes a
+    /// 64-byte slot, in memory the kernel hands out as the slots are first used. Slots come in pairs chosen by the key's
     /// hash: up to about a quarter of this many keys nearly all stay; beyond that, reads of
     /// some keys go to the index now and then.
     pub fn location_cache_entries(mut self, entries: usize) -> Self {
-        self.settings.location_cache_entries = entries;
+        self.settings.memory_overrides.location_slots = Some(entries);
         self
     }
 
@@ -213,8 +223,14 @@ impl DiskStoreBuilder {
                 s.compaction_threshold
             ));
         }
-        if s.commit_batch == 0 {
+        if s.memory_overrides.staged_changes == Some(0) {
             return bad("commit_batch must be at least 1".into());
+        }
+        if s.memory_budget < MIN_MEMORY_BUDGET {
+            return bad(format!(
+                "memory_budget {} must be at least {MIN_MEMORY_BUDGET} bytes (4 MiB)",
+                s.memory_budget
+            ));
         }
         Ok(())
     }

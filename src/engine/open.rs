@@ -45,7 +45,8 @@ pub fn open_engine(
         .create_dir_all(&segments_dir)
         .map_err(io_err("create directory", &segments_dir))?;
     create_file(&index_path, sharing, "create index")?;
-    let index = IndexDb::open(&index_path, settings.index_cache_bytes)?;
+    let memory = settings.memory_plan();
+    let index = IndexDb::open(&index_path, memory.index_cache_bytes)?;
     let (meta, seg_meta) =
         match index.transact(true, |txn| read_or_create_meta(txn, capacity_bytes))? {
             MetaRead::Found(meta, seg_meta) => (meta, seg_meta),
@@ -73,7 +74,10 @@ pub fn open_engine(
         meta.next_segment,
     )?;
     let counters = index.read(Counters::load)?;
-    let eviction = Eviction::new(settings.eviction_policy, meta.capacity);
+    let eviction = Eviction::new(
+        settings.eviction_policy,
+        meta.capacity.min(memory.policy_capacity),
+    );
     if let Some(saved) = index.read(load_access_bits)? {
         eviction.restore(&saved);
     }

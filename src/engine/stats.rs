@@ -53,6 +53,24 @@ pub struct Stats {
     /// which eviction keeps to a tenth of the capacity; 0 under LRU.
     #[serde(default)]
     pub probation_bytes: u64,
+    /// The memory budget: what the engine's bookkeeping may take in anonymous memory.
+    #[serde(default)]
+    pub memory_budget_bytes: u64,
+    /// What it takes now: the sum of the four `memory_*` parts below.
+    #[serde(default)]
+    pub memory_bytes: u64,
+    /// Index pages redb holds in memory.
+    #[serde(default)]
+    pub memory_index_cache_bytes: u64,
+    /// The location cache's table (its pages are touched as slots are first used).
+    #[serde(default)]
+    pub memory_location_cache_bytes: u64,
+    /// Index changes staged for the next checkpoint (an estimate).
+    #[serde(default)]
+    pub memory_staged_bytes: u64,
+    /// The eviction policy's tables.
+    #[serde(default)]
+    pub memory_policy_bytes: u64,
 }
 
 impl Engine {
@@ -83,6 +101,7 @@ impl Engine {
             Ok(sizes)
         })?;
         let c = &self.counters;
+        let memory = self.memory_usage();
         Ok(Stats {
             entries: sizes.entries,
             live_bytes: sizes.live_bytes,
@@ -99,6 +118,12 @@ impl Engine {
             corruptions: Counters::get(&c.corruptions),
             eviction_policy: self.eviction.policy().name().to_string(),
             probation_bytes,
+            memory_budget_bytes: self.memory.budget,
+            memory_bytes: memory.total(),
+            memory_index_cache_bytes: memory.index_cache,
+            memory_location_cache_bytes: memory.locations,
+            memory_staged_bytes: memory.staged,
+            memory_policy_bytes: memory.policy,
         })
     }
 }

@@ -218,23 +218,27 @@ impl Engine {
         w.mark_dirty();
     }
 
-    /// Wakes the background thread for a checkpoint once half of `commit_batch` changes
-    /// are staged, and runs one on the caller's thread when all of it is (call without the
-    /// lock). The inserting thread thus rarely runs a checkpoint itself; the background
-    /// thread syncs the segments while inserts go on.
+    /// Wakes the background thread for a checkpoint once the changes staged since the last
+    /// one fill half of what they may, and runs one on the caller's thread when they fill
+    /// all of it (call without the lock). The inserting thread thus rarely runs a
+    /// checkpoint itself; the background thread syncs the segments while inserts go on.
     ///
-    /// The same holds for the index room the staged keys may need ([`index_bytes_limit`]):
-    /// small values in a small store fill it long before `commit_batch`.
+    /// Three bounds, whichever is reached first: the memory budget's share for staged
+    /// changes, the index room the staged keys may need ([`index_bytes_limit`]: small
+    /// values in a small store fill it first), and `commit_batch` when set.
     ///
     /// [`index_bytes_limit`]: crate::engine::state::index_bytes_limit
     pub(crate) fn checkpoint_if_full(&self) -> Result<()> {
-        let (count, index_room_used) = {
+        let used = {
             let staged = self.staged.read();
-            (staged.current_len(), staged.index_room_used())
+            let batch = staged.current_len() as f64 / self.memory.staged_changes as f64;
+            batch
+                .max(staged.index_room_used())
+                .max(staged.memory_room_used())
         };
-        if count >= self.settings.commit_batch || index_room_used >= 1.0 {
+        if used >= 1.0 {
             self.flush()?;
-        } else if count >= self.settings.commit_batch / 2 || index_room_used >= 0.5 {
+        } else if used >= 0.5 {
             self.background.wake();
         }
         Ok(())

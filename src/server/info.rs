@@ -189,7 +189,8 @@ fn tiers(snap: &Snapshot<'_>) -> String {
         out,
         "disk_entries:{}\r\ndisk_live_bytes:{}\r\ndisk_bytes:{}\r\ndisk_capacity_bytes:{}\r\n\
          disk_effective_capacity_bytes:{}\r\ndisk_segments:{}\r\ndisk_evictions:{}\r\ndisk_expirations:{}\r\ndisk_corruptions:{}\r\n\
-         disk_eviction_policy:{}\r\ndisk_probation_bytes:{}\r\ndurability:{}\r\n",
+         disk_eviction_policy:{}\r\ndisk_probation_bytes:{}\r\ndisk_memory_bytes:{}\r\n\
+         disk_memory_budget_bytes:{}\r\ndurability:{}\r\n",
         disk.entries,
         disk.live_bytes,
         disk.disk_bytes,
@@ -201,6 +202,8 @@ fn tiers(snap: &Snapshot<'_>) -> String {
         disk.corruptions,
         disk.eviction_policy,
         disk.probation_bytes,
+        disk.memory_bytes,
+        disk.memory_budget_bytes,
         if shared.durable_writes() {
             "always"
         } else {
@@ -255,6 +258,8 @@ mod tests {
             evictions: Evictions::default(),
             size_bytes,
             entries,
+            memory_bytes: None,
+            memory_budget_bytes: None,
         }
     }
 

@@ -53,6 +53,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "POLICY", value_parser = parse_policy)]
     pub eviction_policy: Option<EvictionPolicy>,
 
+    /// Anonymous memory the store's bookkeeping may take (index cache, location cache,
+    /// staged index changes, eviction tables), e.g. 64MiB [default: 128MiB; at least 4MiB]
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_budget: Option<u64>,
+
     /// Wait up to this long for a store another process holds, e.g. 30s (else exit 4)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_ttl)]
     pub wait: Option<Duration>,

@@ -59,6 +59,7 @@ fn run(cli: Cli) -> CmdResult {
         let store = commands::serve::StoreOptions {
             capacity: cli.capacity,
             eviction_policy: cli.eviction_policy,
+            memory_budget: cli.memory_budget,
             max_value_size: cli.max_value_size,
             shared_group: cli.shared_group,
         };
@@ -82,6 +83,7 @@ fn run(cli: Cli) -> CmdResult {
         open::Options {
             capacity: cli.capacity,
             eviction_policy: cli.eviction_policy,
+            memory_budget: cli.memory_budget,
             wait: cli.wait,
             max_value_size: cli.max_value_size,
             shared_group: cli.shared_group,

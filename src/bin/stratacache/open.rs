@@ -32,6 +32,8 @@ pub struct Options {
     pub capacity: Option<u64>,
     /// The eviction policy, when not the default.
     pub eviction_policy: Option<EvictionPolicy>,
+    /// The engine's memory budget, when not the default.
+    pub memory_budget: Option<u64>,
     /// How long to wait for a store another process holds.
     pub wait: Option<std::time::Duration>,
     /// The value limit.
@@ -69,6 +71,7 @@ pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<Store, Fatal> {
     let Options {
         capacity,
         eviction_policy,
+        memory_budget,
         wait,
         max_value_size,
         shared_group,
@@ -90,6 +93,9 @@ pub fn open(dir: &Path, mode: Mode, options: Options) -> Result<Store, Fatal> {
     }
     if let Some(policy) = eviction_policy {
         builder = builder.eviction_policy(policy);
+    }
+    if let Some(bytes) = memory_budget {
+        builder = builder.memory_budget(bytes);
     }
     let store = open_waiting(dir, builder, wait)?;
     if let Some(bytes) = capacity.filter(|_| !is_new || store.is_remote()) {

@@ -133,6 +133,14 @@ pub struct TierStats {
     /// Entries the tier holds. `None` (JSON `null`) when the tier cannot tell (Redis).
     #[serde(default)]
     pub entries: Option<u64>,
+    /// Anonymous memory the tier's bookkeeping holds apart from the values (the disk
+    /// tier's engine: index cache, location cache, staged changes, policy tables). `None`
+    /// for tiers that do not count it (memory: see `size_bytes`; Redis).
+    #[serde(default)]
+    pub memory_bytes: Option<u64>,
+    /// The bound on `memory_bytes` (the disk tier's memory budget).
+    #[serde(default)]
+    pub memory_budget_bytes: Option<u64>,
 }
 
 /// Serializable snapshot of [`Cache::stats`](crate::Cache::stats). Counters count since the
@@ -230,6 +238,8 @@ impl TierCounters {
             evictions: usage.evictions,
             size_bytes: usage.size_bytes,
             entries: usage.entries,
+            memory_bytes: usage.memory_bytes,
+            memory_budget_bytes: usage.memory_budget_bytes,
         }
     }
 }
@@ -294,7 +304,19 @@ impl CacheStats {
             evictions,
         );
         type Field = fn(&TierStats) -> Option<u64>;
-        let per_tier_families: [(&str, &str, &str, Field); 7] = [
+        let per_tier_families: [(&str, &str, &str, Field); 9] = [
+            (
+                "cache_tier_memory_bytes",
+                "gauge",
+                "Anonymous memory a tier's bookkeeping holds apart from the values (disk: the engine's index cache, location cache, staged changes and policy tables).",
+                |t| t.memory_bytes,
+            ),
+            (
+                "cache_tier_memory_budget_bytes",
+                "gauge",
+                "The bound on cache_tier_memory_bytes (disk: the memory budget).",
+                |t| t.memory_budget_bytes,
+            ),
             ("cache_size_bytes", "gauge", "Bytes held, by tier.", |t| {
                 t.size_bytes
             }),

@@ -77,6 +77,12 @@ pub struct Usage {
     pub entries: Option<u64>,
     /// Values the tier dropped, by cause.
     pub evictions: Evictions,
+    /// Anonymous memory the tier's bookkeeping holds, apart from the values (the disk tier:
+    /// its engine's index cache, location cache, staged changes and policy tables); `None`
+    /// when the tier does not keep such a count.
+    pub memory_bytes: Option<u64>,
+    /// The bound on `memory_bytes` (the disk tier: its memory budget).
+    pub memory_budget_bytes: Option<u64>,
 }
 
 /// One level of the cache. Implementations are thread-safe and never see keys the cache

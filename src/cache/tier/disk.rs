@@ -90,6 +90,8 @@ impl Tier for DiskTier {
         Usage {
             size_bytes: stats.map(|s| s.disk_bytes),
             entries: stats.map(|s| s.entries),
+            memory_bytes: stats.map(|s| s.memory_bytes),
+            memory_budget_bytes: stats.map(|s| s.memory_budget_bytes),
             evictions: Evictions {
                 expired: stats.map_or(0, |s| s.expirations),
                 size: stats.map_or(0, |s| s.evictions),

@@ -351,6 +351,8 @@ impl Tier for MemoryTier {
         Usage {
             size_bytes: Some(self.map.weight()),
             entries: Some(self.map.len() as u64),
+            memory_bytes: None,
+            memory_budget_bytes: None,
             evictions: Evictions {
                 expired: c.expired.load(Ordering::Relaxed),
                 size: c.size.load(Ordering::Relaxed),

@@ -7,6 +7,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 use redb::{Database, Durability, ReadTransaction, ReadableDatabase, WriteTransaction};
@@ -31,10 +32,22 @@ pub struct Snapshot(ReadTransaction);
 pub struct IndexDb {
     db: RwLock<Database>,
     path: PathBuf,
+    /// File length after the last look at its free space (see [`Self::compact_if_grown`]).
+    checked_len: AtomicU64,
+    /// The longest the file was seen since open (see [`Self::peak_len`]).
+    peak_len: AtomicU64,
 }
+
+/// Files smaller than this are never compacted: the saving would be small.
+const MIN_COMPACT_LEN: u64 = 4 << 20;
 
 impl IndexDb {
     /// Opens (or creates) the index file at `path`.
+    /// Bytes of index pages redb holds in memory now (its read cache and write buffer).
+    pub fn cache_bytes(&self) -> u64 {
+        self.db.read().cache_stats().used_bytes() as u64
+    }
+
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Self> {
         let damaged = |source| Error::Index {
             path: path.to_path_buf(),
@@ -44,6 +57,8 @@ impl IndexDb {
             Ok(Ok(db)) => Ok(Self {
                 db: RwLock::new(db),
                 path: path.to_path_buf(),
+                checked_len: AtomicU64::new(0),
+                peak_len: AtomicU64::new(0),
             }),
             Ok(Err(e)) => Err(damaged(IndexError::Unreadable(e.into()))),
             Err(_) => Err(damaged(IndexError::Damaged("opening it"))),
@@ -52,7 +67,17 @@ impl IndexDb {
 
     /// Length of the index file in bytes (0 when it cannot be read).
     pub fn file_len(&self) -> u64 {
-        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+        let len = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        self.peak_len.fetch_max(len, Ordering::Relaxed);
+        len
+    }
+
+    /// The longest [`Self::file_len`] returned since open. A compacted file grows back
+    /// fast: with no free pages in it, a commit that changes most leaves needs room for
+    /// their copies and for the pages the commit before freed, so the file may double
+    /// twice. Capacity planning counts on the file reaching this length again.
+    pub fn peak_len(&self) -> u64 {
+        self.peak_len.load(Ordering::Relaxed)
     }
 
     /// Runs `body` in a read transaction.
@@ -120,10 +145,27 @@ impl IndexDb {
         self.guard("committing", run)
     }
 
+    /// [`Self::compact_if_sparse`], only when the file grew by half since the last look at
+    /// its free space: that look walks every page of the index, so it is not taken at each
+    /// call on a store whose index keeps its size.
+    pub fn compact_if_grown(&self) -> Result<bool> {
+        let len = self.file_len();
+        if len < self.checked_len.load(Ordering::Relaxed) / 2 * 3 {
+            return Ok(false);
+        }
+        self.compact_if_sparse()
+    }
+
     /// Compacts the file when it is over 4 MiB and more than half of it is unused.
     /// Returns whether it did. A reader holding a transaction makes it skip this round.
     pub fn compact_if_sparse(&self) -> Result<bool> {
-        if self.file_len() < 4 << 20 {
+        let compacted = self.compact_when_sparse();
+        self.checked_len.store(self.file_len(), Ordering::Relaxed);
+        compacted
+    }
+
+    fn compact_when_sparse(&self) -> Result<bool> {
+        if self.file_len() < MIN_COMPACT_LEN {
             return Ok(false);
         }
         let mut db = self.db.write();
@@ -133,7 +175,8 @@ impl IndexDb {
             txn.abort()?;
             Ok(stats)
         })?;
-        let used = stats.stored_bytes() + stats.metadata_bytes();
+        // Pages in use, whatever their fill: a compacted file cannot be smaller.
+        let used = stats.allocated_pages() * stats.page_size() as u64;
         if used * 2 > self.file_len() {
             return Ok(false);
         }

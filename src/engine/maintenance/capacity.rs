@@ -58,10 +58,13 @@ impl Engine {
     }
 
     /// How much the index file may grow by its next commits: redb doubles its file when it
-    /// runs out of pages (up to a region of 4 GiB), and the staged keys need room twice over
-    /// while a commit copies the pages it changes.
+    /// runs out of pages (up to a region of 4 GiB), a file compacted since open may grow
+    /// back to the longest it was (see `IndexDb::peak_len`), and the staged keys need room
+    /// twice over while a commit copies the pages it changes.
     pub(super) fn index_growth(&self) -> u64 {
-        self.index.file_len().min(4 << 30) + 2 * self.staged.read().index_bytes()
+        let len = self.index.file_len();
+        let regrowth = self.index.peak_len().saturating_sub(len);
+        len.min(4 << 30).max(regrowth) + 2 * self.staged.read().index_bytes()
     }
 
     /// Evicts until `incoming` more bytes (a new segment of `log`) fit in the budget with a

@@ -60,7 +60,7 @@ impl Engine {
             self.compact_matching(pick, &mut CompactReport::default())?;
             self.flush()?;
         }
-        self.index.compact_if_sparse().map(|_| ())
+        self.index.compact_if_grown().map(|_| ())
     }
 
     /// Drains every segment `pick` selects (given its accounting and whether it is the

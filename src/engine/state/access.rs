@@ -22,6 +22,11 @@ pub struct AccessBits {
 }
 
 impl AccessBits {
+    /// Bytes of the bits.
+    pub fn table_bytes(&self) -> u64 {
+        self.bits.table_bytes()
+    }
+
     /// About one bit per 512 bytes of capacity, between 2^16 and 2^24 bits per generation.
     pub fn for_capacity(capacity: u64) -> Self {
         let bits = (capacity / 512).clamp(1 << 16, 1 << 24).next_power_of_two() as usize;

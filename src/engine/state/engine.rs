@@ -23,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::{
-    BackgroundSignal, Counters, Eviction, LocCache, Settings, Staged, StagedLock, WriterState,
+    BackgroundSignal, Counters, Eviction, LocCache, MemoryPlan, MemoryUsage, Settings, Staged,
+    StagedLock, WriterState,
 };
 use crate::engine::index::IndexDb;
 use crate::engine::segment::SegmentMap;
@@ -35,6 +36,8 @@ pub struct Engine {
     pub dir: PathBuf,
     /// The settings it runs with.
     pub settings: Settings,
+    /// How the memory budget is split.
+    pub memory: MemoryPlan,
     /// The redb index.
     pub index: IndexDb,
     /// The read history eviction decides by.
@@ -89,10 +92,13 @@ pub struct EngineParts {
 impl Engine {
     /// Assembles an open store.
     pub fn new(parts: EngineParts) -> Self {
+        let memory = parts.settings.memory_plan();
         let mut staged = Staged::default();
         staged.set_index_bytes_limit(index_bytes_limit(parts.writer.capacity()));
+        staged.set_memory_limit(memory.staged_bytes);
         Self {
-            locs: LocCache::new(parts.settings.location_cache_entries),
+            locs: LocCache::new(memory.location_slots),
+            memory,
             dir: parts.dir,
             settings: parts.settings,
             index: parts.index,
@@ -145,6 +151,16 @@ impl Engine {
                 .sum()
         }
         sum(&self.dir, 1)
+    }
+
+    /// What the parts of the memory budget hold now.
+    pub fn memory_usage(&self) -> MemoryUsage {
+        MemoryUsage {
+            index_cache: self.index.cache_bytes(),
+            locations: self.locs.table_bytes(),
+            staged: self.staged.read().memory_bytes(),
+            policy: self.eviction.table_bytes(),
+        }
     }
 
     /// Length of the lock file (it names the holder's pid).

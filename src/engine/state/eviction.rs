@@ -86,6 +86,14 @@ impl Eviction {
         Self { tables }
     }
 
+    /// Bytes of the tables.
+    pub fn table_bytes(&self) -> u64 {
+        match &self.tables {
+            Tables::Lru(bits) => bits.table_bytes(),
+            Tables::S3Fifo { reads, ghosts } => reads.table_bytes() + ghosts.table_bytes(),
+        }
+    }
+
     /// The policy.
     pub fn policy(&self) -> EvictionPolicy {
         match self.tables {

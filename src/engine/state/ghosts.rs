@@ -20,6 +20,11 @@ pub struct Ghosts {
 }
 
 impl Ghosts {
+    /// Bytes of the bits.
+    pub fn table_bytes(&self) -> u64 {
+        self.bits.table_bytes()
+    }
+
     /// About one bit per 128 bytes of capacity, between 2^16 and 2^24 bits per
     /// generation; remembering `limit` keys until told otherwise.
     pub fn for_capacity(capacity: u64, limit: u64) -> Self {

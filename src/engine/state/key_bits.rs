@@ -26,6 +26,11 @@ impl KeyBits {
         }
     }
 
+    /// Bytes of both generations.
+    pub fn table_bytes(&self) -> u64 {
+        (2 * self.generations[0].len() * std::mem::size_of::<AtomicU64>()) as u64
+    }
+
     fn slot(&self, key: &[u8]) -> (usize, u64) {
         let bit = (self.hash.of(key) as usize) % (self.generations[0].len() * 64);
         (bit / 64, 1u64 << (bit % 64))

@@ -177,6 +177,12 @@ impl LocCache {
         }
     }
 
+    /// Bytes of the table (an upper bound on what it holds: its pages are touched as
+    /// slots are first used).
+    pub fn table_bytes(&self) -> u64 {
+        std::mem::size_of_val(self.buckets.as_slice()) as u64
+    }
+
     /// The key's tag and bucket (`None` when the cache is off).
     fn bucket(&self, key: &[u8]) -> Option<(Tag, &Bucket)> {
         let buckets = self.buckets.as_slice();

@@ -11,6 +11,7 @@ mod ghosts;
 mod key_bits;
 mod key_hash;
 mod loc_cache;
+mod memory;
 mod read_counts;
 mod reserve;
 mod settings;
@@ -25,6 +26,9 @@ pub use counters::Counters;
 pub use engine::{Engine, EngineParts, index_bytes_limit};
 pub use eviction::{Eviction, EvictionPolicy};
 pub use loc_cache::LocCache;
+pub use memory::{
+    DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET, MemoryOverrides, MemoryPlan, MemoryUsage,
+};
 pub use reserve::{LOW_SPACE, SpaceReserve};
 pub use settings::Settings;
 pub use signal::{BackgroundSignal, Wakeup};

@@ -30,6 +30,11 @@ impl ReadCounts {
         }
     }
 
+    /// Bytes of the counters.
+    pub fn table_bytes(&self) -> u64 {
+        (self.words.len() * std::mem::size_of::<AtomicU64>()) as u64
+    }
+
     fn slot(&self, key: &[u8]) -> (&AtomicU64, u32) {
         let counter = (self.hash.of(key) as usize) % (self.words.len() * 32);
         (&self.words[counter / 32], (counter % 32) as u32 * 2)

@@ -3,17 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::EvictionPolicy;
+use super::{DEFAULT_MEMORY_BUDGET, EvictionPolicy, MemoryOverrides, MemoryPlan};
 use crate::clock::{Clock, SystemClock};
 use crate::codec::Compression;
 use crate::engine::segment::Faults;
 use crate::limits::{DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_VALUE_SIZE};
 use crate::permissions::Sharing;
-
-/// Default bytes of index pages held in memory (redb's own default is 1 GiB). The OS page
-/// cache keeps the rest of the index file close at hand; reading a page from it costs a
-/// system call, not a disk access.
-pub const DEFAULT_INDEX_CACHE: usize = 32 << 20;
 
 /// Every setting an open store reads while it runs. The capacity is not here: it can
 /// change while the store is open, so its one home is the writer state (and the index's
@@ -32,12 +27,10 @@ pub struct Settings {
     pub compression_threshold: usize,
     /// Interval of the background checkpoint; `None`: no background thread.
     pub checkpoint_interval: Option<Duration>,
-    /// Staged changes that make an insert run a checkpoint itself.
-    pub commit_batch: usize,
-    /// Entry locations kept in memory.
-    pub location_cache_entries: usize,
-    /// Bytes of index pages redb keeps in memory.
-    pub index_cache_bytes: usize,
+    /// Bytes of anonymous memory the engine's bookkeeping may take (see [`MemoryPlan`]).
+    pub memory_budget: u64,
+    /// Explicit sizes that take precedence over the budget's split.
+    pub memory_overrides: MemoryOverrides,
     /// Live fraction below which a segment is compacted.
     pub compaction_threshold: f64,
     /// Interval of the background TTL sweep; `None`: no sweep.
@@ -63,9 +56,8 @@ impl Default for Settings {
             compression: Compression::Lz4,
             compression_threshold: 1024,
             checkpoint_interval: Some(Duration::from_secs(1)),
-            commit_batch: 1 << 18,
-            index_cache_bytes: DEFAULT_INDEX_CACHE,
-            location_cache_entries: 1 << 18,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            memory_overrides: MemoryOverrides::default(),
             compaction_threshold: 0.5,
             sweep_interval: Some(Duration::from_secs(10)),
             background_maintenance: true,
@@ -83,6 +75,11 @@ impl Settings {
     pub fn segment_size_for(&self, capacity: u64) -> u64 {
         self.segment_size
             .unwrap_or_else(|| (capacity / 16).clamp(1 << 20, 64 << 20))
+    }
+
+    /// How the memory budget is split.
+    pub fn memory_plan(&self) -> MemoryPlan {
+        MemoryPlan::new(self.memory_budget, self.memory_overrides)
     }
 
     /// Now on the store's clock, in ms since the Unix epoch.

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::memory::STAGED_BYTES_PER_CHANGE;
 use crate::engine::index::EntryLoc;
 
 /// A change waiting for the next index commit.
@@ -63,6 +64,15 @@ fn put_bytes(bytes: u64, key_len: usize, old: Option<&Pending>, new: &Pending) -
     }
 }
 
+/// Heap bytes a change adds for its key: none when the map held the key already.
+fn new_key_bytes(len: usize, old: &Option<Pending>) -> u64 {
+    if old.is_some() {
+        0
+    } else {
+        key_heap_bytes(len)
+    }
+}
+
 /// The staged changes (see the module doc). Changes only under the engine's writer lock.
 #[derive(Default)]
 pub struct Staged {
@@ -79,7 +89,21 @@ pub struct Staged {
     /// When `current_bytes` reaches this, a checkpoint is due (see
     /// [`Self::set_index_bytes_limit`]).
     index_bytes_limit: u64,
+    /// Heap bytes of the keys `current` and `committing` hold (see [`key_heap_bytes`]).
+    current_key_bytes: u64,
+    committing_key_bytes: u64,
+    /// When the estimated memory of `current` reaches this, a checkpoint is due (see
+    /// [`Self::set_memory_limit`]).
+    memory_limit: u64,
 }
+
+/// Heap bytes of a boxed key of `len` bytes: the allocator's header and rounding included.
+fn key_heap_bytes(len: usize) -> u64 {
+    (len as u64 + 8).next_multiple_of(16)
+}
+
+/// Bytes one bucket of a map of staged changes takes (the slot and its control byte).
+const BUCKET_BYTES: u64 = (std::mem::size_of::<(Box<[u8]>, Pending)>() + 1) as u64;
 
 impl Staged {
     /// The staged change for `key`, newest first.
@@ -137,6 +161,7 @@ impl Staged {
     pub fn stage(&mut self, key: &[u8], op: Pending) {
         let old = self.current.insert(key.into(), op);
         self.current_bytes = put_bytes(self.current_bytes, key.len(), old.as_ref(), &op);
+        self.current_key_bytes += new_key_bytes(key.len(), &old);
     }
 
     /// [`Self::stage`] with a key the caller owns (no copy).
@@ -144,6 +169,7 @@ impl Staged {
         let key_len = key.len();
         let old = self.current.insert(key.into_boxed_slice(), op);
         self.current_bytes = put_bytes(self.current_bytes, key_len, old.as_ref(), &op);
+        self.current_key_bytes += new_key_bytes(key_len, &old);
     }
 
     /// [`Self::stage_owned`] for a key that is usually staged already (maintenance
@@ -162,6 +188,7 @@ impl Staged {
     /// record it pointed at is going away).
     pub fn retract_committing(&mut self, key: &[u8]) {
         let old = self.committing.insert(key.into(), Pending::Remove);
+        self.committing_key_bytes += new_key_bytes(key.len(), &old);
         self.committing_bytes = put_bytes(
             self.committing_bytes,
             key.len(),
@@ -194,6 +221,8 @@ impl Staged {
             self.committing.extend(self.current.drain());
         }
         self.committing_bytes += std::mem::take(&mut self.current_bytes);
+        // Keys staged in both were merged: an overestimate until the commit is done.
+        self.committing_key_bytes += std::mem::take(&mut self.current_key_bytes);
     }
 
     /// The changes the running checkpoint commits.
@@ -206,6 +235,33 @@ impl Staged {
         self.committing.clear();
         self.freed_bytes = self.freed_bytes.saturating_sub(self.committing_bytes);
         self.committing_bytes = 0;
+        self.committing_key_bytes = 0;
+    }
+
+    /// Makes a checkpoint due once the estimated memory of the changes staged since the
+    /// last one reaches `limit` bytes (see [`MemoryPlan`](super::MemoryPlan)).
+    pub fn set_memory_limit(&mut self, limit: u64) {
+        self.memory_limit = limit;
+    }
+
+    /// The fraction of the memory limit the current changes fill: 1.0 means a checkpoint
+    /// is due now.
+    pub fn memory_room_used(&self) -> f64 {
+        let estimate = self.current.len() as u64 * STAGED_BYTES_PER_CHANGE + self.current_key_bytes;
+        estimate as f64 / self.memory_limit.max(1) as f64
+    }
+
+    /// Bytes the staged changes hold: both maps' tables (with the room they keep between
+    /// checkpoints) and the keys.
+    pub fn memory_bytes(&self) -> u64 {
+        let buckets = |map: &PendingMap| match map.capacity() {
+            0 => 0,
+            // The map keeps a power of two of buckets, at most 7/8 of them full.
+            items => (items as u64 * 8 / 7).next_power_of_two(),
+        };
+        (buckets(&self.current) + buckets(&self.committing)) * BUCKET_BYTES
+            + self.current_key_bytes
+            + self.committing_key_bytes
     }
 
     /// Every staged key with the record length it will have once committed (`None`: it will

@@ -16,6 +16,8 @@ pub struct StoreOptions {
     pub capacity: Option<u64>,
     /// `--eviction-policy`.
     pub eviction_policy: Option<stratacache::EvictionPolicy>,
+    /// `--memory-budget`.
+    pub memory_budget: Option<u64>,
     /// `--max-value-size`.
     pub max_value_size: u64,
     /// `--shared-group`.
@@ -88,6 +90,9 @@ pub fn run(dir: &Path, store: StoreOptions, args: ServeArgs) -> CmdResult {
     }
     if let Some(policy) = store.eviction_policy {
         disk = disk.eviction_policy(policy);
+    }
+    if let Some(bytes) = store.memory_budget {
+        disk = disk.memory_budget(bytes);
     }
     let cache = with_redis(Cache::builder().memory(args.memory).disk(disk), &args)?.open()?;
     if let Some(bytes) = store.capacity.filter(|_| !is_new)

@@ -54,6 +54,7 @@ fn human(s: &Stats) -> String {
         ("removes", grouped(s.removes)),
         ("evictions", grouped(s.evictions)),
         ("eviction policy", policy_line(s)),
+        ("memory", memory_line(s)),
         ("expirations", grouped(s.expirations)),
         ("corruptions", grouped(s.corruptions)),
     ];
@@ -66,6 +67,19 @@ fn human(s: &Stats) -> String {
         .iter()
         .map(|(label, value)| format!("{label:<width$}  {value}\n"))
         .collect()
+}
+
+/// The engine's memory against its budget, and what holds it.
+fn memory_line(s: &stratacache::Stats) -> String {
+    format!(
+        "{} of {} budget  (index cache {}, locations {}, staged {}, policy {})",
+        human_size(s.memory_bytes),
+        human_size(s.memory_budget_bytes),
+        human_size(s.memory_index_cache_bytes),
+        human_size(s.memory_location_cache_bytes),
+        human_size(s.memory_staged_bytes),
+        human_size(s.memory_policy_bytes),
+    )
 }
 
 /// The policy, and under S3-FIFO what its probation log holds.

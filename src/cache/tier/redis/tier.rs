@@ -489,6 +489,8 @@ impl Tier for RedisTier {
         Usage {
             size_bytes: None,
             entries: None,
+            memory_bytes: None,
+            memory_budget_bytes: None,
             evictions: Evictions {
                 explicit: self.explicit.load(Ordering::Relaxed),
                 ..Evictions::default()
