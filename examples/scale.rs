@@ -1,9 +1,11 @@
 //! How the disk tier's costs grow with the number of entries: fills a fresh store with
 //! `insert_many` (batches of 1000, 20-byte keys), reopens it, and reads random keys. Prints,
-//! per size: inserts per second, disk bytes per payload byte (payload = key + value), index
+//! per size: inserts per second, disk bytes per payload byte (payload = key + value; bytes
+//! allocated on disk, so a file extended but not yet written counts only what it holds), index
 //! file bytes per entry, the process's peak anonymous memory during the fill (sampled every
 //! 5 ms) and the engine's own count of its memory (`stats().memory_bytes`, within the
-//! default 128 MiB budget), open time, and random gets per second.
+//! default 128 MiB budget), close time (it compacts an index file the fill left mostly
+//! free), open time, and random gets per second.
 //!
 //! ```text
 //! cargo run --release --example scale                       # 100k and 1M entries, 100-byte values
@@ -14,6 +16,7 @@
 //! Rates are for data in the page cache (the machine has the memory); each size runs in a
 //! fresh directory under `STRATACACHE_BENCH_DIR` (default: the system temp directory).
 
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,7 +51,7 @@ fn dir_bytes(dir: &Path) -> u64 {
                 .flatten()
                 .map(|e| match e.metadata() {
                     Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-                    Ok(m) => m.len(),
+                    Ok(m) => m.blocks() * 512,
                     Err(_) => 0,
                 })
                 .sum()
@@ -99,11 +102,13 @@ fn run(entries: u64, value_len: usize) {
     sampler.join().expect("sampler");
     let peak_anon = peak.load(Ordering::Relaxed);
     let engine_memory = store.stats().expect("stats").memory_bytes;
+    let start = Instant::now();
     store.close().expect("close");
+    let close_ms = start.elapsed().as_secs_f64() * 1e3;
 
     let payload = entries * (KEY_LEN + value_len) as u64;
     let disk = dir_bytes(dir.path());
-    let index = std::fs::metadata(dir.path().join("index.redb")).map_or(0, |m| m.len());
+    let index = std::fs::metadata(dir.path().join("index.redb")).map_or(0, |m| m.blocks() * 512);
 
     let start = Instant::now();
     let store = open(dir.path());
@@ -122,7 +127,7 @@ fn run(entries: u64, value_len: usize) {
         let _ = dir.keep();
     }
     println!(
-        "| {entries} | {value_len} B | {:.0}k | {:.2}x | {:.0} B | {} MiB | {} MiB | {open_ms:.1} ms | {:.0}k |",
+        "| {entries} | {value_len} B | {:.0}k | {:.2}x | {:.0} B | {} MiB | {} MiB | {close_ms:.0} ms | {open_ms:.1} ms | {:.0}k |",
         insert_rate / 1e3,
         disk as f64 / payload as f64,
         index as f64 / entries as f64,
@@ -150,9 +155,9 @@ fn main() {
         return sizes.iter().for_each(|&n| run(n, value_len));
     }
     println!(
-        "| entries | value | insert/s | disk bytes / payload | index bytes / entry | peak anon RSS during fill | engine memory (stats) | open | random get/s |"
+        "| entries | value | insert/s | disk bytes / payload | index bytes / entry | peak anon RSS during fill | engine memory (stats) | close | open | random get/s |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     // One process per size, so each memory reading is that size's alone.
     let me = std::env::current_exe().expect("own path");
     for entries in sizes {

@@ -34,6 +34,16 @@ fn index_len(dir: &Path) -> u64 {
         .len()
 }
 
+/// Bytes the index file takes on disk: redb grows a file by extending it, and the
+/// extension takes no blocks until pages are written there.
+fn index_disk_bytes(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir.join("index.redb"))
+        .expect("index")
+        .blocks()
+        * 512
+}
+
 #[test]
 fn churn_of_ten_capacities_does_not_grow_the_index() {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -66,6 +76,39 @@ fn churn_of_ten_capacities_does_not_grow_the_index() {
     assert!(
         late <= 2 * early,
         "the index kept growing under churn: {early} bytes at most in rounds 1-5, {late} after"
+    );
+}
+
+#[test]
+fn a_bulk_load_leaves_a_compact_index_at_close() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("store");
+    let entries = 300_000;
+    let store = quiet(&dir).capacity_bytes(1 << 30).open().expect("open");
+    fill(&store, 0..entries, &[3u8; 100]);
+    let before = index_disk_bytes(&dir);
+    store.close().expect("close");
+    let after = index_disk_bytes(&dir);
+    println!(
+        "index on disk after a load of {entries}: {} bytes per entry open, {} after close",
+        before / entries,
+        after / entries
+    );
+    // 20-byte keys and 32-byte locations in leaves about half full, and the branches.
+    assert!(
+        after / entries <= 128,
+        "the index takes {} bytes per entry after close",
+        after / entries
+    );
+    // A session that only reads saves its counters and nothing more: the index takes
+    // about the same room on disk.
+    let store = quiet(&dir).open().expect("reopen");
+    assert!(store.get(key(7)).expect("get").is_some());
+    store.close().expect("close");
+    let reread = index_disk_bytes(&dir);
+    assert!(
+        reread <= after + (1 << 20),
+        "a read-only session took the index from {after} to {reread} bytes on disk"
     );
 }
 

@@ -14,6 +14,7 @@
 
 mod engines;
 mod redis_server;
+mod scale;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use stratacache::sim::{Rng, Zipf};
 
 const USAGE: &str = "\
 compare [FLAGS]: benchmark stratacache against foyer, redb, fjall and Redis
+compare scale --help: many small entries through stratacache, redb and fjall
 
   --out FILE          JSON results (default compare-results.json)
   --n4k N             number of 4 KiB values (default 200000)
@@ -549,6 +551,14 @@ fn kill_child(mut it: impl Iterator<Item = String>) -> Res<()> {
 
 fn main() {
     let mut it = std::env::args().skip(1).peekable();
+    if it.peek().map(String::as_str) == Some("scale") {
+        it.next();
+        if let Err(e) = scale::main(it) {
+            eprintln!("compare scale: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     if it.peek().map(String::as_str) == Some("kill-child") {
         it.next();
         if let Err(e) = kill_child(it) {

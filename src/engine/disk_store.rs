@@ -394,7 +394,10 @@ impl DiskStore {
         self.closed = true;
     }
 
-    /// Flushes, saves the counters and closes the store, reporting any error.
+    /// Flushes, saves the counters and closes the store, reporting any error. When this
+    /// session's writes grew the index file and most of it is free pages, the file is
+    /// compacted (a bulk load leaves it about twice the size of its pages in use); a
+    /// session that only read changes nothing.
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
         self.shutdown()
@@ -412,7 +415,11 @@ impl DiskStore {
             w.set_closing();
         }
         // Skipped when there is nothing to save: a read-nothing session writes nothing.
-        inner.flush()
+        inner.flush()?;
+        if inner.index.grew_since_open() {
+            inner.index.compact_if_sparse()?;
+        }
+        Ok(())
     }
 }
 

@@ -36,18 +36,20 @@ pub struct IndexDb {
     checked_len: AtomicU64,
     /// The longest the file was seen since open (see [`Self::peak_len`]).
     peak_len: AtomicU64,
+    /// The file's length when it was opened.
+    open_len: u64,
 }
 
 /// Files smaller than this are never compacted: the saving would be small.
 const MIN_COMPACT_LEN: u64 = 4 << 20;
 
 impl IndexDb {
-    /// Opens (or creates) the index file at `path`.
     /// Bytes of index pages redb holds in memory now (its read cache and write buffer).
     pub fn cache_bytes(&self) -> u64 {
         self.db.read().cache_stats().used_bytes() as u64
     }
 
+    /// Opens (or creates) the index file at `path`.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Self> {
         let damaged = |source| Error::Index {
             path: path.to_path_buf(),
@@ -59,6 +61,7 @@ impl IndexDb {
                 path: path.to_path_buf(),
                 checked_len: AtomicU64::new(0),
                 peak_len: AtomicU64::new(0),
+                open_len: std::fs::metadata(path).map_or(0, |m| m.len()),
             }),
             Ok(Err(e)) => Err(damaged(IndexError::Unreadable(e.into()))),
             Err(_) => Err(damaged(IndexError::Damaged("opening it"))),
@@ -70,6 +73,11 @@ impl IndexDb {
         let len = std::fs::metadata(&self.path).map_or(0, |m| m.len());
         self.peak_len.fetch_max(len, Ordering::Relaxed);
         len
+    }
+
+    /// True when the file is longer than it was at open (this session's commits grew it).
+    pub fn grew_since_open(&self) -> bool {
+        self.file_len() > self.open_len
     }
 
     /// The longest [`Self::file_len`] returned since open. A compacted file grows back
