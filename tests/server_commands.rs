@@ -402,6 +402,31 @@ fn native_commands_reach_what_redis_has_no_command_for() -> TestResult {
         .arg(60_000)
         .query(&mut c)?;
     assert!(c.pttl::<_, i64>("page:2")? > 50_000);
+    // NX stores only into an absent key, and says null when it did not.
+    let kept: Option<String> = redis::cmd("SC.SET")
+        .arg("page:2")
+        .arg("other")
+        .arg("NX")
+        .arg("KIND")
+        .arg("text")
+        .query(&mut c)?;
+    assert_eq!(kept, None);
+    assert_eq!(c.get::<_, String>("page:2")?, "text");
+    let stored: String = redis::cmd("SC.SET")
+        .arg("nx:3")
+        .arg("new")
+        .arg("NX")
+        .query(&mut c)?;
+    assert_eq!(
+        (stored.as_str(), c.get::<_, String>("nx:3")?.as_str()),
+        ("OK", "new")
+    );
+    let odd = redis::cmd("SC.SET")
+        .arg("nx:3")
+        .arg("x")
+        .arg("PX")
+        .query::<()>(&mut c);
+    assert!(odd.is_err_and(|e| e.to_string().contains("syntax")));
     let _: i64 = redis::cmd("SC.INVALIDATE").arg("doc:1").query(&mut c)?;
     assert_eq!(
         c.get::<_, Option<String>>("page:1")?,

@@ -276,6 +276,35 @@ impl Backend {
         }
     }
 
+    /// Stores `payload` under `key` only when `key` holds no live value; true when stored.
+    /// Through a server the check and the write happen under the server's lock on the key,
+    /// so of many processes adding one key, one wins. In this process, adds are serialized
+    /// with each other (the store is this process's alone).
+    pub fn add(
+        &self,
+        key: &[u8],
+        kind: PayloadKind,
+        payload: &[u8],
+        ttl: Option<Duration>,
+        tags: &[String],
+    ) -> Result<bool> {
+        match self {
+            Backend::Local(c) => {
+                static ADDS: Mutex<()> = Mutex::new(());
+                let _one_at_a_time = ADDS.lock();
+                if c.contains_key(key)? {
+                    return Ok(false);
+                }
+                c.insert_payload(key, kind, payload, &Self::options(ttl, tags))?;
+                Ok(true)
+            }
+            Backend::Remote(r) => {
+                let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+                r.with(|c| c.set_payload_if_absent(key, kind, payload, ttl, &tags))
+            }
+        }
+    }
+
     /// Stores every `(key, kind, payload)` with the same TTL.
     pub fn set_many(
         &self,

@@ -152,6 +152,28 @@ impl PyCache {
         })
     }
 
+    /// Stores `value` under `key` like `set`, but only when `key` holds no live value.
+    /// True when it was stored. Through a server, of many processes adding one key at
+    /// once exactly one succeeds.
+    #[pyo3(signature = (key, value, *, ttl=None, tags=None))]
+    fn add(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        tags: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let key = Key::borrow(key)?;
+        let ttl = args::ttl(ttl, "ttl")?.or(self.remote_default_ttl);
+        let tags = args::tags(tags)?;
+        let encoded = self.codecs.encode(py, key.bytes(), value)?;
+        let (kind, payload) = (encoded.kind(), encoded.bytes());
+        self.handle.run(py, Some(key.bytes()), |b| {
+            b.add(key.bytes(), kind, payload, ttl, &tags)
+        })
+    }
+
     /// Removes `key`; True when it was there.
     fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
         let key = Key::borrow(key)?;

@@ -69,8 +69,9 @@ class Cache(_native.Cache):
     def get_or_set(self, key, make: Callable[[], Any], ttl=None, tags=()):
         """The value under ``key``; when there is none, ``make()``'s result, stored under
         ``key`` (with ``ttl`` and ``tags``) and returned. Concurrent callers for the same
-        key run ``make`` once. When ``make`` is an ``async def`` function, this returns an
-        awaitable."""
+        key in this process run ``make`` once; across processes the first value stored
+        wins, and every caller returns it. When ``make`` is an ``async def`` function, this
+        returns an awaitable."""
         if inspect.iscoroutinefunction(make):
             return self._get_or_set_async(key, make, ttl, tags)
         value = self.get(key, _MISSING)
@@ -87,11 +88,18 @@ class Cache(_native.Cache):
             found = self.get(key, _MISSING)
             if found is not _MISSING:
                 return found
-            made = make()
-            self.set(key, made, ttl=ttl, tags=tags)
-            return made
+            return self._keep_first(key, make(), ttl, tags)
 
         return self._threads.run(key, load)
+
+    def _keep_first(self, key, made, ttl, tags):
+        """Stores ``made`` unless another process stored a value first; returns the value
+        kept."""
+        if self.add(key, made, ttl=ttl, tags=tags):
+            return made
+        found = self.get(key, _MISSING)
+        # The other value may have expired or been evicted since: ours is as good.
+        return made if found is _MISSING else found
 
     async def _get_or_set_async(self, key, make, ttl, tags):
         value = self.get(key, _MISSING)
@@ -104,9 +112,7 @@ class Cache(_native.Cache):
             found = self.get(key, _MISSING)
             if found is not _MISSING:
                 return found
-            made = await make()
-            self.set(key, made, ttl=ttl, tags=tags)
-            return made
+            return self._keep_first(key, await make(), ttl, tags)
 
         return await self._tasks.run(key, load)
 

@@ -264,19 +264,30 @@ impl Client {
     ) -> Result<()> {
         let ms = ttl.map(|t| t.as_millis().max(1).to_string());
         for &(key, kind, value) in items {
-            let mut args: Vec<&[u8]> = vec![b"SC.SET", key, value];
-            if let Some(ms) = &ms {
-                args.extend([&b"PX"[..], ms.as_bytes()]);
-            }
-            for tag in tags {
-                args.extend([&b"TAG"[..], tag.as_bytes()]);
-            }
-            if kind != PayloadKind::Bytes {
-                args.extend([&b"KIND"[..], kind.name().as_bytes()]);
-            }
-            self.send(&args)?;
+            self.send(&set_args(key, kind, value, ms.as_deref(), tags))?;
         }
         self.receive_all(items.len(), |_, _| Ok(())).map(drop)
+    }
+
+    /// Stores `value` as [`Self::set_payload`] does, but only when `key` holds no live
+    /// value (`SC.SET ... NX`, decided under the server's lock on the key). True when it
+    /// was stored; false when another value was there and stays.
+    pub fn set_payload_if_absent(
+        &mut self,
+        key: &[u8],
+        kind: PayloadKind,
+        value: &[u8],
+        ttl: Option<Duration>,
+        tags: &[&str],
+    ) -> Result<bool> {
+        let ms = ttl.map(|t| t.as_millis().max(1).to_string());
+        let mut args = set_args(key, kind, value, ms.as_deref(), tags);
+        args.push(b"NX");
+        match self.call(&args)? {
+            Reply::Simple(ok) if ok == "OK" => Ok(true),
+            Reply::Bulk(None) => Ok(false),
+            other => Err(self.unexpected("SC.SET", &other)),
+        }
     }
 
     /// Removes `key`; true when it was there.
@@ -414,4 +425,25 @@ impl Client {
     pub fn save(&mut self) -> Result<()> {
         self.call(&[b"SAVE"]).map(drop)
     }
+}
+
+/// The arguments of `SC.SET key value [PX ms] [TAG tag]... [KIND kind]`.
+fn set_args<'a>(
+    key: &'a [u8],
+    kind: PayloadKind,
+    value: &'a [u8],
+    ttl_ms: Option<&'a str>,
+    tags: &[&'a str],
+) -> Vec<&'a [u8]> {
+    let mut args: Vec<&[u8]> = vec![b"SC.SET", key, value];
+    if let Some(ms) = ttl_ms {
+        args.extend([&b"PX"[..], ms.as_bytes()]);
+    }
+    for tag in tags {
+        args.extend([&b"TAG"[..], tag.as_bytes()]);
+    }
+    if kind != PayloadKind::Bytes {
+        args.extend([&b"KIND"[..], kind.name().as_bytes()]);
+    }
+    args
 }

@@ -34,6 +34,17 @@ def test_values_come_back_as_what_was_stored(cache):
     assert cache.get("bytearray") == b"ab" and cache.get("memoryview") == b"cd"
 
 
+def test_add_stores_only_into_an_absent_key(cache):
+    assert cache.add("job:1", {"state": "new"}, ttl=60)
+    assert not cache.add("job:1", {"state": "other"})
+    assert cache.get("job:1") == {"state": "new"}
+    assert 0 < cache.ttl("job:1") <= 60
+    cache.delete("job:1")
+    assert cache.add("job:1", "again", tags=["jobs"])
+    cache.invalidate_tag("jobs")
+    assert cache.add("job:1", b"after the tag retired it")
+
+
 def test_get_default_and_mapping_protocol(cache):
     sentinel = object()
     assert cache.get("absent") is None

@@ -37,14 +37,24 @@ pub fn delprefix(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     }
 }
 
-/// `SC.SET key value [PX ms] [TAG tag]... [KIND kind]`: a SET whose value carries tags, and
-/// what the bytes are (`bytes`, `text`, `json`, `msgpack`, `bincode`, `pickle`; see
-/// `PayloadKind`), so that `SC.GET` and local readers decode them as written.
+/// `SC.SET key value [PX ms] [TAG tag]... [KIND kind] [NX]`: a SET whose value carries tags,
+/// and what the bytes are (`bytes`, `text`, `json`, `msgpack`, `bincode`, `pickle`; see
+/// `PayloadKind`), so that `SC.GET` and local readers decode them as written. With `NX` it
+/// stores only when the key holds no live value, and replies null when it did not.
 pub fn set_tagged(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
     let mut options = InsertOptions::new();
     let mut kind = PayloadKind::Bytes;
+    let mut only_if_absent = false;
     let mut rest = &args[3..];
-    while let [word, value, tail @ ..] = rest {
+    while let [word, tail @ ..] = rest {
+        if is(word, "nx") {
+            only_if_absent = true;
+            rest = tail;
+            continue;
+        }
+        let [value, tail @ ..] = tail else {
+            return ctx.error(SYNTAX);
+        };
         if is(word, "px") {
             match int(value) {
                 Some(ms) if ms > 0 => options = options.ttl(Duration::from_millis(ms as u64)),
@@ -73,12 +83,16 @@ pub fn set_tagged(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         }
         rest = tail;
     }
-    if !rest.is_empty() {
-        return ctx.error(SYNTAX);
-    }
     ctx.wrote();
     let shared = ctx.shared;
     let _lock = shared.locks.lock(args[1]);
+    if only_if_absent {
+        match shared.cache.contains_key(args[1]) {
+            Ok(true) => return ctx.out.null(),
+            Ok(false) => {}
+            Err(e) => return ctx.fail(&e),
+        }
+    }
     match shared
         .cache
         .insert_payload(args[1], kind, args[2], &options)
