@@ -1,11 +1,11 @@
 //! How the disk tier's costs grow with the number of entries: fills a fresh store with
-//! `insert_many` (batches of 1000, 20-byte keys), reopens it, and reads random keys. Prints,
-//! per size: inserts per second, disk bytes per payload byte (payload = key + value; bytes
-//! allocated on disk, so a file extended but not yet written counts only what it holds), index
-//! file bytes per entry, the process's peak anonymous memory during the fill (sampled every
-//! 5 ms) and the engine's own count of its memory (`stats().memory_bytes`, within the
-//! default 128 MiB budget), close time (it compacts an index file the fill left mostly
-//! free), open time, and random gets per second.
+//! `insert_many` (batches of 1000, 20-byte keys, incompressible values), reopens it, and
+//! reads random keys. Prints, per size: inserts per second, disk bytes per payload byte
+//! (payload = key + value; bytes allocated on disk, so a file extended but not yet written
+//! counts only what it holds), index file bytes per entry, the process's peak anonymous
+//! memory during the fill (sampled every 5 ms) and the engine's own count of its memory
+//! (`stats().memory_bytes`, within the default 128 MiB budget), close time (it compacts an
+//! index file the fill left mostly free), open time, and random gets per second.
 //!
 //! ```text
 //! cargo run --release --example scale                       # 100k and 1M entries, 100-byte values
@@ -14,7 +14,9 @@
 //! ```
 //!
 //! Rates are for data in the page cache (the machine has the memory); each size runs in a
-//! fresh directory under `STRATACACHE_BENCH_DIR` (default: the system temp directory).
+//! fresh directory under `STRATACACHE_BENCH_DIR` (default: the system temp directory), removed
+//! afterwards unless `STRATACACHE_SCALE_KEEP` is set. `STRATACACHE_SCALE_BUDGET_MIB=512` runs
+//! with another memory budget (default 128 MiB).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -33,6 +35,20 @@ fn key(i: u64) -> [u8; KEY_LEN] {
     let mut k = *b"key:0000000000000000";
     k[4..].copy_from_slice(format!("{:016x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).as_bytes());
     k
+}
+
+/// `len` pseudo-random bytes: values lz4 cannot shrink, so disk bytes count what real
+/// payloads of this size would take.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 32) as u8
+        })
+        .collect()
 }
 
 /// Bytes of anonymous memory the process holds (Linux: `RssAnon` in /proc/self/status).
@@ -60,10 +76,14 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 fn open(dir: &Path) -> DiskStore {
-    DiskStore::builder(dir)
-        .capacity_bytes(1 << 40)
-        .open()
-        .expect("open store")
+    let mut builder = DiskStore::builder(dir).capacity_bytes(1 << 40);
+    if let Some(mib) = std::env::var("STRATACACHE_SCALE_BUDGET_MIB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        builder = builder.memory_budget(mib << 20);
+    }
+    builder.open().expect("open store")
 }
 
 fn run(entries: u64, value_len: usize) {
@@ -73,7 +93,7 @@ fn run(entries: u64, value_len: usize) {
         None => tempfile::tempdir(),
     }
     .expect("temp dir");
-    let value = vec![0xa5u8; value_len];
+    let value = incompressible(value_len);
 
     let store = open(dir.path());
     let peak = Arc::new(AtomicU64::new(0));
@@ -123,7 +143,7 @@ fn run(entries: u64, value_len: usize) {
         assert_eq!(found.map(|v| v.len()), Some(value_len));
     }
     let get_rate = GETS as f64 / start.elapsed().as_secs_f64();
-    if std::env::var_os("XKEEP").is_some() {
+    if std::env::var_os("STRATACACHE_SCALE_KEEP").is_some() {
         let _ = dir.keep();
     }
     println!(

@@ -56,13 +56,18 @@ impl IndexDb {
             source,
         };
         match catch_unwind(|| Database::builder().set_cache_size(cache_bytes).create(path)) {
-            Ok(Ok(db)) => Ok(Self {
-                db: RwLock::new(db),
-                path: path.to_path_buf(),
-                checked_len: AtomicU64::new(0),
-                peak_len: AtomicU64::new(0),
-                open_len: std::fs::metadata(path).map_or(0, |m| m.len()),
-            }),
+            Ok(Ok(db)) => {
+                let open_len = std::fs::metadata(path).map_or(0, |m| m.len());
+                Ok(Self {
+                    db: RwLock::new(db),
+                    path: path.to_path_buf(),
+                    // The session that wrote the file compacted it at close if it had to:
+                    // the first look is due once this session's writes grow it by half.
+                    checked_len: AtomicU64::new(open_len),
+                    peak_len: AtomicU64::new(0),
+                    open_len,
+                })
+            }
             Ok(Err(e)) => Err(damaged(IndexError::Unreadable(e.into()))),
             Err(_) => Err(damaged(IndexError::Damaged("opening it"))),
         }

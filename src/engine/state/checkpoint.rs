@@ -44,12 +44,15 @@ impl Engine {
     }
 
     /// True when a checkpoint would write nothing new (then it is skipped, so reading
-    /// stats or listing keys of an idle store writes nothing).
+    /// stats or listing keys of an idle store writes nothing). Changed counters alone (the
+    /// hits and misses of a session that only reads) wait for the access bits' save
+    /// interval or the close: a durable commit every second for them would cost a sync per
+    /// second, and each commit leaves redb's page cache slower to miss in.
     fn nothing_to_checkpoint(&self) -> bool {
         let w = self.writer.lock();
         w.is_clean()
             && self.staged.read().is_empty()
-            && !self.counters.changed()
+            && !(self.counters.changed() && w.access_save_due())
             && !(w.is_closing() && self.eviction.changed())
     }
 

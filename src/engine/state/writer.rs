@@ -28,7 +28,9 @@ pub struct WriterState {
     dirty: bool,
     poisoned: Option<String>,
     closing: bool,
-    access_saved_at: Option<Instant>,
+    /// When the access bits (and counters) were last saved; the open counts as a save, as
+    /// what the file holds is the state at open.
+    access_saved_at: Instant,
 }
 
 impl WriterState {
@@ -48,7 +50,7 @@ impl WriterState {
             dirty: false,
             poisoned: None,
             closing: false,
-            access_saved_at: None,
+            access_saved_at: Instant::now(),
         }
     }
 
@@ -222,14 +224,11 @@ impl WriterState {
 
     /// True when a durable commit should save the access bits now.
     pub fn access_save_due(&self) -> bool {
-        self.closing
-            || self
-                .access_saved_at
-                .is_none_or(|t| t.elapsed() >= ACCESS_SAVE_INTERVAL)
+        self.closing || self.access_saved_at.elapsed() >= ACCESS_SAVE_INTERVAL
     }
 
     /// The access bits were saved now.
     pub fn access_saved(&mut self) {
-        self.access_saved_at = Some(Instant::now());
+        self.access_saved_at = Instant::now();
     }
 }
