@@ -5,7 +5,9 @@
 //! counts only what it holds), index file bytes per entry, the process's peak anonymous
 //! memory during the fill (sampled every 5 ms) and the engine's own count of its memory
 //! (`stats().memory_bytes`, within the default 128 MiB budget), close time (it compacts an
-//! index file the fill left mostly free), open time, and random gets per second.
+//! index file the fill left mostly free), open time, random gets per second after the
+//! reopen, and the minor page faults per get (first touches of segment pages through their
+//! fresh mapping: the part of a get's cost that a warm process does not pay).
 //!
 //! ```text
 //! cargo run --release --example scale                       # 100k and 1M entries, 100-byte values
@@ -49,6 +51,19 @@ fn incompressible(len: usize) -> Vec<u8> {
             (state >> 32) as u8
         })
         .collect()
+}
+
+/// Minor page faults of this process so far (Linux: field 10 of /proc/self/stat), most of
+/// them first touches of a segment page through its mapping.
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after_name
+        .split_whitespace()
+        .nth(7)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Bytes of anonymous memory the process holds (Linux: `RssAnon` in /proc/self/status).
@@ -134,6 +149,7 @@ fn run(entries: u64, value_len: usize) {
     let store = open(dir.path());
     let open_ms = start.elapsed().as_secs_f64() * 1e3;
     let mut x = 0x2545_f491_4f6c_dd1du64;
+    let faults_before = minor_faults();
     let start = Instant::now();
     for _ in 0..GETS {
         x ^= x << 13;
@@ -143,11 +159,12 @@ fn run(entries: u64, value_len: usize) {
         assert_eq!(found.map(|v| v.len()), Some(value_len));
     }
     let get_rate = GETS as f64 / start.elapsed().as_secs_f64();
+    let faults_per_get = (minor_faults() - faults_before) as f64 / GETS as f64;
     if std::env::var_os("STRATACACHE_SCALE_KEEP").is_some() {
         let _ = dir.keep();
     }
     println!(
-        "| {entries} | {value_len} B | {:.0}k | {:.2}x | {:.0} B | {} MiB | {} MiB | {close_ms:.0} ms | {open_ms:.1} ms | {:.0}k |",
+        "| {entries} | {value_len} B | {:.0}k | {:.2}x | {:.0} B | {} MiB | {} MiB | {close_ms:.0} ms | {open_ms:.1} ms | {:.0}k | {faults_per_get:.2} |",
         insert_rate / 1e3,
         disk as f64 / payload as f64,
         index as f64 / entries as f64,
@@ -175,9 +192,9 @@ fn main() {
         return sizes.iter().for_each(|&n| run(n, value_len));
     }
     println!(
-        "| entries | value | insert/s | disk bytes / payload | index bytes / entry | peak anon RSS during fill | engine memory (stats) | close | open | random get/s |"
+        "| entries | value | insert/s | disk bytes / payload | index bytes / entry | peak anon RSS during fill | engine memory (stats) | close | open | random get/s | page faults / get |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     // One process per size, so each memory reading is that size's alone.
     let me = std::env::current_exe().expect("own path");
     for entries in sizes {

@@ -94,6 +94,34 @@ fn counters_persist_across_processes() -> TestResult {
 }
 
 #[test]
+fn reads_alone_do_not_commit_at_every_checkpoint_tick() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    DiskStore::builder(dir.path()).open()?.insert("k", b"v")?;
+    let index = dir.path().join("index.redb");
+    {
+        // A background tick every 5 ms: before, each one committed the changed hit
+        // counter durably (a sync per tick for a session that only reads).
+        let store = DiskStore::builder(dir.path())
+            .checkpoint_interval(Some(std::time::Duration::from_millis(5)))
+            .open()?;
+        let written = std::fs::metadata(&index)?.modified()?;
+        for _ in 0..40 {
+            assert!(store.get("k")?.is_some());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(
+            std::fs::metadata(&index)?.modified()?,
+            written,
+            "the index was written while the session only read"
+        );
+    }
+    // The close saves what the reads counted.
+    let stats = DiskStore::builder(dir.path()).open()?.stats()?;
+    assert_eq!(stats.hits, 40);
+    Ok(())
+}
+
+#[test]
 fn large_value_gets_its_own_segment() -> TestResult {
     let dir = tempfile::tempdir()?;
     let big: Vec<u8> = (0..3_000_000u32)
