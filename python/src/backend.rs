@@ -28,6 +28,30 @@ pub struct OpenOptions {
 /// Capacity of a store created without one: 10 GiB.
 pub const DEFAULT_CAPACITY: u64 = stratacache::limits::DEFAULT_CAPACITY;
 
+/// One value to store: its key, its encoded bytes and what they are, its TTL and tags.
+pub struct Write<'a> {
+    /// The key.
+    pub key: &'a [u8],
+    /// What the bytes are.
+    pub kind: PayloadKind,
+    /// The encoded value.
+    pub payload: &'a [u8],
+    /// Expiry from now, if any.
+    pub ttl: Option<Duration>,
+    /// Tags that retire it.
+    pub tags: &'a [String],
+}
+
+impl Write<'_> {
+    fn options(&self) -> InsertOptions {
+        Backend::options(self.ttl, self.tags)
+    }
+
+    fn tag_strs(&self) -> Vec<&str> {
+        self.tags.iter().map(String::as_str).collect()
+    }
+}
+
 /// A value read back, with what its bytes are.
 pub enum Value {
     /// From the local cache (borrowing its memory or mapping).
@@ -258,49 +282,35 @@ impl Backend {
         options
     }
 
-    /// Stores `payload` as `kind` under `key`.
-    pub fn set(
-        &self,
-        key: &[u8],
-        kind: PayloadKind,
-        payload: &[u8],
-        ttl: Option<Duration>,
-        tags: &[String],
-    ) -> Result<()> {
+    /// Stores `w.payload` as `w.kind` under `w.key`.
+    pub fn set(&self, w: &Write<'_>) -> Result<()> {
         match self {
-            Backend::Local(c) => c.insert_payload(key, kind, payload, &Self::options(ttl, tags)),
+            Backend::Local(c) => c.insert_payload(w.key, w.kind, w.payload, &w.options()),
             Backend::Remote(r) => {
-                let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-                r.with(|c| c.set_payload(key, kind, payload, ttl, &tags))
+                let tags = w.tag_strs();
+                r.with(|c| c.set_payload(w.key, w.kind, w.payload, w.ttl, &tags))
             }
         }
     }
 
-    /// Stores `payload` under `key` only when `key` holds no live value; true when stored.
+    /// Stores like [`Self::set`], only when `w.key` holds no live value; true when stored.
     /// Through a server the check and the write happen under the server's lock on the key,
     /// so of many processes adding one key, one wins. In this process, adds are serialized
     /// with each other (the store is this process's alone).
-    pub fn add(
-        &self,
-        key: &[u8],
-        kind: PayloadKind,
-        payload: &[u8],
-        ttl: Option<Duration>,
-        tags: &[String],
-    ) -> Result<bool> {
+    pub fn add(&self, w: &Write<'_>) -> Result<bool> {
         match self {
             Backend::Local(c) => {
                 static ADDS: Mutex<()> = Mutex::new(());
                 let _one_at_a_time = ADDS.lock();
-                if c.contains_key(key)? {
+                if c.contains_key(w.key)? {
                     return Ok(false);
                 }
-                c.insert_payload(key, kind, payload, &Self::options(ttl, tags))?;
+                c.insert_payload(w.key, w.kind, w.payload, &w.options())?;
                 Ok(true)
             }
             Backend::Remote(r) => {
-                let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-                r.with(|c| c.set_payload_if_absent(key, kind, payload, ttl, &tags))
+                let tags = w.tag_strs();
+                r.with(|c| c.set_payload_if_absent(w.key, w.kind, w.payload, w.ttl, &tags))
             }
         }
     }

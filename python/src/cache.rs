@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::args::{self, Key};
-use crate::backend::{OpenOptions, Value};
+use crate::backend::{Backend, OpenOptions, Value, Write};
 use crate::errors::{self, Kind, raise};
 use crate::handle::Handle;
 use crate::keys::KeyIter;
@@ -40,6 +40,30 @@ impl PyCache {
         value: &Value,
     ) -> PyResult<Bound<'py, PyAny>> {
         self.codecs.decode(py, key, value.kind(), value.bytes())
+    }
+
+    /// Encodes `value` and hands one write of it under `key` to `store` (`Backend::set`
+    /// or `Backend::add`), with the GIL released.
+    fn write<T: Send>(
+        &self,
+        py: Python<'_>,
+        (key, value): (&Bound<'_, PyAny>, &Bound<'_, PyAny>),
+        ttl: Option<&Bound<'_, PyAny>>,
+        tags: Option<&Bound<'_, PyAny>>,
+        store: fn(&Backend, &Write<'_>) -> stratacache::Result<T>,
+    ) -> PyResult<T> {
+        let key = Key::borrow(key)?;
+        let ttl = args::ttl(ttl, "ttl")?.or(self.remote_default_ttl);
+        let tags = args::tags(tags)?;
+        let encoded = self.codecs.encode(py, key.bytes(), value)?;
+        let write = Write {
+            key: key.bytes(),
+            kind: encoded.kind(),
+            payload: encoded.bytes(),
+            ttl,
+            tags: &tags,
+        };
+        self.handle.run(py, Some(key.bytes()), |b| store(b, &write))
     }
 }
 
@@ -142,14 +166,7 @@ impl PyCache {
         ttl: Option<&Bound<'_, PyAny>>,
         tags: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let key = Key::borrow(key)?;
-        let ttl = args::ttl(ttl, "ttl")?.or(self.remote_default_ttl);
-        let tags = args::tags(tags)?;
-        let encoded = self.codecs.encode(py, key.bytes(), value)?;
-        let (kind, payload) = (encoded.kind(), encoded.bytes());
-        self.handle.run(py, Some(key.bytes()), |b| {
-            b.set(key.bytes(), kind, payload, ttl, &tags)
-        })
+        self.write(py, (key, value), ttl, tags, Backend::set)
     }
 
     /// Stores `value` under `key` like `set`, but only when `key` holds no live value.
@@ -164,14 +181,7 @@ impl PyCache {
         ttl: Option<&Bound<'_, PyAny>>,
         tags: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let key = Key::borrow(key)?;
-        let ttl = args::ttl(ttl, "ttl")?.or(self.remote_default_ttl);
-        let tags = args::tags(tags)?;
-        let encoded = self.codecs.encode(py, key.bytes(), value)?;
-        let (kind, payload) = (encoded.kind(), encoded.bytes());
-        self.handle.run(py, Some(key.bytes()), |b| {
-            b.add(key.bytes(), kind, payload, ttl, &tags)
-        })
+        self.write(py, (key, value), ttl, tags, Backend::add)
     }
 
     /// Removes `key`; True when it was there.

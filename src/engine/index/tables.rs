@@ -39,6 +39,10 @@ use crate::engine::segment::format::RECORD_HEADER_LEN;
 
 /// Key bytes to entry location.
 pub const ENTRIES: TableDefinition<&[u8], EntryLoc> = TableDefinition::new("entries");
+/// Where the entries are copied when the index is rewritten in key order (at close after
+/// a bulk load); renamed to `entries` in the same transaction, so it never outlives one.
+pub const ENTRIES_REWRITE: TableDefinition<&[u8], EntryLoc> =
+    TableDefinition::new("entries_rewrite");
 /// Expiry order, for sweeping.
 pub const EXPIRY: TableDefinition<(u64, &[u8]), ()> = TableDefinition::new("expiry");
 /// Segment accounting.

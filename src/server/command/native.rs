@@ -83,16 +83,17 @@ pub fn set_tagged(ctx: &mut Ctx<'_>, args: &[&[u8]]) {
         }
         rest = tail;
     }
-    ctx.wrote();
     let shared = ctx.shared;
     let _lock = shared.locks.lock(args[1]);
     if only_if_absent {
         match shared.cache.contains_key(args[1]) {
+            // Nothing written: nothing for `--durability always` to wait for.
             Ok(true) => return ctx.out.null(),
             Ok(false) => {}
             Err(e) => return ctx.fail(&e),
         }
     }
+    ctx.wrote();
     match shared
         .cache
         .insert_payload(args[1], kind, args[2], &options)
