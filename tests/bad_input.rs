@@ -202,7 +202,7 @@ fn newer_format_version_is_refused_untouched() -> TestResult {
             err,
             Error::NewerFormat {
                 found: 99,
-                supported: 2,
+                supported: 3,
                 ..
             }
         ),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use stratacache::fuzzing::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
+use stratacache::fuzzing::format::{COMPACT_MAGIC, Layout, SEGMENT_HEADER_LEN, decode_record};
 use stratacache::{DiskStore, Error};
 
 mod common;
@@ -96,6 +96,7 @@ fn segment_id(path: &Path) -> u32 {
 struct Rec {
     path: PathBuf,
     offset: usize,
+    head_len: usize,
     key_len: usize,
     stored_len: usize,
     codec: u8,
@@ -103,33 +104,44 @@ struct Rec {
 
 impl Rec {
     fn value_offset(&self) -> usize {
-        self.offset + RECORD_HEADER_LEN + self.key_len
+        self.offset + self.head_len + self.key_len
     }
 
     fn end(&self) -> usize {
         self.value_offset() + self.stored_len
     }
+
+    /// Where the stored-length field sits in a compact header: after magic, CRC, flags and
+    /// the key length (one varint byte for the short keys here).
+    fn stored_len_field(&self) -> usize {
+        assert!(self.key_len < 128);
+        self.offset + 7
+    }
 }
 
+/// Finds the one record of key `i` by decoding at every offset where the key's bytes follow
+/// a header that checks out.
 fn find_record(dir: &Path, i: usize) -> Rec {
     let needle = key(i).into_bytes();
     let mut found = Vec::new();
     for path in segment_files(dir) {
         let bytes = fs::read(&path).expect("read segment");
-        for p in SEGMENT_HEADER_LEN + RECORD_HEADER_LEN..bytes.len().saturating_sub(needle.len()) {
-            let start = p - RECORD_HEADER_LEN;
-            if bytes[p..p + needle.len()] == needle[..]
-                && bytes[start..start + 4] == *b"sREC"
-                && u16::from_le_bytes([bytes[start + 10], bytes[start + 11]]) as usize
-                    == needle.len()
-            {
-                let stored = &bytes[start + 12..start + 16];
+        for start in SEGMENT_HEADER_LEN..bytes.len() {
+            if bytes[start] != COMPACT_MAGIC {
+                continue;
+            }
+            let Ok(view) = decode_record(&bytes[start..]) else {
+                continue;
+            };
+            if view.key == needle {
+                assert_eq!(view.header.layout, Layout::Compact);
                 found.push(Rec {
                     path: path.clone(),
                     offset: start,
+                    head_len: view.header.head_len as usize,
                     key_len: needle.len(),
-                    stored_len: u32::from_le_bytes(stored.try_into().unwrap()) as usize,
-                    codec: bytes[start + 8],
+                    stored_len: view.stored.len(),
+                    codec: view.header.codec as u8,
                 });
             }
         }
@@ -189,8 +201,7 @@ fn flipped_value_byte_is_a_miss() -> TestResult {
 
 #[test]
 fn flipped_record_header_byte_is_a_miss() -> TestResult {
-    // Offset 12 is the stored-length field.
-    damage_records_and_check(|rec| rec.offset + 12)
+    damage_records_and_check(Rec::stored_len_field)
 }
 
 /// Keys whose record lies in `path`: those ending at or before `cut`, and those past it.

@@ -4,7 +4,9 @@
 //! `fuzz/regressions/<target>/` (crashes found by cargo-fuzz) are replayed too.
 
 use proptest::prelude::*;
-use stratacache::fuzzing::format::{RecordParts, encode_record, encode_segment_header};
+use stratacache::fuzzing::format::{
+    RecordParts, encode_record, encode_segment_header, encode_wide_record,
+};
 use stratacache::fuzzing::{decoders, op_sequence, ops_from_bytes, server_requests};
 
 fn valid_segment() -> Vec<u8> {
@@ -30,6 +32,15 @@ fn valid_segment() -> Vec<u8> {
         seq: 2,
     };
     encode_record(&mut seg, &compressed);
+    // A record as format 2 wrote it: stores keep those.
+    encode_wide_record(
+        &mut seg,
+        &RecordParts {
+            key: b"old",
+            ..plain
+        },
+        false,
+    );
     seg
 }
 

@@ -126,7 +126,7 @@ fn a_format_1_store_opens_and_reads_back_through_every_door() -> TestResult {
         );
         assert_eq!(cache_errors(&cache), 0);
         // New writes beside old ones.
-        cache.insert_bytes("new", b"format 2")?;
+        cache.insert_bytes("new", b"format 3")?;
         cache.invalidate_tag("doc:7")?;
         assert_eq!(cache.get::<String>("cached/tagged")?, None);
         cache.close()?;
@@ -136,7 +136,18 @@ fn a_format_1_store_opens_and_reads_back_through_every_door() -> TestResult {
         &*store.get("imported/page-1.txt")?.expect("raw"),
         b"text the CLI imported"
     );
-    assert_eq!(&*store.get("new")?.expect("new"), b"format 2");
+    assert_eq!(&*store.get("new")?.expect("new"), b"format 3");
+    assert_eq!(store.verify()?.bad.len(), 0);
+    // Segments now hold wide records beside compact ones; compaction moves both kinds.
+    store.compact()?;
+    assert_eq!(store.verify()?.bad.len(), 0);
+    store.close()?;
+    let store = quiet(dir.path()).open()?;
+    assert_eq!(
+        &*store.get("imported/expiring")?.expect("raw"),
+        b"raw with a ttl"
+    );
+    assert_eq!(&*store.get("new")?.expect("new"), b"format 3");
     assert_eq!(store.verify()?.bad.len(), 0);
     store.close()?;
     Ok(())

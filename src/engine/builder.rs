@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::disk_store::DiskStore;
 use super::open::open_engine;
 use super::segment::Faults;
-use super::segment::format::RECORD_HEADER_LEN;
+use super::segment::format::MAX_RECORD_HEADER_LEN;
 use super::state::{EvictionPolicy, MIN_MEMORY_BUDGET, Settings};
 use crate::clock::Clock;
 use crate::codec::Compression;
@@ -204,7 +204,9 @@ impl DiskStoreBuilder {
                 s.max_key_len
             ));
         }
-        if s.max_value_size as u64 + (RECORD_HEADER_LEN + s.max_key_len) as u64 > u32::MAX as u64 {
+        if s.max_value_size as u64 + (MAX_RECORD_HEADER_LEN + s.max_key_len) as u64
+            > u32::MAX as u64
+        {
             return bad(format!(
                 "max_value_size {} must be below 4 GiB",
                 s.max_value_size

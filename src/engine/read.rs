@@ -153,6 +153,7 @@ fn check_view<'a>(
         || h.stored_len != loc.stored_len
         || h.raw_len != loc.raw_len
         || h.key_len != loc.key_len
+        || h.head_len != loc.head_len
         || h.codec as u8 != loc.codec
     {
         return Err("record does not match its index entry".into());

@@ -3,7 +3,7 @@
 use crate::codec::{Codec, maybe_compress};
 use crate::engine::index::EntryLoc;
 use crate::engine::segment::format::{
-    RECORD_HEADER_LEN, RecordParts, SEGMENT_HEADER_LEN, encode_record_head,
+    MAX_RECORD_HEADER_LEN, RecordParts, SEGMENT_HEADER_LEN, encode_record_head,
 };
 use crate::engine::segment::{AppendFor, Log};
 use crate::engine::state::{Counters, Engine, Pending, WriterState};
@@ -83,7 +83,7 @@ impl Engine {
         let seq = self.next_seq();
         let separate = allow_separate && codec == Codec::Raw && value.len() >= SEPARATE_VALUE_WRITE;
         let inline_len = if separate { 0 } else { stored.len() };
-        out.reserve(RECORD_HEADER_LEN + key.len() + meta.len() + inline_len);
+        out.reserve(MAX_RECORD_HEADER_LEN + key.len() + meta.len() + inline_len);
         let raw_len = value.len() as u32;
         let parts = RecordParts {
             key,
@@ -94,7 +94,7 @@ impl Engine {
             expires_at,
             seq,
         };
-        let crc = encode_record_head(out, &parts);
+        let head = encode_record_head(out, &parts);
         if !separate {
             out.extend_from_slice(stored);
         }
@@ -103,9 +103,10 @@ impl Engine {
             offset: 0,
             stored_len: (meta.len() + stored.len()) as u32,
             raw_len,
-            crc,
+            crc: head.crc,
             codec: codec as u8,
             key_len: key.len() as u16,
+            head_len: head.head_len,
             expires_at,
         };
         (loc, separate)

@@ -17,7 +17,7 @@
 //!     12    4 raw value length
 //!     16    4 record crc (must equal the record's own)
 //!     20    1 codec
-//!     21    1 reserved
+//!     21    1 record header length (0 in entries written before format 3: 40)
 //!     22    2 key length
 //!     24    8 expires at (ms since the Unix epoch, 0 = never)
 //!
@@ -35,7 +35,7 @@ use redb::{TableDefinition, TypeName, Value};
 
 use crate::codec::Codec;
 use crate::engine::segment::SegmentMeta;
-use crate::engine::segment::format::RECORD_HEADER_LEN;
+use crate::engine::segment::format::WIDE_HEADER_LEN;
 
 /// Key bytes to entry location.
 pub const ENTRIES: TableDefinition<&[u8], EntryLoc> = TableDefinition::new("entries");
@@ -71,6 +71,8 @@ pub struct EntryLoc {
     pub codec: u8,
     /// Key length.
     pub key_len: u16,
+    /// Length of the record's header.
+    pub head_len: u8,
     /// Expiry in ms since the Unix epoch, 0 = never.
     pub expires_at: u64,
 }
@@ -80,7 +82,7 @@ const ENTRY_LOC_LEN: usize = 32;
 impl EntryLoc {
     /// Bytes the record occupies in its segment.
     pub fn record_len(&self) -> u64 {
-        (RECORD_HEADER_LEN + self.key_len as usize) as u64 + self.stored_len as u64
+        (self.head_len as usize + self.key_len as usize) as u64 + self.stored_len as u64
     }
 
     /// The codec, if the byte is valid.
@@ -102,6 +104,7 @@ impl EntryLoc {
         b[12..16].copy_from_slice(&self.raw_len.to_le_bytes());
         b[16..20].copy_from_slice(&self.crc.to_le_bytes());
         b[20] = self.codec;
+        b[21] = self.head_len;
         b[22..24].copy_from_slice(&self.key_len.to_le_bytes());
         b[24..32].copy_from_slice(&self.expires_at.to_le_bytes());
         b
@@ -122,6 +125,12 @@ impl EntryLoc {
             crc: u32_at(16),
             codec: b[20],
             key_len: u16::from_le_bytes([b[22], b[23]]),
+            // Entries written before format 3 left the byte zero: their records are wide.
+            head_len: if b[21] == 0 {
+                WIDE_HEADER_LEN as u8
+            } else {
+                b[21]
+            },
             expires_at: u64::from_le_bytes(b[24..32].try_into().expect("8 bytes")),
         }
     }
@@ -180,6 +189,7 @@ mod tests {
             crc: 0xdead_beef,
             codec: 1,
             key_len: 300,
+            head_len: 12,
             expires_at: 123_456,
         };
         assert_eq!(EntryLoc::decode(&loc.encode()), loc);

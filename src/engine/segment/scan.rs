@@ -1,10 +1,11 @@
 //! Sequential scan of the records in a segment, for eviction, compaction and scrubbing.
 
-use super::format::{RECORD_MAGIC, RecordView, SEGMENT_HEADER_LEN, decode_record};
+use super::format::{RecordView, SEGMENT_HEADER_LEN, decode_record, may_start_record};
 
 /// Iterates the records of a segment's bytes, yielding `(offset, record)` for each record
-/// whose CRC checks out. After a damaged stretch it resynchronises on the next record magic,
-/// so one bad record does not hide the rest of the segment.
+/// whose CRC checks out. After a damaged stretch it resynchronises on the next byte where a
+/// record header may start (its CRC decides), so one bad record does not hide the rest of
+/// the segment.
 pub struct RecordScan<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -21,13 +22,9 @@ impl<'a> RecordScan<'a> {
 
     fn resync(&mut self) {
         let from = self.pos + 1;
-        self.pos = match self.bytes.get(from..) {
-            Some(rest) => rest
-                .windows(4)
-                .position(|w| w == RECORD_MAGIC)
-                .map_or(self.bytes.len(), |i| from + i),
-            None => self.bytes.len(),
-        };
+        self.pos = (from..self.bytes.len())
+            .find(|&at| may_start_record(&self.bytes[at..]))
+            .unwrap_or(self.bytes.len());
     }
 }
 
@@ -70,8 +67,8 @@ mod tests {
             };
             encode_record(&mut seg, &parts);
         }
-        let second = SEGMENT_HEADER_LEN + 40 + 1 + 5;
-        seg[second + 45] ^= 0xff; // damage b's value
+        let record_len = (seg.len() - SEGMENT_HEADER_LEN) / 3;
+        seg[SEGMENT_HEADER_LEN + 2 * record_len - 1] ^= 0xff; // damage b's value
         let keys: Vec<_> = RecordScan::new(&seg).map(|(_, r)| r.key.to_vec()).collect();
         assert_eq!(keys, vec![b"a".to_vec(), b"c".to_vec()]);
     }

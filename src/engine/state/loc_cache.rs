@@ -286,6 +286,7 @@ mod tests {
             crc: 0xdead_beef,
             codec: 1,
             key_len: 513,
+            head_len: 11,
             expires_at: u64::MAX - 1,
         }
     }
