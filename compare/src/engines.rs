@@ -56,7 +56,8 @@ pub fn open(name: &str, dir: &Path, p: &Params) -> Res<Box<dyn Engine>> {
         "stratacache-disk" => Box::new(StrataDisk::open(dir, p)?),
         "foyer" => Box::new(Foyer::open(dir, p, true)?),
         "foyer-defaults" => Box::new(Foyer::open(dir, p, false)?),
-        "redb" => Box::new(Redb::open(dir)?),
+        "redb" => Box::new(Redb::open(dir, true)?),
+        "redb-batched" => Box::new(Redb::open(dir, false)?),
         "fjall" => Box::new(Fjall::open(dir)?),
         "redis" => Box::new(Redis::connect(p.redis_port)?),
         other => return Err(format!("unknown engine {other:?}").into()),
@@ -264,17 +265,24 @@ impl Engine for Foyer {
 
 const REDB_TABLE: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("kv");
 
-/// redb 4 with values inline; one Immediate (durable) transaction per batch.
+/// redb 4 with values inline: one transaction per batch, durable (`Immediate`) as "redb",
+/// or, as "redb-batched", non-durable (`Durability::None`) with one durable commit at
+/// `persist` (what stratacache and fjall do: durable at the flush, not per batch).
 pub struct Redb {
     db: redb::Database,
     reader: Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    durable_batches: bool,
 }
 
 impl Redb {
-    fn open(dir: &Path) -> Res<Self> {
+    fn open(dir: &Path, durable_batches: bool) -> Res<Self> {
         std::fs::create_dir_all(dir)?;
         let db = redb::Database::create(dir.join("redb.db"))?;
-        Ok(Self { db, reader: None })
+        Ok(Self {
+            db,
+            reader: None,
+            durable_batches,
+        })
     }
 }
 
@@ -282,7 +290,11 @@ impl Engine for Redb {
     fn insert_batch(&mut self, items: &[(Vec<u8>, Vec<u8>)]) -> Res<()> {
         self.reader = None;
         let mut tx = self.db.begin_write()?;
-        tx.set_durability(redb::Durability::Immediate)?;
+        tx.set_durability(if self.durable_batches {
+            redb::Durability::Immediate
+        } else {
+            redb::Durability::None
+        })?;
         {
             let mut table = tx.open_table(REDB_TABLE)?;
             for (k, v) in items {
@@ -293,7 +305,14 @@ impl Engine for Redb {
         Ok(())
     }
     fn persist(&mut self) -> Res<()> {
-        Ok(()) // every batch was a durable commit
+        if !self.durable_batches {
+            // A durable commit makes the non-durable ones before it durable too.
+            self.reader = None;
+            let mut tx = self.db.begin_write()?;
+            tx.set_durability(redb::Durability::Immediate)?;
+            tx.commit()?;
+        }
+        Ok(())
     }
     fn get(&mut self, key: &[u8], f: &mut dyn FnMut(&[u8])) -> Res<bool> {
         use redb::ReadableDatabase;

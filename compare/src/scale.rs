@@ -1,5 +1,6 @@
 //! `compare scale`: many small entries (20-byte keys, 100-byte values) through stratacache's
-//! disk store, redb (values inline, one durable transaction per batch) and fjall, each in a
+//! disk store, redb (values inline, one transaction per batch: durable, or, as
+//! "redb-batched", durable only at the end) and fjall, each in a
 //! fresh directory: insert rate (batches of 1000, then durable), disk bytes per payload byte
 //! (payload = key + value), open time, and random gets per second after a reopen.
 
@@ -15,9 +16,12 @@ use crate::engines::{self, Params, Res};
 const USAGE: &str = "\
 compare scale [FLAGS]: small entries through stratacache, redb and fjall
 
+redb commits each batch durably; redb-batched commits batches without a sync and makes
+them durable at the end, as stratacache and fjall do.
+
   --entries N         entries per engine (default 1000000)
   --gets N            random gets after the reopen (default 500000)
-  --engines A,B,..    subset of: stratacache-disk,redb,fjall (default all three)
+  --engines A,B,..    subset of: stratacache-disk,redb,redb-batched,fjall (default all)
   --out FILE          JSON results (default compare-scale.json)
   --workdir DIR       scratch directory (default: a new one under $TMPDIR)
 ";
@@ -50,7 +54,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Res<Args> {
     let mut a = Args {
         entries: 1_000_000,
         gets: 500_000,
-        engines: ["stratacache-disk", "redb", "fjall"]
+        engines: ["stratacache-disk", "redb", "redb-batched", "fjall"]
             .map(String::from)
             .to_vec(),
         out: "compare-scale.json".into(),
@@ -72,7 +76,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Res<Args> {
         }
     }
     for e in &a.engines {
-        if !["stratacache-disk", "redb", "fjall"].contains(&e.as_str()) {
+        if !["stratacache-disk", "redb", "redb-batched", "fjall"].contains(&e.as_str()) {
             return Err(format!("unknown engine {e:?} for scale").into());
         }
     }
