@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use crate::codec::{Codec, decompress};
 use crate::engine::index::EntryLoc;
-use crate::engine::index::tables::ENTRIES;
 use crate::engine::prefetch::prefetch;
 use crate::engine::segment::Segment;
 use crate::engine::segment::format::{RecordView, decode_record, decode_split_record};
@@ -174,10 +173,7 @@ impl Engine {
             Ok(cached) => return Ok(Some(cached)),
             Err(epoch) => epoch,
         };
-        let loc = self.index.read(|txn| {
-            let table = txn.open_table(ENTRIES)?;
-            Ok(table.get(key)?.map(|g| g.value()))
-        })?;
+        let loc = self.index.entry(key)?;
         if let Some(loc) = loc {
             self.locs.fill(key, loc, epoch);
         }

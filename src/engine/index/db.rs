@@ -11,10 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 use redb::{
-    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction,
+    Database, Durability, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable,
+    WriteTransaction,
 };
 
-use super::tables::{ENTRIES, ENTRIES_REWRITE};
+use super::tables::{ENTRIES, ENTRIES_REWRITE, EntryLoc};
 use crate::error::{Error, IndexError, IndexResultExt, Result};
 
 /// Whether a write transaction's changes are kept.
@@ -41,6 +42,11 @@ pub struct IndexDb {
     peak_len: AtomicU64,
     /// The file's length when it was opened.
     open_len: u64,
+    /// The entries table as the last commit left it, kept open between lookups (see
+    /// [`Self::entry`]); dropped at every commit.
+    entries_reader: RwLock<Option<ReadOnlyTable<&'static [u8], EntryLoc>>>,
+    /// Commits so far: a table opened before one must not be kept.
+    commits: AtomicU64,
 }
 
 /// Files smaller than this are never compacted: the saving would be small.
@@ -69,6 +75,8 @@ impl IndexDb {
                     checked_len: AtomicU64::new(open_len),
                     peak_len: AtomicU64::new(0),
                     open_len,
+                    entries_reader: RwLock::new(None),
+                    commits: AtomicU64::new(0),
                 })
             }
             Ok(Err(e)) => Err(damaged(IndexError::Unreadable(e.into()))),
@@ -103,6 +111,34 @@ impl IndexDb {
             body(&txn)
         };
         self.guard("reading it", run)
+    }
+
+    /// The location of `key` as of the last commit. Lookups share one read transaction of
+    /// the entries table, begun by the first lookup after a commit, where beginning one per
+    /// lookup would cost more than the lookup (a transaction registers itself, and opening
+    /// the table reads the table directory). Every commit drops it, so it holds back no
+    /// more than one commit's freed pages.
+    pub fn entry(&self, key: &[u8]) -> Result<Option<EntryLoc>> {
+        self.guard("reading it", || {
+            if let Some(table) = &*self.entries_reader.read() {
+                return Ok(table.get(key)?.map(|g| g.value()));
+            }
+            let seen = self.commits.load(Ordering::Acquire);
+            let table = self.db.read().begin_read()?.open_table(ENTRIES)?;
+            let found = table.get(key)?.map(|g| g.value());
+            let mut kept = self.entries_reader.write();
+            // A commit since `seen` may be newer than the table: then it is not kept.
+            if kept.is_none() && self.commits.load(Ordering::Acquire) == seen {
+                *kept = Some(table);
+            }
+            Ok(found)
+        })
+    }
+
+    /// After a commit: the kept entries table is older than the index now.
+    fn committed(&self) {
+        self.commits.fetch_add(1, Ordering::AcqRel);
+        *self.entries_reader.write() = None;
     }
 
     /// Begins a read transaction the caller keeps: a snapshot of the index taken at a moment
@@ -148,7 +184,10 @@ impl IndexDb {
             txn.set_quick_repair(durable);
             let (out, outcome) = body(&txn)?;
             match outcome {
-                Outcome::Commit => txn.commit()?,
+                Outcome::Commit => {
+                    txn.commit()?;
+                    self.committed();
+                }
                 Outcome::Abort => txn.abort()?,
             }
             Ok(out)
@@ -195,6 +234,9 @@ impl IndexDb {
             return Ok(false);
         }
         let mut db = self.db.write();
+        // Compaction needs every read transaction gone, the kept one included (no other
+        // can begin while the database is held).
+        *self.entries_reader.write() = None;
         let stats = self.guard("reading its statistics", || {
             let txn = db.begin_write()?;
             let stats = txn.stats()?;
@@ -216,6 +258,7 @@ impl IndexDb {
                 txn.set_durability(Durability::Immediate)?;
                 rewrite_in_key_order(&txn)?;
                 txn.commit()?;
+                self.committed();
                 Ok(())
             })?;
         }
