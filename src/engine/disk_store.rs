@@ -398,9 +398,9 @@ impl DiskStore {
     /// session whose writes grew the index file by half (a bulk load), the index is made
     /// compact: its entries are rewritten in key order when random-order inserts left its
     /// leaves loose, and the file is compacted when most of it is free pages. That takes
-    /// about 1.3 µs per entry (13 s for 10M entries) and brings the index from about 97 to
-    /// 57 bytes per entry of a 20-byte key. Other sessions close at once. Dropping the
-    /// store does the same.
+    /// about 1.1-1.4 µs per entry (11-14 s for 10M entries) and brings the index from about
+    /// 97 to 57 bytes per entry of a 20-byte key. Other sessions close at once. Dropping
+    /// the store does the same.
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
         self.shutdown()
