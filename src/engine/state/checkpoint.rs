@@ -6,8 +6,19 @@
 //!    them) and takes the set of segments written since the last checkpoint;
 //! 2. without the writer lock, `fdatasync`s those segments (and the segments directory when
 //!    files came or went), so inserts go on while the disk works;
-//! 3. under the writer lock, commits `committing` with `Durability::Immediate`, then deletes
-//!    the segments compaction drained before step 1 (their moved copies are now durable).
+//! 3. under the writer lock, applies `committing` and the segment accounting to the index
+//!    in one transaction committed with `Durability::None`: visible, not yet durable;
+//! 4. without the writer lock, makes it durable with an empty `Durability::Immediate`
+//!    commit (redb writes and syncs every page the commits since the last durable one
+//!    left), so inserts go on while the disk works again;
+//! 5. under the writer lock, deletes the segments compaction drained before step 1 (their
+//!    moved copies are now durable).
+//!
+//! Every index transaction leaves the index consistent (entries and accounting together),
+//! so a durable commit in between (eviction's, say) may make step 3 durable early: the
+//! bytes it points at were synced in step 2. A crash before step 4 rolls the index back to
+//! the last durable commit, as a crash before step 3 would; the files of step 5 are still
+//! there.
 //!
 //! Other index transactions only remove entries (eviction, sweep), so they never need a
 //! data sync either.
@@ -31,7 +42,12 @@ impl Engine {
         if let Err(e) = self.sync_files(&unsynced) {
             return Err(self.writer.lock().poison(e));
         }
-        self.finish_checkpoint(&doomed)
+        let releasing = self.apply_checkpoint(&doomed)?;
+        if let Err(e) = self.index.write(true, |_| Ok(())) {
+            return Err(self.writer.lock().poison(e));
+        }
+        self.finish_checkpoint(releasing);
+        Ok(())
     }
 
     /// A checkpoint, so that redb holds every acknowledged change; skipped when writes
@@ -85,12 +101,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Step 3: commits, then deletes the segments whose moved copies are now durable.
-    fn finish_checkpoint(&self, doomed: &[u32]) -> Result<()> {
+    /// Step 3: applies the committing changes to the index (visible, not yet durable).
+    /// Returns the segments whose files go once that commit is durable.
+    fn apply_checkpoint(&self, doomed: &[u32]) -> Result<Vec<u32>> {
         let mut w = self.writer.lock();
         w.check_writable()?;
         // Segments compaction drained before this checkpoint began: their rows go in the same
-        // commit that makes the moved copies durable; their files go right after it.
+        // commit as the moved copies; their files go once it is durable.
         let releasing = w.segments_mut().release_doomed(doomed);
         w.free_reserve_if_low();
         let staged = self.staged.read();
@@ -104,6 +121,13 @@ impl Engine {
         drop(staged);
         self.staged.write().commit_done();
         w.segments_mut().rows_committed();
+        Ok(releasing)
+    }
+
+    /// Step 5: deletes the segments whose moved copies are now durable, then keeps to the
+    /// budget.
+    fn finish_checkpoint(&self, releasing: Vec<u32>) {
+        let mut w = self.writer.lock();
         for id in releasing {
             w.segments_mut().delete(id);
         }
@@ -117,14 +141,14 @@ impl Engine {
                 self.dir.display()
             );
         }
-        Ok(())
     }
 
-    /// Applies the committing changes and the segment accounting in one durable redb
-    /// transaction, with the access bits when their save is due.
+    /// Applies the committing changes and the segment accounting in one redb transaction
+    /// (committed without a sync: step 4 makes it durable), with the access bits when their
+    /// save is due.
     fn write_index(&self, w: &mut WriterState, staged: &Staged) -> Result<()> {
         let save_access = w.access_save_due();
-        self.index.write(true, |txn| {
+        self.index.write(false, |txn| {
             self.apply(txn, w, staged)?;
             if save_access {
                 self.save_access_bits(txn)?;
