@@ -93,3 +93,22 @@ proptest! {
         run(&ops)?;
     }
 }
+
+/// Found by the property above (2026-12-05): a record of 3 MB in a 4 MiB store, put back
+/// after it was evicted (so it goes to the main log), while the probation log's active
+/// segment held two small records. Eviction had only active segments left to take, so
+/// the put went in over the budget, and the close evicted it.
+#[test]
+fn a_record_that_takes_most_of_the_capacity_survives_the_next_close() {
+    let put = |key, len, seed| Op::Put { key, len, seed };
+    let ops = [
+        put(10, 1_102_291, 915_130),
+        put(8, 1_702_894, 14_542_958_314_234_107_884),
+        put(6, 2_448_634, 7_684_844_075_939_881_543),
+        put(2, 2_892_670, 10_551_195_253_690_279_258),
+        put(6, 166_301, 11_499_502_342_133_317_644),
+        put(7, 199_258, 4_293_013_670_116_076_770),
+        put(10, 3_038_925, 18_036_300_098_559_466_780),
+    ];
+    run(&ops).unwrap();
+}

@@ -284,6 +284,13 @@ impl Engine {
             w.segments_mut().seal_active(log);
             let reserve = w.segments().reserve_for(need);
             self.make_room(w, reserve, log)?;
+            if !self.has_room_for(w, reserve, log) {
+                // Eviction ran out of sealed segments (a record that takes most of the
+                // capacity): the other log's active segment, and the room it reserves, go
+                // too. Otherwise the next look at the budget would evict this record.
+                w.segments_mut().seal_all_active();
+                self.make_room(w, reserve, log)?;
+            }
             w.rotate_for_insert(reserve, log)?;
         }
         w.append(parts, AppendFor::Insert, log)

@@ -25,6 +25,12 @@ fn spare_bytes(segment_size: u64, budget: u64) -> u64 {
     segment_size.min(budget / 16)
 }
 
+/// What eviction brings the files down to: the budget less the spare.
+fn eviction_target(w: &WriterState) -> u64 {
+    let budget = w.budget();
+    budget.saturating_sub(spare_bytes(w.segments().segment_size(), budget))
+}
+
 /// At most this many drained segments wait for one durable release commit.
 const MAX_BATCH: usize = 16;
 
@@ -74,7 +80,7 @@ impl Engine {
     /// through the segment writer directly.
     pub fn make_room(&self, w: &mut WriterState, incoming: u64, log: Log) -> Result<bool> {
         let budget = w.budget();
-        let target = budget.saturating_sub(spare_bytes(w.segments().segment_size(), budget));
+        let target = eviction_target(w);
         // A new segment must leave the spare; otherwise (at open, after a checkpoint) only
         // the budget itself makes eviction start.
         let trigger = if incoming > 0 { target } else { budget };
@@ -82,6 +88,13 @@ impl Engine {
             return Ok(false);
         }
         self.evict_down_to(w, (incoming, log), target)
+    }
+
+    /// True when `incoming` more bytes (a new segment of `log`) fit in the budget with a
+    /// spare segment beside them: what [`Self::make_room`] evicts for, which it may not
+    /// reach when only active segments are left to evict.
+    pub fn has_room_for(&self, w: &WriterState, incoming: u64, log: Log) -> bool {
+        self.spoken_for_with(w, incoming, log) <= eviction_target(w)
     }
 
     /// Bytes that second chances may move forward now without the files passing the
