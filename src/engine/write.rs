@@ -1,5 +1,7 @@
 //! The write path: validate, encode, append to the active segment, stage the index change.
 
+use std::time::Duration;
+
 use crate::codec::{Codec, maybe_compress};
 use crate::engine::index::EntryLoc;
 use crate::engine::segment::format::{
@@ -220,29 +222,57 @@ impl Engine {
     }
 
     /// Wakes the background thread for a checkpoint once the changes staged since the last
-    /// one fill half of what they may, and runs one on the caller's thread when they fill
-    /// all of it (call without the lock). The inserting thread thus rarely runs a
-    /// checkpoint itself; the background thread syncs the segments while inserts go on.
-    ///
-    /// Three bounds, whichever is reached first: the memory budget's share for staged
-    /// changes, the index room the staged keys may need ([`index_bytes_limit`]: small
-    /// values in a small store fill it first), and `commit_batch` when set.
-    ///
-    /// [`index_bytes_limit`]: crate::engine::state::index_bytes_limit
+    /// one fill half of what they may, and waits for one to take them when they fill all of
+    /// it (call without the lock; see [`Self::wait_for_staged_room`]). The background thread
+    /// syncs the segments and the index while inserts go on.
     pub(crate) fn checkpoint_if_full(&self) -> Result<()> {
-        let used = {
-            let staged = self.staged.read();
-            let batch = staged.current_len() as f64 / self.memory.staged_changes as f64;
-            batch
-                .max(staged.index_room_used())
-                .max(staged.memory_room_used())
-        };
+        let used = self.staged_room_used();
         if used >= 1.0 {
-            self.flush()?;
+            self.wait_for_staged_room()?;
         } else if used >= 0.5 {
             self.background.wake();
         }
         Ok(())
+    }
+
+    /// The fraction of what they may fill that the changes staged since the last checkpoint
+    /// began fill. Three bounds, whichever is reached first: the memory budget's share for
+    /// staged changes, the index room the staged keys may need ([`index_bytes_limit`]: small
+    /// values in a small store fill it first), and `commit_batch` when set.
+    ///
+    /// [`index_bytes_limit`]: crate::engine::state::index_bytes_limit
+    fn staged_room_used(&self) -> f64 {
+        let staged = self.staged.read();
+        let batch = staged.current_len() as f64 / self.memory.staged_changes as f64;
+        batch
+            .max(staged.index_room_used())
+            .max(staged.memory_room_used())
+    }
+
+    /// The staged changes fill their share: a checkpoint must take them before more are
+    /// staged. While one is running (its sync or its durable commit), asks the background
+    /// thread for the next and waits until that one takes them, so this thread goes on
+    /// inserting while the next one works. When none is running, runs one here.
+    fn wait_for_staged_room(&self) -> Result<()> {
+        loop {
+            let seen = self.background.checkpoints_begun();
+            if self.staged_room_used() < 1.0 {
+                return Ok(());
+            }
+            match self.checkpoint_lock.try_lock() {
+                Some(none_running) => {
+                    drop(none_running);
+                    return self.flush();
+                }
+                None => {
+                    self.background.wake();
+                    // A bounded wait: without a background thread (or with a poisoned
+                    // store) the running checkpoint ends and this thread runs the next.
+                    self.background
+                        .wait_for_checkpoint_begun(seen, Duration::from_millis(10));
+                }
+            }
+        }
     }
 
     /// Appends an insert's record (given as consecutive parts) to the active segment of

@@ -9,13 +9,18 @@ use parking_lot::{Condvar, Mutex};
 #[derive(Default)]
 pub struct BackgroundSignal {
     state: Mutex<SignalState>,
+    /// The thread waits on this.
     changed: Condvar,
+    /// Writers waiting for a checkpoint to take the staged changes wait on this.
+    begun: Condvar,
 }
 
 #[derive(Default)]
 struct SignalState {
     stop: bool,
     wake: bool,
+    /// Checkpoints that took the staged changes so far (see [`BackgroundSignal::clear_wake`]).
+    checkpoints_begun: u64,
 }
 
 impl BackgroundSignal {
@@ -29,10 +34,28 @@ impl BackgroundSignal {
         }
     }
 
-    /// Forgets a wake asked for before now (a checkpoint has just taken the staged
-    /// changes it was asked for).
+    /// Forgets a wake asked for before now: a checkpoint has just taken the staged changes
+    /// it was asked for. Wakes the writers waiting for that in
+    /// [`Self::wait_for_checkpoint_begun`].
     pub fn clear_wake(&self) {
-        self.state.lock().wake = false;
+        let mut state = self.state.lock();
+        state.wake = false;
+        state.checkpoints_begun += 1;
+        self.begun.notify_all();
+    }
+
+    /// How many checkpoints took the staged changes so far.
+    pub fn checkpoints_begun(&self) -> u64 {
+        self.state.lock().checkpoints_begun
+    }
+
+    /// Waits until a checkpoint after the first `seen` ones takes the staged changes, for at
+    /// most `timeout`.
+    pub fn wait_for_checkpoint_begun(&self, seen: u64, timeout: Duration) {
+        let mut state = self.state.lock();
+        if state.checkpoints_begun == seen && !state.stop {
+            self.begun.wait_for(&mut state, timeout);
+        }
     }
 
     /// Waits until `interval` passes, a wake or a stop, and says which came.
@@ -53,6 +76,7 @@ impl BackgroundSignal {
     pub fn stop(&self) {
         self.state.lock().stop = true;
         self.changed.notify_all();
+        self.begun.notify_all();
     }
 }
 
